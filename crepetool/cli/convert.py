@@ -1,0 +1,28 @@
+"""``crepetool convert``: .pth <-> .safetensors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crepetool.cli._common import OverwriteOpt, WeightsArg, err
+
+
+def convert_command(
+    source: WeightsArg,
+    destination: Annotated[
+        Path, typer.Argument(help="Output file: .pth or .safetensors.", show_default=False)
+    ],
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Convert weights between .pth and .safetensors (tensors identical, metadata kept)."""
+    from crepetool.weights import convert
+
+    written = convert(source, destination, overwrite=overwrite)
+    err.print(f"wrote {written}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("convert")(convert_command)

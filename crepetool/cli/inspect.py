@@ -1,0 +1,60 @@
+"""``crepetool inspect``: per-layer channels and parameter counts of a weights file."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from crepetool.cli._common import JsonOpt, WeightsArg, human_size, out, print_json
+
+
+def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
+    """Show per-layer channel counts, parameter counts, capacity and metadata."""
+    from crepetool.summary import describe
+
+    info = describe(weights)
+    if json_output:
+        print_json(info)
+        return
+    table = Table(title=f"{info['path']}", title_justify="left")
+    for column in ("layer", "in", "out", "kernel", "parameters"):
+        table.add_column(column, justify="left" if column == "layer" else "right")
+    for layer in info["layers"]:
+        if layer["name"] == "classifier":
+            table.add_row(
+                "classifier",
+                str(layer["in_features"]),
+                str(layer["out_features"]),
+                "-",
+                f"{layer['parameters']:,}",
+            )
+        else:
+            table.add_row(
+                layer["name"],
+                str(layer["in_channels"]),
+                str(layer["out_channels"]),
+                str(layer["kernel_size"]),
+                f"{layer['parameters']:,}",
+            )
+    table.add_section()
+    table.add_row("total", "", "", "", f"{info['parameters']:,}")
+    out.print(table)
+    preset = f" ({info['preset']})" if info["preset"] else ""
+    out.print(f"capacity   {info['capacity']}/32{preset}")
+    out.print(f"buffers    {info['buffers']:,} (batch-norm statistics)")
+    out.print(f"format     {info['format']}, {human_size(info['file_size'])}")
+    meta = info["metadata"]
+    if meta:
+        out.print("metadata")
+        for key in sorted(meta):
+            value = meta[key]
+            if key == "kept_channels" and isinstance(value, dict):
+                value = {k: f"{len(v)} channels" for k, v in value.items()}
+            text = value if isinstance(value, str) else json.dumps(value)
+            out.print(f"  {key}: {text}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("inspect")(inspect_command)

@@ -1,0 +1,44 @@
+"""Importing torchcrepe safely.
+
+torchcrepe imports ``torchaudio`` at import time (``torchcrepe.load`` uses it
+for ``load.audio``, which crepetool never calls: audio I/O is soundfile's).
+PyPI's last torchaudio (2.11) fails to load with torch >= 2.12 (an OSError from
+its C extension), and it may also be absent. So: try the real torchaudio;
+when it is missing or broken, put a stand-in module in ``sys.modules`` whose
+attributes raise a clear ImportError, then import torchcrepe. Nothing on disk
+is patched, and a working torchaudio is used as it is.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import Any
+
+
+class _MissingTorchaudio(types.ModuleType):
+    """Stand-in for a torchaudio that could not be imported."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("torchaudio")
+        self._reason = reason
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ImportError(f"torchaudio is unavailable ({self._reason}); crepetool reads audio with soundfile")
+
+
+def import_torchcrepe() -> types.ModuleType:
+    """Import and return torchcrepe, whether torchaudio is missing, broken or fine."""
+    if "torchcrepe" in sys.modules:
+        return sys.modules["torchcrepe"]
+    if sys.modules.get("torchaudio") is None:  # absent, or blocked with None
+        try:
+            importlib.import_module("torchaudio")
+        except Exception as exc:  # ImportError, OSError from its C extension, ...
+            for name in [m for m in list(sys.modules) if m == "torchaudio" or m.startswith("torchaudio.")]:
+                del sys.modules[name]
+            sys.modules["torchaudio"] = _MissingTorchaudio(f"{type(exc).__name__}: {exc}".splitlines()[0])
+    return importlib.import_module("torchcrepe")

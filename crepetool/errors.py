@@ -1,0 +1,32 @@
+"""Exceptions that the CLI turns into one line on stderr and an exit status.
+
+Light on purpose (no torch import). ``UserInputError`` (exit 2) is for anything
+wrong with what the user gave: arguments, input files, an output that exists.
+``WorkError`` (exit 1) is for a failure while doing the work.
+"""
+
+from __future__ import annotations
+
+
+class CrepetoolError(Exception):
+    """Base of crepetool's expected errors; ``exit_code`` is what the CLI returns."""
+
+    exit_code = 1
+
+
+class UserInputError(CrepetoolError, ValueError):
+    """Something the user gave is wrong: an argument, an input file, an existing output."""
+
+    exit_code = 2
+
+
+class WeightsError(UserInputError):
+    """A file that cannot be read as CREPE weights (missing, not weights, wrong shapes)."""
+
+
+class AudioError(UserInputError):
+    """An audio file that cannot be read or holds unusable samples."""
+
+
+class WorkError(CrepetoolError):
+    """The work itself failed, e.g. an output could not be written."""

@@ -1,0 +1,59 @@
+"""What a weights file holds: per-layer channels and parameter counts (``inspect``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crepetool.presets import KERNEL_SIZES, LAYER_NAMES, preset_name
+from crepetool.weights import Weights, load
+
+
+def describe(weights: str | Path | Weights) -> dict[str, Any]:
+    """A JSON-ready description of CREPE weights.
+
+    Keys: ``path``, ``format``, ``file_size`` (bytes or None), ``capacity`` (K),
+    ``preset`` (name or None), ``layers`` (conv1..conv6 then classifier, each
+    with its ``parameters``: a conv counts its weight, bias and its batch norm's
+    weight and bias), ``parameters`` (their sum), ``buffers`` (BN running
+    statistics and counters) and ``metadata``.
+    """
+    w = weights if isinstance(weights, Weights) else load(weights, require_finite=False)
+    sd = w.state_dict
+    layers: list[dict[str, Any]] = []
+    for name, kernel in zip(LAYER_NAMES, KERNEL_SIZES):
+        weight = sd[f"{name}.weight"]
+        count = sum(sd[f"{name}{part}"].numel() for part in (".weight", ".bias", "_BN.weight", "_BN.bias"))
+        layers.append(
+            {
+                "name": name,
+                "in_channels": weight.size(1),
+                "out_channels": weight.size(0),
+                "kernel_size": kernel,
+                "parameters": count,
+            }
+        )
+    classifier = sd["classifier.weight"]
+    layers.append(
+        {
+            "name": "classifier",
+            "in_features": classifier.size(1),
+            "out_features": classifier.size(0),
+            "parameters": classifier.numel() + sd["classifier.bias"].numel(),
+        }
+    )
+    buffers = sum(
+        v.numel() for k, v in sd.items() if k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+    )
+    path = w.path
+    return {
+        "path": str(path) if path else None,
+        "format": w.format,
+        "file_size": path.stat().st_size if path and path.is_file() else None,
+        "capacity": w.capacity,
+        "preset": preset_name(w.capacity),
+        "layers": layers,
+        "parameters": sum(layer["parameters"] for layer in layers),
+        "buffers": buffers,
+        "metadata": w.metadata,
+    }

@@ -1,0 +1,186 @@
+"""The CLI: help without torch, completion scripts, inspect/prune/convert and their errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from crepetool import weights as weights_io
+from crepetool.cli.completion import SHELLS, completion_script
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "from crepetool.cli import main; main(['--help'])",
+        "import runpy, sys; sys.argv=['crepetool','--help']; runpy.run_module('crepetool', run_name='__main__')",
+    ],
+)
+def test_help_does_not_import_torch(entry: str) -> None:
+    code = f"import sys\ntry:\n    {entry}\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules, 'torchcrepe' in sys.modules)"
+    result = _python(code)
+    assert "Usage" in result.stdout
+    assert result.stdout.strip().endswith("False False"), result.stdout
+
+
+def test_every_command_has_help(cli) -> None:
+    for command in ("inspect", "prune", "convert"):
+        code, out, _ = cli(command, "--help")
+        assert code == 0 and "Usage" in out
+
+
+def test_completion_scripts_are_fresh() -> None:
+    for shell, name in SHELLS.items():
+        committed = (ROOT / "completions" / name).read_text()
+        assert committed == completion_script(shell), (
+            f"completions/{name} is stale: python -m crepetool.cli.completion"
+        )
+
+
+def test_completion_offers_presets_without_torch() -> None:
+    result = _python(
+        "import sys\nfrom crepetool.cli import main\nmain([])\nprint('torch' in sys.modules)",
+        _CREPETOOL_COMPLETE="complete_bash",
+        COMP_WORDS="crepetool prune --capacity reg",
+        COMP_CWORD="3",
+    )
+    assert "regular" in result.stdout
+    assert "True" not in result.stdout
+
+
+def test_prune_then_inspect_json(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("prune", "--capacity", "12", "--recover", "none")
+    assert code == 0, err
+    assert (tmp_path / "regular.pth").is_file()
+    code, out, _ = cli("inspect", "regular.pth", "--json")
+    info = json.loads(out)
+    assert info["capacity"] == 12 and info["preset"] == "regular"
+    assert [layer["name"] for layer in info["layers"]] == [*(f"conv{i}" for i in range(1, 7)), "classifier"]
+    assert [layer["out_channels"] for layer in info["layers"][:6]] == [384, 48, 48, 48, 96, 192]
+    assert info["layers"][6]["in_features"] == 768
+    assert info["parameters"] == sum(layer["parameters"] for layer in info["layers"])
+    assert info["metadata"]["criterion"] == "l1" and info["metadata"]["source"]["name"] == "full"
+    code, out, _ = cli("inspect", "regular.pth")
+    assert code == 0 and "12/32 (regular)" in out
+
+
+def test_default_names_never_look_like_trained_models(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli("prune", "-k", "tiny", "--recover", "none", "--source", "tiny")[0] == 0
+    assert (tmp_path / "crepe-4.pth").is_file()
+    assert cli("prune", "-k", "3", "--recover", "none", "--source", "tiny", "-o", "three.safetensors")[0] == 0
+    assert weights_io.load(tmp_path / "three.safetensors").capacity == 3
+
+
+def test_prune_32_equals_full(cli, tmp_path: Path, full_weights) -> None:
+    out = tmp_path / "crepe-32.pth"
+    assert cli("prune", "--capacity", "32", "--recover", "none", "--output", out)[0] == 0
+    pruned = weights_io.load(out)
+    assert all(torch.equal(pruned.state_dict[k], v) for k, v in full_weights.state_dict.items())
+
+
+def test_convert_round_trip(cli, tmp_path: Path) -> None:
+    assert cli("prune", "-k", "2", "--source", "tiny", "--recover", "none", "-o", tmp_path / "a.pth")[0] == 0
+    assert cli("convert", tmp_path / "a.pth", tmp_path / "a.safetensors")[0] == 0
+    assert cli("convert", tmp_path / "a.safetensors", tmp_path / "b.pth")[0] == 0
+    a, b = weights_io.load(tmp_path / "a.pth"), weights_io.load(tmp_path / "b.pth")
+    assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+    assert a.metadata["kept_channels"] == b.metadata["kept_channels"]
+    code, _, err = cli("convert", tmp_path / "a.pth", tmp_path / "b.pth")
+    assert code == 2 and "already exists" in err
+
+
+def _bad_invocations(tmp_path: Path) -> list[tuple[list[str], int, str]]:
+    (tmp_path / "exists.pth").write_bytes(b"x")
+    (tmp_path / "notweights.pth").write_text("hello")
+    (tmp_path / "a_file").write_text("")
+    prune = ["prune", "--recover", "none", "--source", "tiny"]
+    return [
+        (["inspect", tmp_path / "missing.pth"], 2, "no such file"),
+        (["inspect", tmp_path / "notweights.pth"], 2, "not a readable PyTorch state dict"),
+        (["inspect", tmp_path], 2, "is a directory"),
+        ([*prune, "-k", "0"], 2, "outside 1..32"),
+        ([*prune, "-k", "33"], 2, "outside 1..32"),
+        ([*prune, "-k", "-1"], 2, "outside 1..32"),
+        ([*prune, "-k", "huge"], 2, "neither an integer"),
+        ([*prune, "-k", "8"], 2, "above the source's own capacity"),
+        ([*prune, "-k", "2", "-o", tmp_path / "exists.pth"], 2, "already exists"),
+        ([*prune, "-k", "2", "-o", tmp_path / "x.txt"], 2, "must end in .pth"),
+        ([*prune, "-k", "2", "-o", tmp_path / "a_file" / "x.pth"], 1, "cannot write"),
+        (
+            [
+                "prune",
+                "-k",
+                "2",
+                "--source",
+                tmp_path / "missing.pth",
+                "--recover",
+                "none",
+                "-o",
+                tmp_path / "y.pth",
+            ],
+            2,
+            "no such file",
+        ),
+        (["prune", "-k", "2", "--criterion", "magic"], 2, "magic"),
+    ]
+
+
+def test_bad_inputs_give_one_line_and_the_right_status(cli, tmp_path: Path) -> None:
+    for args, status, message in _bad_invocations(tmp_path):
+        code, _out, err = cli(*args)
+        assert code == status, (args, code, err)
+        assert message in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, (args, err)
+        assert "Traceback" not in err
+    leftovers = [p.name for p in tmp_path.rglob("*") if p.name.startswith(".crepetool-")]
+    assert leftovers == []
+    assert not (tmp_path / "y.pth").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "crepetool", "--debug", "inspect", str(tmp_path / "missing.pth")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_torchcrepe_imports_whatever_torchaudio_does(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    (broken / "torchaudio").mkdir(parents=True)
+    (broken / "torchaudio" / "__init__.py").write_text("raise OSError('cannot load _torchaudio.so')\n")
+    code = (
+        "import sys\n{setup}\nfrom crepetool.compat import import_torchcrepe\n"
+        "tc = import_torchcrepe()\nprint(tc.Crepe('tiny').classifier.in_features)\n"
+        "try:\n    sys.modules['torchaudio'].load\nexcept ImportError as e:\n    print('stand-in:', e)\n"
+    )
+    for setup in (f"sys.path.insert(0, {str(broken)!r})", "sys.modules['torchaudio'] = None"):
+        result = _python(code.format(setup=setup))
+        assert result.stdout.startswith("256"), result.stderr
+        assert "stand-in: torchaudio is unavailable" in result.stdout

@@ -1,0 +1,100 @@
+"""The fast model against torchcrepe's network and the original Keras CREPE."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from crepetool.compat import import_torchcrepe
+from crepetool.model import Crepe, from_state_dict
+from tests.conftest import random_state_dict
+
+
+def reference_forward(state: dict[str, torch.Tensor], frames: torch.Tensor) -> torch.Tensor:
+    """The obvious, slow CREPE forward pass (torchcrepe's ops, any capacity)."""
+    x = frames[:, None, :, None]
+    for i in range(1, 7):
+        pad = (0, 0, 254, 254) if i == 1 else (0, 0, 31, 32)
+        x = F.conv2d(
+            F.pad(x, pad), state[f"conv{i}.weight"], state[f"conv{i}.bias"], stride=(4 if i == 1 else 1, 1)
+        )
+        x = F.batch_norm(
+            F.relu(x),
+            state[f"conv{i}_BN.running_mean"],
+            state[f"conv{i}_BN.running_var"],
+            state[f"conv{i}_BN.weight"],
+            state[f"conv{i}_BN.bias"],
+            eps=0.0010000000474974513,
+        )
+        x = F.max_pool2d(x, (2, 1), (2, 1))
+    x = x.permute(0, 2, 1, 3).reshape(x.size(0), -1)
+    return torch.sigmoid(F.linear(x, state["classifier.weight"], state["classifier.bias"]))
+
+
+@pytest.mark.parametrize("capacity", [1, 3, 12])
+def test_any_capacity_matches_slow_reference(capacity: int) -> None:
+    state = random_state_dict(capacity, seed=capacity)
+    assert any(bool((state[f"conv{i}_BN.weight"] < 0).any()) for i in range(1, 7))
+    model = from_state_dict(state)
+    frames = torch.randn(5, 1024, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        fast = model(frames)
+        slow = reference_forward(state, frames)
+        model.train()
+        trained_path = model(frames)  # the unfused path (BN uses batch statistics here)
+    assert fast.shape == (5, 360)
+    torch.testing.assert_close(fast, slow, atol=2e-5, rtol=0)
+    assert not torch.allclose(trained_path, fast)  # train mode really is another path
+
+
+@pytest.mark.parametrize("name", ["full", "tiny"])
+def test_matches_torchcrepe_network(name: str, request: pytest.FixtureRequest) -> None:
+    torchcrepe = import_torchcrepe()
+    weights = request.getfixturevalue(f"{name}_weights")
+    theirs = torchcrepe.Crepe(name)
+    theirs.load_state_dict(weights.state_dict, strict=True)
+    theirs.eval()
+    ours = from_state_dict(weights.state_dict)
+    frames = torch.randn(16, 1024, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(frames), theirs(frames), atol=1e-5, rtol=0)
+        torch.testing.assert_close(ours(frames, embed=True), theirs(frames, embed=True), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["full", "tiny"])
+def test_reproduces_keras_crepe_activations(name: str, reference_dir, request: pytest.FixtureRequest) -> None:
+    frames = torch.from_numpy(np.load(reference_dir / "frames-crepe.npy"))
+    expected = torch.from_numpy(np.load(reference_dir / f"activation-{name}.npy"))
+    model = from_state_dict(request.getfixturevalue(f"{name}_weights").state_dict)
+    with torch.no_grad():
+        got = torch.cat([model(chunk) for chunk in frames.split(256)])
+    assert got.shape == expected.shape == (1001, 360)
+    difference = (got - expected).abs()
+    assert difference.max() < 1e-5
+    assert difference.mean() < 1e-6
+
+
+def test_state_dict_moves_strictly_both_ways(tiny_weights) -> None:
+    torchcrepe = import_torchcrepe()
+    ours = Crepe("tiny")
+    ours.load_state_dict(tiny_weights.state_dict, strict=True)
+    theirs = torchcrepe.Crepe("tiny")
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    assert set(theirs.state_dict()) == set(ours.state_dict())
+
+
+def test_embedding_layout() -> None:
+    model = from_state_dict(random_state_dict(12))
+    with torch.no_grad():
+        embedding = model(torch.randn(3, 1024), embed=True)
+    assert embedding.shape == (3, 96, 8, 1)  # C5 = 8 * 12
+
+
+def test_presets_and_bad_capacities() -> None:
+    assert Crepe("regular").capacity == 12
+    assert Crepe(4).classifier.in_features == 256
+    for bad in (0, 33, -1, "huge"):
+        with pytest.raises(ValueError):
+            Crepe(bad)

@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
-# The main job on a built-in default: prune full CREPE to 12/32 ("regular") and inspect it.
-# Outputs land in demo/ (git-ignored).
+# The main job on built-in defaults: prune full CREPE to 12/32 ("regular"), inspect it, and
+# track pitch in a generated WAV with it. Outputs land in demo/ (git-ignored).
 source "$(dirname "$0")/env.sh"
 mkdir -p demo
 crepetool prune --capacity regular --output demo/regular.pth --overwrite
 crepetool inspect demo/regular.pth
+python - <<'PY'
+import numpy as np, soundfile
+t = np.arange(2 * 16000) / 16000
+f0 = 220 * 2 ** (np.sin(2 * np.pi * 0.5 * t) / 12)  # a vibrato around 220 Hz
+phase = 2 * np.pi * np.cumsum(f0) / 16000
+soundfile.write("demo/tone.wav", 0.3 * sum(np.sin(h * phase) / h for h in range(1, 8)), 16000)
+PY
+crepetool predict demo/tone.wav --weights demo/regular.pth --format csv --format pt --overwrite
+crepetool predict demo/tone.wav --weights full --output-dir demo/full --overwrite
+head -5 demo/full/tone.f0.csv

@@ -1,0 +1,181 @@
+"""From 360 pitch-bin probabilities to pitch: argmax, weighted argmax, Viterbi.
+
+Bins are 20 cents apart; bin ``b`` is at ``20 * b + 1997.379...`` cents above 10 Hz
+(CREPE's convention). Every decoder takes probabilities of one recording,
+``Tensor [shape=(frames, 360)]`` (the network's sigmoid outputs), and the bin
+range ``[lo, hi)`` allowed by fmin/fmax, and returns
+``(bins LongTensor [frames], pitch Tensor [frames] in Hz)``. Nothing here is
+random: torchcrepe dithers bin centres with numpy's global RNG; crepetool does not.
+
+``viterbi`` is crepetool's own. torchcrepe's transition matrix
+``max(12 - |i - j|, 0)`` is normalised row by row, so the edge bins keep more
+probability for staying put; with the weak contrast of softmaxed sigmoid
+outputs the top bin (~2 kHz) becomes absorbing once fmax reaches it (torchcrepe's
+default fmax 2006 Hz included). Here every row is divided by the same interior
+normaliser (144), the states are limited to [fmin, fmax], and the recurrence is
+banded: each state looks at its 23 reachable predecessors, not 360.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from crepetool.presets import PITCH_BINS
+
+CENTS_PER_BIN = 20
+CENTS_OFFSET = 1997.3794084376191
+#: Transition weight max(12 - |d|, 0) reaches 11 bins each way.
+REACH = 11
+#: CREPE's weighted argmax averages the argmax bin and 4 bins each side.
+WINDOW = 4
+
+Decoded = tuple[torch.Tensor, torch.Tensor]
+
+
+def bins_to_cents(bins: torch.Tensor) -> torch.Tensor:
+    return CENTS_PER_BIN * bins.double() + CENTS_OFFSET
+
+
+def cents_to_frequency(cents: torch.Tensor) -> torch.Tensor:
+    return 10.0 * 2.0 ** (cents / 1200.0)
+
+
+def frequency_to_cents(frequency: torch.Tensor | float) -> torch.Tensor:
+    return 1200.0 * torch.log2(torch.as_tensor(frequency, dtype=torch.float64) / 10.0)
+
+
+def bin_range(fmin: float, fmax: float) -> tuple[int, int]:
+    """Allowed bins ``[lo, hi)`` for ``fmin``..``fmax``, computed as torchcrepe does."""
+    lo = math.floor((float(frequency_to_cents(fmin)) - CENTS_OFFSET) / CENTS_PER_BIN)
+    hi = math.ceil((float(frequency_to_cents(fmax)) - CENTS_OFFSET) / CENTS_PER_BIN)
+    lo, hi = max(lo, 0), min(hi, PITCH_BINS)
+    if hi <= lo:
+        raise ValueError(f"no pitch bin between fmin {fmin} Hz and fmax {fmax} Hz")
+    return lo, hi
+
+
+def _masked(probabilities: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+    masked = probabilities.clone()
+    masked[:, :lo] = -math.inf
+    masked[:, hi:] = -math.inf
+    return masked
+
+
+def local_average(
+    probabilities: torch.Tensor, bins: torch.Tensor, lo: int, hi: int, squash: bool
+) -> torch.Tensor:
+    """Pitch in Hz from the weighted average of bins ``b-4..b+4`` (inside [lo, hi)).
+
+    ``squash`` weighs by ``sigmoid(probability)``, as torchcrepe's weighted_argmax does
+    (it applies a second sigmoid); otherwise by the probability, as CREPE does.
+    """
+    offsets = torch.arange(-WINDOW, WINDOW + 1, device=bins.device)
+    window = bins[:, None] + offsets  # shape=(frames, 9)
+    inside = (window >= lo) & (window < hi)
+    weights = probabilities.gather(1, window.clamp(0, PITCH_BINS - 1)).double()
+    if squash:
+        weights = torch.sigmoid(weights)
+    weights = torch.where(inside, weights, torch.zeros_like(weights))
+    cents = (weights * bins_to_cents(window)).sum(1) / weights.sum(1).clamp_min(1e-30)
+    return cents_to_frequency(cents).float()
+
+
+def argmax(probabilities: torch.Tensor, lo: int, hi: int) -> Decoded:
+    """The most probable allowed bin, at its centre frequency."""
+    bins = _masked(probabilities, lo, hi).argmax(dim=1)
+    return bins, cents_to_frequency(bins_to_cents(bins)).float()
+
+
+def weighted_argmax(probabilities: torch.Tensor, lo: int, hi: int) -> Decoded:
+    """torchcrepe's weighted argmax (its second sigmoid included), without its dither."""
+    bins = _masked(probabilities, lo, hi).argmax(dim=1)
+    return bins, local_average(probabilities, bins, lo, hi, squash=True)
+
+
+def viterbi(probabilities: torch.Tensor, lo: int, hi: int) -> Decoded:
+    """crepetool's Viterbi path over bins [lo, hi), refined by CREPE's local average."""
+    emissions = probabilities[:, lo:hi].double().cpu().numpy()
+    bins = torch.from_numpy(viterbi_path(emissions) + lo).to(probabilities.device)
+    return bins, local_average(probabilities, bins, lo, hi, squash=False)
+
+
+def viterbi_path(log_emissions: np.ndarray) -> np.ndarray:
+    """Most likely state sequence under the band transition ``max(12 - |d|, 0) / 144``.
+
+    Arguments
+        log_emissions (ndarray [shape=(frames, states)])
+            Log emission scores. The network's probabilities serve directly: the log
+            of their softmax differs from them by a per-frame constant.
+
+    Returns
+        path (ndarray [shape=(frames,)], int64)
+
+    Ties go to the lower predecessor and the lower final state, as librosa's do.
+    """
+    frames, states = log_emissions.shape
+    offsets = np.arange(-REACH, REACH + 1)
+    log_transition = np.log((REACH + 1 - np.abs(offsets)) / 144.0)[:, None]  # shape=(23, 1)
+    pointers = np.empty((frames, states), dtype=np.int8)
+    padded = np.full(states + 2 * REACH, -np.inf)
+    score = log_emissions[0].copy()
+    columns = np.arange(states)
+    for t in range(1, frames):
+        padded[REACH : REACH + states] = score
+        # candidates[r, j]: arriving at j from predecessor j + r - REACH
+        candidates = np.lib.stride_tricks.sliding_window_view(padded, states) + log_transition
+        best = candidates.argmax(axis=0)
+        score = candidates[best, columns] + log_emissions[t]
+        pointers[t] = best
+    path = np.empty(frames, dtype=np.int64)
+    path[-1] = int(score.argmax())
+    for t in range(frames - 1, 0, -1):
+        path[t - 1] = path[t] + int(pointers[t, path[t]]) - REACH
+    return path
+
+
+def viterbi_torchcrepe(probabilities: torch.Tensor, lo: int, hi: int) -> Decoded:
+    """torchcrepe's own Viterbi (row-normalised transitions, librosa), without dither.
+
+    Kept for exact reproduction of torchcrepe; it is wrong when fmax nears 2 kHz.
+    """
+    import librosa
+
+    xx, yy = np.meshgrid(range(PITCH_BINS), range(PITCH_BINS))
+    transition = np.maximum(12 - abs(xx - yy), 0)
+    transition = transition / transition.sum(axis=1, keepdims=True)
+    emissions = torch.softmax(_masked(probabilities, lo, hi), dim=1).T.cpu().numpy()
+    bins = torch.from_numpy(librosa.sequence.viterbi(emissions, transition).astype(np.int64))
+    bins = bins.to(probabilities.device)
+    return bins, cents_to_frequency(bins_to_cents(bins)).float()
+
+
+DECODERS: dict[str, Callable[[torch.Tensor, int, int], Decoded]] = {
+    "viterbi": viterbi,
+    "weighted-argmax": weighted_argmax,
+    "argmax": argmax,
+    "viterbi-torchcrepe": viterbi_torchcrepe,
+}
+
+
+def decode(
+    probabilities: torch.Tensor, fmin: float = 50.0, fmax: float = 2006.0, decoder: str = "viterbi"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pitch and periodicity of one recording.
+
+    Arguments
+        probabilities (Tensor [shape=(frames, 360)])
+
+    Returns
+        pitch (Tensor [shape=(frames,)]) in Hz, periodicity (Tensor [shape=(frames,)]):
+        the probability at the decoded bin.
+    """
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {decoder!r} (choose from {', '.join(DECODERS)})")
+    lo, hi = bin_range(fmin, fmax)
+    bins, pitch = DECODERS[decoder](probabilities, lo, hi)
+    periodicity = probabilities.gather(1, bins[:, None]).squeeze(1)
+    return pitch, periodicity

@@ -1,0 +1,212 @@
+"""predict: parity with torchcrepe, file formats, resume, and bad inputs."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from crepetool import decode, prediction
+from crepetool.audio import resample
+from crepetool.compat import import_torchcrepe
+
+
+@pytest.fixture(scope="module")
+def speech(reference_dir) -> tuple[np.ndarray, int]:
+    """1.5 s of torchcrepe's test clip (44.1 kHz), real audio."""
+    audio, rate = soundfile.read(reference_dir / "test.wav", dtype="float32")
+    return audio[int(2.0 * rate) : int(3.5 * rate)], rate
+
+
+def tone(seconds: float = 0.5, rate: int = 16000, f0: float = 220.0) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * sum(np.sin(2 * np.pi * f0 * h * t) / h for h in range(1, 6))).astype(np.float32)
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_network_and_pitch_match_torchcrepe(speech, rate: int, channels: int, monkeypatch) -> None:
+    torchcrepe = import_torchcrepe()
+    monkeypatch.setattr(torchcrepe.convert, "dither", lambda cents: cents)
+    clip, source_rate = speech
+    mono = resample(clip, source_rate) if rate == 16000 else _resample_to(clip, source_rate, rate)
+    if channels == 2:  # what a file would hold; crepetool mixes to mono
+        stereo = np.stack([mono, 0.5 * mono], axis=1)
+        mono = stereo.mean(axis=1, dtype=np.float32)
+    hop = rate // 100
+    model = prediction.as_model("tiny")
+    ours = prediction.probabilities(
+        model, torch.from_numpy(resample(mono, rate)), prediction.hop_at_16k(rate, hop)
+    )
+    x = torch.from_numpy(mono)[None]
+    with torch.no_grad():
+        theirs = torch.cat([torchcrepe.infer(f, "tiny") for f in torchcrepe.preprocess(x, rate, hop, 128)])
+    assert ours.shape == theirs.shape
+    assert (ours - theirs).abs().max() < 1e-5
+    result = prediction.predict(mono, rate, model, hop_length=hop, decoder="weighted-argmax")
+    expected = torchcrepe.predict(
+        x, rate, hop, model="tiny", decoder=torchcrepe.decode.weighted_argmax, batch_size=128
+    )
+    assert (1200 * torch.log2(result.pitch.double() / expected.double())).abs().max() < 0.1
+
+
+def _resample_to(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
+    import resampy
+
+    return resampy.resample(audio, rate, target).astype(np.float32)
+
+
+def test_defaults_on_the_reference_clip_agree_with_original_crepe(reference_dir) -> None:
+    result = prediction.predict(reference_dir / "test.wav", weights="full")
+    activations = torch.from_numpy(np.load(reference_dir / "activation-full.npy"))
+    peak = activations.argmax(dim=1)
+    crepe_pitch = decode.local_average(activations, peak, 0, 360, squash=False)  # CREPE's decoding
+    voiced = activations.max(dim=1).values > 0.5
+    assert result.pitch.shape == (1, 1001) and voiced.sum() > 300
+    cents = 1200 * torch.log2(result.pitch[0].double() / crepe_pitch.double())
+    assert (cents.abs() < 50)[voiced].float().mean() > 0.95
+    assert (result.pitch[0][voiced] < 1900).all()  # torchcrepe's defaults give 2005 Hz here
+
+
+def test_results_do_not_depend_on_batch_size() -> None:
+    audio = tone(1.0)
+    a = prediction.predict(audio, 16000, "tiny", batch_size=7)
+    b = prediction.predict(audio, 16000, "tiny", batch_size=1000)
+    assert torch.equal(a.pitch, b.pitch)
+
+
+def test_step_size_and_hop_length() -> None:
+    audio = tone(1.0)
+    assert prediction.predict(audio, 16000, "tiny").pitch.shape == (1, 101)
+    assert prediction.predict(audio, 16000, "tiny", step_size=5).pitch.shape == (1, 201)
+    low = prediction.predict(tone(1.0, 8000), 8000, "tiny", hop_length=80)
+    assert low.pitch.shape == (1, 101) and math.isclose(low.step_size, 0.01)
+    assert abs(float(low.pitch.median()) - 220) < 220 * (2 ** (50 / 1200) - 1)
+
+
+def _write(path: Path, audio: np.ndarray, rate: int = 16000, subtype: str | None = None) -> Path:
+    soundfile.write(path, audio, rate, subtype=subtype)
+    return path
+
+
+def test_csv_and_pt_outputs(cli, tmp_path: Path) -> None:
+    wav = _write(tmp_path / "voice.wav", tone(0.5))
+    code, _, err = cli("predict", wav, "-w", "tiny", "-f", "csv", "-f", "pt")
+    assert code == 0, err
+    with open(tmp_path / "voice.f0.csv") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["time", "frequency", "confidence"]
+    assert len(rows) == 1 + 51 and rows[2][0] == "0.010"
+    saved = torch.load(tmp_path / "voice.f0.pt", weights_only=True)
+    assert saved["pitch"].shape == saved["periodicity"].shape == (1, 51)
+    assert saved["time"].shape == (51,) and saved["step_size"] == 0.01
+    assert saved["source_sample_rate"] == 16000 and saved["decoder"] == "viterbi"
+    assert saved["model"]["capacity"] == 4
+    assert float(rows[20][1]) == pytest.approx(float(saved["pitch"][0, 19]), abs=1e-3)
+
+
+def test_resume_skips_and_overwrite_rewrites(cli, tmp_path: Path) -> None:
+    wav = _write(tmp_path / "a.wav", tone(0.3))
+    assert cli("predict", wav, "-w", "tiny")[0] == 0
+    output = tmp_path / "a.f0.csv"
+    output.write_text("sentinel")
+    code, out, _ = cli("predict", wav, "-w", "tiny")
+    assert code == 0 and "1 skipped" in out and output.read_text() == "sentinel"
+    code, out, _ = cli("predict", wav, "-w", "tiny", "--overwrite")
+    assert code == 0 and output.read_text().startswith("time,frequency,confidence")
+
+
+def test_output_dir_keeps_relative_paths(cli, tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    first = _write(tmp_path / "x" / "a.wav", tone(0.2))
+    second = _write(tmp_path / "y" / "a.wav", tone(0.2))
+    code, _, err = cli(
+        "predict", first, tmp_path / "y" / ".." / "y" / "a.wav", "-w", "tiny", "-o", tmp_path / "out"
+    )
+    assert code == 0, err
+    assert (tmp_path / "out" / "x" / "a.f0.csv").is_file() and (tmp_path / "out" / "y" / "a.f0.csv").is_file()
+    assert second.is_file()
+
+
+def test_unusual_audio_works(cli, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    files = [
+        _write(tmp_path / "u8.wav", tone(0.3), subtype="PCM_U8"),
+        _write(tmp_path / "s24.wav", tone(0.3), subtype="PCM_24"),
+        _write(tmp_path / "f32.wav", tone(0.3), subtype="FLOAT"),
+        _write(tmp_path / "six.wav", np.tile(tone(0.3)[:, None], (1, 6)) * rng.random(6).astype(np.float32)),
+        _write(tmp_path / "silence.wav", np.zeros(8000, dtype=np.float32)),
+        _write(tmp_path / "short.wav", tone(0.03)),
+        _write(tmp_path / "clip.flac", tone(0.3), rate=22050),
+    ]
+    code, _, err = cli("predict", *files, "-w", "tiny", "-f", "pt")
+    assert code == 0, err
+    for path in files:
+        saved = torch.load(path.with_name(path.stem + ".f0.pt"), weights_only=True)
+        assert saved["pitch"].numel() >= 1 and torch.isfinite(saved["pitch"]).all()
+    assert torch.load(tmp_path / "short.f0.pt", weights_only=True)["pitch"].shape == (1, 4)
+    assert torch.load(tmp_path / "silence.f0.pt", weights_only=True)["periodicity"].max() < 0.5
+
+
+def test_bad_files_are_reported_and_the_batch_goes_on(cli, tmp_path: Path) -> None:
+    good = _write(tmp_path / "good.wav", tone(0.3))
+    _write(tmp_path / "whole.wav", tone(0.3))
+    (tmp_path / "truncated.wav").write_bytes((tmp_path / "whole.wav").read_bytes()[:30])
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "random.wav").write_bytes(np.random.default_rng(1).bytes(5000))
+    (tmp_path / "folder.wav").mkdir()
+    nan = tone(0.3)
+    nan[100] = np.nan
+    _write(tmp_path / "nan.wav", nan, subtype="FLOAT")
+    _write(tmp_path / "zero.wav", np.zeros(0, dtype=np.float32))
+    bad = {
+        "missing.wav": "no such file",
+        "folder.wav": "is a directory",
+        "empty.wav": "empty file",
+        "random.wav": "not readable audio",
+        "truncated.wav": "not readable audio",
+        "nan.wav": "NaN or infinite samples",
+        "zero.wav": "holds no samples",
+    }
+    code, _, err = cli("predict", *(tmp_path / name for name in bad), good, "-w", "tiny")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == len(bad)
+    for name, message in bad.items():
+        assert any(name in line and message in line for line in lines), (name, err)
+    assert (tmp_path / "good.f0.csv").is_file()
+    assert not any(p.name.startswith(".crepetool-") for p in tmp_path.iterdir())
+    assert not (tmp_path / "nan.f0.csv").exists()
+
+
+def test_invalid_options_exit_2_before_any_work(cli, tmp_path: Path) -> None:
+    wav = _write(tmp_path / "a.wav", tone(0.2))
+    (tmp_path / "blocker").write_text("")
+    for args, message in (
+        (["--fmin", "500", "--fmax", "100"], "fmin"),
+        (["--hop-length", "0"], "hop length must be positive"),
+        (["--step-size", "-1"], "step size must be positive"),
+        (["--batch-size", "0"], "batch size"),
+        (["--device", "tpu"], "device"),
+        (["--decoder", "magic"], "magic"),
+    ):
+        code, _, err = cli("predict", wav, "-w", "tiny", *args)
+        assert code == 2, (args, err)
+        assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "a.f0.csv").exists()
+    code, _, err = cli("predict", wav, "-w", "tiny", "-o", tmp_path / "blocker" / "out")
+    assert code == 1 and "cannot write" in err
+
+
+def test_colliding_output_names_are_refused(cli, tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.wav", tone(0.2))
+    b = _write(tmp_path / "a.flac", tone(0.2))
+    code, _, err = cli("predict", a, b, "-w", "tiny")
+    assert code == 1 and "collides" in err
+    assert (tmp_path / "a.f0.csv").is_file()

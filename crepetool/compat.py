@@ -42,3 +42,17 @@ def import_torchcrepe() -> types.ModuleType:
                 del sys.modules[name]
             sys.modules["torchaudio"] = _MissingTorchaudio(f"{type(exc).__name__}: {exc}".splitlines()[0])
     return importlib.import_module("torchcrepe")
+
+
+def register_with_torchcrepe(model: Any, name: str = "crepetool") -> str:
+    """Make ``torchcrepe.predict(..., model=name)`` and ``torchcrepe.embed`` run ``model``.
+
+    An explicit act for integration: torchcrepe caches its network on
+    ``torchcrepe.infer.model`` keyed by ``infer.capacity``; setting both makes it
+    use ours (crepetool's Crepe accepts torchcrepe's ``embed=`` keyword). Nothing on
+    disk changes. Returns the name to pass as ``model=``.
+    """
+    torchcrepe = import_torchcrepe()
+    torchcrepe.infer.model = model
+    torchcrepe.infer.capacity = name
+    return name

@@ -5,6 +5,9 @@ source "$(dirname "$0")/env.sh"
 mkdir -p demo
 crepetool prune --capacity regular --output demo/regular.pth --overwrite
 crepetool inspect demo/regular.pth
+# Without recovery (a later issue) the 12/32 model does not yet track pitch: verify says so.
+crepetool verify demo/regular.pth || echo "verify: the unrecovered 12/32 model fails its accuracy check, as expected"
+crepetool verify tiny
 python - <<'PY'
 import numpy as np, soundfile
 t = np.arange(2 * 16000) / 16000

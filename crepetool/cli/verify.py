@@ -1,0 +1,111 @@
+"""``crepetool verify``, ``evaluate`` and ``signals``: is this model a pitch tracker, and how good."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from crepetool.cli._common import DeviceOpt, JsonOpt, WeightsArg, err, out, print_json
+
+
+def verify_command(
+    weights: WeightsArg,
+    min_accuracy: Annotated[
+        float, typer.Option("--min-accuracy", help="Raw pitch accuracy needed on the known-f0 signals.")
+    ] = 0.9,
+    min_agreement: Annotated[
+        float | None,
+        typer.Option(
+            "--min-agreement", help="Fail below this agreement with full (reported only when unset)."
+        ),
+    ] = None,
+    device: DeviceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Check structure, pitch, embedding, torchcrepe integration and accuracy; exit 1 if any check fails."""
+    from crepetool.checks import verify
+
+    with err.status("verifying (tracking the known-f0 signals)..."):
+        report = verify(weights, min_accuracy=min_accuracy, min_agreement=min_agreement, device=device)
+    if json_output:
+        print_json(report.as_dict())
+    else:
+        table = Table(title=f"{report.weights} ({report.capacity}/32)", title_justify="left")
+        for column in ("check", "result", "measured", "detail"):
+            table.add_column(column)
+        for check in report.checks:
+            verdict = "[green]PASS[/green]" if check.passed else "[red]FAIL[/red]"
+            table.add_row(check.name, verdict, check.value, check.detail)
+        out.print(table)
+    if not report.passed:
+        failed = ", ".join(c.name for c in report.checks if not c.passed)
+        err.print(f"crepetool: verify failed: {failed}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def evaluate_command(
+    weights: Annotated[
+        list[str], typer.Argument(help="Weights to compare: full, tiny or paths.", show_default=False)
+    ],
+    audio: Annotated[
+        Path | None,
+        typer.Option(
+            "--audio", help="Your recordings; NAME.f0.csv (time,f0) beside one is its ground truth."
+        ),
+    ] = None,
+    reference: Annotated[
+        str, typer.Option("--reference", help="Reference model for recordings without ground truth.")
+    ] = "full",
+    device: DeviceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Pitch metrics of several models side by side, with frames/s on this device."""
+    from crepetool.checks import evaluate
+
+    with err.status("evaluating..."):
+        result = evaluate(weights, audio_dir=audio, reference=reference, device=device)
+    if json_output:
+        print_json(result)
+        return
+    table = Table(title=f"{result['set']} on {result['device']}", title_justify="left")
+    columns = [
+        ("model", "weights", "{}"),
+        ("K", "capacity", "{}"),
+        ("parameters", "parameters", "{:,}"),
+        ("RPA", "raw_pitch_accuracy", "{:.1%}"),
+        ("RCA", "raw_chroma_accuracy", "{:.1%}"),
+        ("median c", "median_cents", "{:.1f}"),
+        ("mean c", "mean_cents", "{:.1f}"),
+        ("voicing recall", "voicing_recall", "{:.1%}"),
+        ("false alarm", "voicing_false_alarm", "{:.1%}"),
+        ("agreement", "agreement_with_reference", "{:.1%}"),
+        ("frames/s", "frames_per_second", "{:.0f}"),
+    ]
+    present = [c for c in columns if any(c[1] in row for row in result["models"])]
+    for title, _, _ in present:
+        table.add_column(title, justify="left" if title == "model" else "right")
+    for row in result["models"]:
+        table.add_row(*(fmt.format(row[key]) if key in row else "-" for _, key, fmt in present))
+    out.print(table)
+
+
+def signals_command(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder to write NAME.wav and NAME.f0.csv into.", show_default=False)
+    ],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+) -> None:
+    """Write the known-f0 verify signals as WAV files with their ground truth, to look and listen."""
+    from crepetool.signals import verify_set, write
+
+    written = write(verify_set(seed), folder)
+    err.print(f"wrote {len(written)} signals to {folder}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("signals")(signals_command)

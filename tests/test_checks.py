@@ -1,0 +1,122 @@
+"""Signals, metrics, verify and evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from crepetool import metrics, signals
+from crepetool.checks import evaluate, verify
+from crepetool.pruning import prune
+from crepetool.weights import save
+
+
+def test_metrics_on_hand_made_cases() -> None:
+    truth = np.array([100.0, 200.0, 400.0, 0.0])
+    up_49 = 2 ** (49 / 1200)
+    up_51 = 2 ** (51 / 1200)
+    estimate = np.array([100.0 * up_49, 200.0 * up_51, 800.0, 300.0])  # 49 c, 51 c, one octave, unvoiced
+    result = metrics.pitch_metrics(estimate, truth, periodicity=np.array([0.9, 0.9, 0.2, 0.8]))
+    assert result["voiced_frames"] == 3
+    assert result["raw_pitch_accuracy"] == pytest.approx(1 / 3)
+    assert result["raw_chroma_accuracy"] == pytest.approx(2 / 3)  # the octave error is forgiven
+    assert result["median_cents"] == pytest.approx(51.0)
+    assert result["mean_cents"] == pytest.approx((49 + 51 + 1200) / 3)
+    assert result["voicing_recall"] == pytest.approx(2 / 3)
+    assert result["voicing_false_alarm"] == pytest.approx(1.0)
+
+
+def test_signals_are_deterministic_and_truthful() -> None:
+    first, second = signals.verify_set(seed=3), signals.verify_set(seed=3)
+    assert all(np.array_equal(a.audio, b.audio) for a, b in zip(first, second))
+    tone = signals.harmonic(200.0, 400.0, seconds=1.0)
+    assert (
+        tone.f0.shape == (101,)
+        and tone.f0[0] == pytest.approx(200.0)
+        and tone.f0[-1] == pytest.approx(400.0, rel=0.01)
+    )
+    gap = signals.harmonic(300.0, unvoiced=(0.3, 0.6))
+    assert (gap.f0[35:55] == 0).all() and (gap.f0[:20] > 0).all()
+    spectrum = np.abs(np.fft.rfft(signals.harmonic(250.0, timbre="missing-fundamental").audio))
+    assert spectrum[250] < 0.01 * spectrum[500]  # 1 s at 16 kHz: bin k is k Hz
+
+
+def test_write_signals(cli, tmp_path: Path) -> None:
+    code, _, err = cli("signals", tmp_path)
+    assert code == 0, err
+    wav = sorted(tmp_path.glob("*.wav"))
+    assert len(wav) == 12
+    audio, rate = soundfile.read(wav[0])
+    truth = np.loadtxt(wav[0].with_name(wav[0].stem + ".f0.csv"), delimiter=",", skiprows=1)
+    assert rate == 16000 and truth.shape == (1 + audio.size // 160, 2)
+
+
+def test_verify_passes_tiny_and_full() -> None:
+    for name in ("tiny", "full"):
+        report = verify(name)
+        assert report.passed, report.as_dict()
+        names = [c.name for c in report.checks]
+        assert names[:5] == ["structure", "pitch", "embedding", "torchcrepe integration", "accuracy"]
+    embedding = next(c for c in report.checks if c.name == "embedding")
+    assert "[1, 101, 32, 64]" in embedding.value
+
+
+def test_verify_fails_unrecovered_pruning_with_the_figure(cli, tmp_path: Path) -> None:
+    path = save(prune("full", 12), tmp_path / "regular.pth")
+    code, out, err = cli("verify", path, "--json")
+    assert code == 1 and "accuracy" in err
+    report = json.loads(out)
+    accuracy = next(c for c in report["checks"] if c["name"] == "accuracy")
+    assert not accuracy["passed"] and accuracy["value"].endswith("within 50 cents")
+    assert float(accuracy["value"].split("%")[0]) < 50
+    assert next(c for c in report["checks"] if c["name"] == "embedding")["value"] == "shape [1, 101, 32, 24]"
+
+
+def test_verify_nan_weights_fail_a_check_not_the_load(cli, tmp_path: Path, tiny_weights) -> None:
+    state = dict(tiny_weights.state_dict)
+    state["conv3.bias"] = torch.full_like(state["conv3.bias"], float("nan"))
+    path = tmp_path / "nan.pth"
+    torch.save(state, path)
+    code, out, _ = cli("verify", path, "--json", "--min-accuracy", "0.5")
+    assert code == 1
+    structure = json.loads(out)["checks"][0]
+    assert (
+        structure["name"] == "structure" and not structure["passed"] and "conv3.bias" in structure["detail"]
+    )
+
+
+def test_verify_bad_files_exit_2(cli, tmp_path: Path) -> None:
+    (tmp_path / "text.pth").write_text("not weights")
+    for path, message in (
+        (tmp_path / "missing.pth", "no such file"),
+        (tmp_path / "text.pth", "not a readable"),
+    ):
+        code, _, err = cli("verify", path)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_table_and_json_agree(cli, tmp_path: Path) -> None:
+    pruned = save(prune("tiny", 2), tmp_path / "two.pth")
+    code, out, _ = cli("evaluate", "tiny", pruned, "--json")
+    assert code == 0
+    rows = json.loads(out)["models"]
+    assert [r["capacity"] for r in rows] == [4, 2]
+    assert rows[0]["raw_pitch_accuracy"] > 0.9 > rows[1]["raw_pitch_accuracy"]
+    code, table, _ = cli("evaluate", "tiny", pruned)
+    assert code == 0 and f"{rows[0]['raw_pitch_accuracy']:.1%}" in table
+
+
+def test_evaluate_on_user_audio(tmp_path: Path) -> None:
+    signals.write(signals.verify_set()[:2], tmp_path / "truth")
+    (tmp_path / "plain").mkdir()
+    for wav in (tmp_path / "truth").glob("*.wav"):
+        (tmp_path / "plain" / wav.name).write_bytes(wav.read_bytes())
+    with_truth = evaluate(["tiny"], audio_dir=tmp_path / "truth")["models"][0]
+    assert with_truth["raw_pitch_accuracy"] > 0.9
+    against_reference = evaluate(["tiny"], audio_dir=tmp_path / "plain", reference="tiny")["models"][0]
+    assert against_reference["agreement_with_reference"] == 1.0

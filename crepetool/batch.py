@@ -28,7 +28,7 @@ from crepetool.prediction import (
     DEFAULT_FMIN,
     Prediction,
     as_model,
-    check_range,
+    check_options,
     hop_at_16k,
     model_info,
     predict,
@@ -149,18 +149,10 @@ def predict_files(
     Options are checked before any work (UserInputError). Callbacks let a caller
     show progress: ``on_start(path, frames)``, ``on_frames(n)``, ``on_file(result)``.
     """
-    check_range(fmin, fmax)
+    check_options(fmin, fmax, hop_length, step_size, batch_size, decoder)
     formats = list(dict.fromkeys(formats))
     if not formats or any(f not in FORMATS for f in formats):
         raise UserInputError(f"formats must be among {', '.join(FORMATS)}, got {formats}")
-    if hop_length is not None and step_size is not None:
-        raise UserInputError("give --hop-length or --step-size, not both")
-    if hop_length is not None and hop_length <= 0:
-        raise UserInputError(f"hop length must be positive, not {hop_length}")
-    if step_size is not None and not step_size > 0:
-        raise UserInputError(f"step size must be positive, not {step_size}")
-    if batch_size < 1:
-        raise UserInputError(f"batch size must be at least 1, not {batch_size}")
     resolved_device = resolve_device(device)
     loaded = weights if isinstance(weights, Weights) else load(weights)
     model = as_model(loaded, resolved_device)

@@ -82,17 +82,11 @@ def hop_at_16k(sample_rate: int, hop_length: int | None = None, step_size: float
     input's rate) is converted as torchcrepe does, ``int(hop * 16000 / rate)``.
     Default: 10 ms.
     """
-    if hop_length is not None and step_size is not None:
-        raise UserInputError("give --hop-length or --step-size, not both")
+    check_options(hop_length=hop_length, step_size=step_size)
     if hop_length is not None:
-        if hop_length <= 0:
-            raise UserInputError(f"hop length must be positive, not {hop_length}")
         hop = int(hop_length * SAMPLE_RATE / sample_rate) if sample_rate != SAMPLE_RATE else hop_length
     else:
-        ms = 10.0 if step_size is None else step_size
-        if not ms > 0:
-            raise UserInputError(f"step size must be positive, not {ms}")
-        hop = round(SAMPLE_RATE * ms / 1000)
+        hop = round(SAMPLE_RATE * (10.0 if step_size is None else step_size) / 1000)
     if hop < 1:
         raise UserInputError(
             f"the hop is under one sample at 16 kHz (hop length {hop_length} at {sample_rate} Hz)"
@@ -100,9 +94,29 @@ def hop_at_16k(sample_rate: int, hop_length: int | None = None, step_size: float
     return hop
 
 
-def check_range(fmin: float, fmax: float) -> None:
+def check_options(
+    fmin: float = DEFAULT_FMIN,
+    fmax: float = DEFAULT_FMAX,
+    hop_length: int | None = None,
+    step_size: float | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    decoder: str = "viterbi",
+) -> None:
+    """Refuse bad prediction options (UserInputError), before any work is done."""
+    from crepetool.decode import DECODERS
+
     if not 0 < fmin < fmax:
         raise UserInputError(f"need 0 < fmin < fmax, got fmin {fmin} Hz and fmax {fmax} Hz")
+    if hop_length is not None and step_size is not None:
+        raise UserInputError("give --hop-length or --step-size, not both")
+    if hop_length is not None and hop_length <= 0:
+        raise UserInputError(f"hop length must be positive, not {hop_length}")
+    if step_size is not None and not step_size > 0:
+        raise UserInputError(f"step size must be positive, not {step_size}")
+    if batch_size < 1:
+        raise UserInputError(f"batch size must be at least 1, not {batch_size}")
+    if decoder not in DECODERS:
+        raise UserInputError(f"unknown decoder {decoder!r} (choose from {', '.join(DECODERS)})")
 
 
 def frame_count(samples: int, hop: int) -> int:
@@ -169,9 +183,7 @@ def predict(
         weights: ``full``, ``tiny``, a weights path, Weights or a :class:`Crepe`.
         hop_length / step_size: see :func:`hop_at_16k`.
     """
-    check_range(fmin, fmax)
-    if batch_size < 1:
-        raise UserInputError(f"batch size must be at least 1, not {batch_size}")
+    check_options(fmin, fmax, hop_length, step_size, batch_size, decoder)
     if isinstance(audio, (str, Path)):
         samples, sample_rate = audio_io.load(audio)
     else:

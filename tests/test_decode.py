@@ -45,6 +45,8 @@ def clip_activations(reference_dir) -> torch.Tensor:
 def no_dither(monkeypatch: pytest.MonkeyPatch):
     torchcrepe = import_torchcrepe()
     monkeypatch.setattr(torchcrepe.convert, "dither", lambda cents: cents)
+    # torchcrepe caches weighted_argmax's bin weights, dithered, on first use: drop any cached copy
+    monkeypatch.delattr(torchcrepe.decode.weighted_argmax, "weights", raising=False)
     return torchcrepe
 
 

@@ -45,14 +45,19 @@ def prune_command(
     if path.suffix.lower() not in (".pth", ".pt", ".safetensors"):
         raise UserInputError(f"{path}: output must end in .pth or .safetensors")
     check_output(path, overwrite)  # before minutes of work, not after
-    if recover is not Recovery.none:
-        raise UserInputError(f"--recover {recover.value} is not available yet; use --recover none")
+    if recover is Recovery.distill:
+        raise UserInputError("--recover distill is not available yet; use --recover bn or none")
 
     from crepetool.pruning import prune
     from crepetool.summary import describe
     from crepetool.weights import load, save
 
     pruned = prune(source, k, criterion.value, seed=seed)
+    if recover is Recovery.bn:
+        from crepetool.recovery import recover as apply_recovery
+
+        with err.status("re-estimating batch-norm statistics..."):
+            pruned = apply_recovery(pruned, "bn", seed=seed)
     save(pruned, path, overwrite=overwrite)
     _print_summary(describe(source), describe(load(path)))
     err.print(f"wrote {path}")

@@ -66,13 +66,17 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def as_model(weights: str | Path | Weights | Crepe, device: torch.device | None = None) -> Crepe:
-    """A model in eval mode from a model, Weights, a path or a bundled name."""
+    """A model in eval mode from a model, Weights, a path or a bundled name.
+
+    A given :class:`Crepe` stays on its own device unless ``device`` is given;
+    anything else is loaded onto ``device`` (cpu when None).
+    """
     if isinstance(weights, Crepe):
-        model = weights
+        model = weights if device is None else weights.to(device)
     else:
         loaded = weights if isinstance(weights, Weights) else load(weights)
-        model = from_state_dict(loaded.state_dict)
-    return model.to(device or torch.device("cpu")).eval()
+        model = from_state_dict(loaded.state_dict).to(device or torch.device("cpu"))
+    return model.eval()
 
 
 def hop_at_16k(sample_rate: int, hop_length: int | None = None, step_size: float | None = None) -> int:
@@ -192,8 +196,9 @@ def predict(
         samples = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
         samples = samples.astype(np.float32).reshape(-1)
     hop = hop_at_16k(sample_rate, hop_length, step_size)
-    resolved = resolve_device(device)
-    model = as_model(weights, resolved)
+    # a model passed in keeps its device (predict_files placed it); otherwise cuda when available
+    keep = device is None and isinstance(weights, Crepe)
+    model = as_model(weights, None if keep else resolve_device(device))
     audio16k = torch.from_numpy(np.ascontiguousarray(audio_io.resample(samples, sample_rate)))
     probs = probabilities(model, audio16k, hop, batch_size, progress)
     pitch, periodicity = decode(probs, fmin, fmax, decoder)

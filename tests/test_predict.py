@@ -82,6 +82,16 @@ def test_results_do_not_depend_on_batch_size() -> None:
     assert torch.equal(a.pitch, b.pitch)
 
 
+def test_a_model_passed_in_stays_on_its_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = prediction.as_model("tiny")
+    moves = []
+    monkeypatch.setattr(model, "to", lambda *args, **kwargs: moves.append(args) or model)
+    prediction.predict(tone(0.2), 16000, model)
+    assert moves == []  # predict_files places the model once; predict must not move it per file
+    prediction.predict(tone(0.2), 16000, model, device="cpu")
+    assert moves == [(torch.device("cpu"),)]
+
+
 def test_step_size_and_hop_length() -> None:
     audio = tone(1.0)
     assert prediction.predict(audio, 16000, "tiny").pitch.shape == (1, 101)

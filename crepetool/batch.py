@@ -29,6 +29,7 @@ from crepetool.prediction import (
     Prediction,
     as_model,
     check_options,
+    frame_count,
     hop_at_16k,
     model_info,
     predict,
@@ -200,7 +201,7 @@ def _one_file(
     try:
         samples, rate = audio_io.load(path)
         hop = hop_at_16k(rate, options["hop_length"], options["step_size"])
-        frames = 1 + round(samples.size * audio_io.SAMPLE_RATE / rate) // hop
+        frames = frame_count(round(samples.size * audio_io.SAMPLE_RATE / rate), hop)  # for progress only
         if on_start is not None:
             on_start(path, frames)
         prediction = predict(samples, rate, model, progress=on_frames, **options)

@@ -17,12 +17,21 @@ import numpy as np
 import torch
 
 from crepetool import metrics, signals
+from crepetool.decode import CENTS_PER_BIN, decode
 from crepetool.errors import UserInputError
 from crepetool.model import Crepe, from_state_dict
-from crepetool.prediction import DEFAULT_FMAX, DEFAULT_FMIN, frames, predict, resolve_device
-from crepetool.weights import Weights, load, non_finite_keys
+from crepetool.prediction import (
+    DEFAULT_FMAX,
+    DEFAULT_FMIN,
+    frame_count,
+    frames,
+    predict,
+    probabilities,
+    resolve_device,
+)
+from crepetool.weights import Weights, load, non_finite_keys, parameter_count
 
-ONE_BIN = 2 ** (20 / 1200)
+ONE_BIN = 2 ** (CENTS_PER_BIN / 1200)
 
 
 @dataclasses.dataclass
@@ -83,8 +92,10 @@ def verify(
     )
     model = from_state_dict(weights.state_dict).to(resolved)
     tone = signals.harmonic(220.0, seconds=1.0, timbre="saw", seed=1)
-    result = predict(tone.audio, signals.SAMPLE_RATE, model, hop_length=160)
-    pitch = result.pitch
+    audio16k = torch.from_numpy(tone.audio).to(resolved)
+    tone_probabilities = probabilities(model, audio16k, signals.HOP)  # one pass, decoded twice below
+    pitch, _ = decode(tone_probabilities)  # predict's defaults
+    pitch = pitch[None]
     low, high = DEFAULT_FMIN / ONE_BIN, DEFAULT_FMAX * ONE_BIN
     pitch_ok = (
         tuple(pitch.shape) == (1, 101)
@@ -97,7 +108,7 @@ def verify(
         )
     )
 
-    embedding = _embed(model, torch.from_numpy(tone.audio).to(resolved))
+    embedding = _embed(model, audio16k)
     c5 = weights.state_dict["conv5.weight"].size(0)
     expected = (1, 101, 32, 8 * c5 // 32)
     checks.append(
@@ -108,7 +119,7 @@ def verify(
             f"expected {list(expected)}",
         )
     )
-    checks.append(_integration(model, tone, result, embedding))
+    checks.append(_integration(model, tone, decode(tone_probabilities, decoder="weighted-argmax"), embedding))
 
     verify_signals = signals.verify_set()
     estimate, periodicity, truth = _track(model, verify_signals)
@@ -138,59 +149,51 @@ def verify(
 @torch.no_grad()
 def _embed(model: Crepe, audio16k: torch.Tensor) -> torch.Tensor:
     """torchcrepe's embedding layout: Tensor [shape=(1, frames, 32, C5 * 8 / 32)]."""
-    parts = [model.embed(batch) for batch in frames(audio16k, 160)]
+    parts = [model.embed(batch) for batch in frames(audio16k, signals.HOP)]
     embedding = torch.cat(parts)
     return embedding.reshape(1, embedding.size(0), 32, -1)
 
 
-def _integration(model: Crepe, tone: signals.Signal, ours: Any, embedding: torch.Tensor) -> Check:
-    """Through torchcrepe.predict/embed with our model registered, the same numbers come out."""
+def _integration(
+    model: Crepe, tone: signals.Signal, ours: tuple[torch.Tensor, torch.Tensor], embedding: torch.Tensor
+) -> Check:
+    """Through torchcrepe.predict/embed with our model registered, the same numbers come out.
+
+    ``ours`` is crepetool's (pitch, periodicity) of the tone with the weighted-argmax decoder.
+    """
     try:
-        from crepetool.compat import import_torchcrepe, register_with_torchcrepe
+        from crepetool.compat import import_torchcrepe, registered_with_torchcrepe
 
         torchcrepe = import_torchcrepe()
-        name = register_with_torchcrepe(model, "crepetool-verify")
         audio = torch.from_numpy(tone.audio)[None]
         device = str(next(model.parameters()).device)
         # torchcrepe dithers its pitch by up to one bin (20 cents) with a global RNG: compare within that
-        with torch.no_grad():
+        with registered_with_torchcrepe(model, "crepetool-verify") as name, torch.no_grad():
             pitch, periodicity = torchcrepe.predict(
                 audio,
-                16000,
-                160,
-                50.0,
-                2006.0,
+                signals.SAMPLE_RATE,
+                signals.HOP,
+                DEFAULT_FMIN,
+                DEFAULT_FMAX,
                 name,
                 torchcrepe.decode.weighted_argmax,
                 return_periodicity=True,
                 device=device,
             )
-            theirs_embedding = torchcrepe.embed(audio, 16000, 160, name, device=device)
+            theirs_embedding = torchcrepe.embed(audio, signals.SAMPLE_RATE, signals.HOP, name, device=device)
     except Exception as exc:  # an incompatible torchcrepe is a failed check, not a crash
         return Check("torchcrepe integration", False, "error", f"{type(exc).__name__}: {exc}"[:200])
-    finally:
-        _unregister()
-    ours_wa = predict(tone.audio, 16000, model, hop_length=160, decoder="weighted-argmax")
-    cents = float(metrics.cents(pitch.cpu().numpy(), ours_wa.pitch.cpu().numpy()).__abs__().max())
+    our_pitch, our_periodicity = ours
+    cents = float(np.abs(metrics.cents(pitch[0].cpu().numpy(), our_pitch.cpu().numpy())).max())
     embed_diff = float((theirs_embedding.cpu() - embedding.cpu()).abs().max())
-    period_diff = float((periodicity.cpu() - ours_wa.periodicity.cpu()).abs().max())
-    passed = cents <= 20.5 and embed_diff < 1e-3 and period_diff < 1e-4
+    period_diff = float((periodicity[0].cpu() - our_periodicity.cpu()).abs().max())
+    passed = cents <= CENTS_PER_BIN + 0.5 and embed_diff < 1e-3 and period_diff < 1e-4
     return Check(
         "torchcrepe integration",
         passed,
         f"max {cents:.1f} cents",
         f"pitch within torchcrepe's 20-cent dither, periodicity diff {period_diff:.1e}, embedding diff {embed_diff:.1e}",
     )
-
-
-def _unregister() -> None:
-    import sys
-
-    torchcrepe = sys.modules.get("torchcrepe")
-    if torchcrepe is not None:
-        for attribute in ("model", "capacity"):
-            if hasattr(torchcrepe.infer, attribute):
-                delattr(torchcrepe.infer, attribute)
 
 
 def evaluate(
@@ -240,7 +243,7 @@ def evaluate(
         row: dict[str, Any] = {
             "weights": str(spec),
             "capacity": weights.capacity,
-            "parameters": _params(weights),
+            "parameters": parameter_count(weights.state_dict),
         }
         if truths:
             row.update(
@@ -261,10 +264,6 @@ def evaluate(
     }
 
 
-def _params(weights: Weights) -> int:
-    return sum(v.numel() for k, v in weights.state_dict.items() if k.endswith((".weight", ".bias")))
-
-
 def _audio_items(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     from crepetool import audio as audio_io
 
@@ -280,7 +279,9 @@ def _audio_items(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray | None]
         truth = None
         if truth_path.is_file():
             table = np.loadtxt(truth_path, delimiter=",", skiprows=1, ndmin=2)
-            frame_times = np.arange(1 + audio16k.size // 160) * 0.01
+            frame_times = (
+                np.arange(frame_count(audio16k.size, signals.HOP)) * signals.HOP / signals.SAMPLE_RATE
+            )
             truth = np.interp(frame_times, table[:, 0], table[:, 1], left=0.0, right=0.0)
             nearest = np.abs(frame_times[:, None] - table[None, :, 0]).argmin(axis=1)
             truth[table[nearest, 1] <= 0] = 0.0  # never interpolate into unvoiced frames

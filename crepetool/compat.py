@@ -11,9 +11,11 @@ is patched, and a working torchaudio is used as it is.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import types
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -56,3 +58,19 @@ def register_with_torchcrepe(model: Any, name: str = "crepetool") -> str:
     torchcrepe.infer.model = model
     torchcrepe.infer.capacity = name
     return name
+
+
+@contextlib.contextmanager
+def registered_with_torchcrepe(model: Any, name: str = "crepetool") -> Iterator[str]:
+    """:func:`register_with_torchcrepe` for a block; torchcrepe's own cached model comes back after."""
+    torchcrepe = import_torchcrepe()
+    missing = object()
+    saved = {a: getattr(torchcrepe.infer, a, missing) for a in ("model", "capacity")}
+    try:
+        yield register_with_torchcrepe(model, name)
+    finally:
+        for attribute, value in saved.items():
+            if value is missing:
+                delattr(torchcrepe.infer, attribute)
+            else:
+                setattr(torchcrepe.infer, attribute, value)

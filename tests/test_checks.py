@@ -120,3 +120,20 @@ def test_evaluate_on_user_audio(tmp_path: Path) -> None:
     assert with_truth["raw_pitch_accuracy"] > 0.9
     against_reference = evaluate(["tiny"], audio_dir=tmp_path / "plain", reference="tiny")["models"][0]
     assert against_reference["agreement_with_reference"] == 1.0
+
+
+def test_registration_restores_torchcrepes_own_model(tiny_weights) -> None:
+    from crepetool.compat import import_torchcrepe, registered_with_torchcrepe
+    from crepetool.model import from_state_dict
+
+    torchcrepe = import_torchcrepe()
+    theirs = torchcrepe.Crepe("tiny")
+    torchcrepe.infer.model, torchcrepe.infer.capacity = theirs, "tiny"
+    ours = from_state_dict(tiny_weights.state_dict)
+    with registered_with_torchcrepe(ours, "mine") as name:
+        assert name == "mine" and torchcrepe.infer.model is ours
+    assert torchcrepe.infer.model is theirs and torchcrepe.infer.capacity == "tiny"
+    del torchcrepe.infer.model, torchcrepe.infer.capacity
+    with registered_with_torchcrepe(ours):
+        pass
+    assert not hasattr(torchcrepe.infer, "model") and not hasattr(torchcrepe.infer, "capacity")

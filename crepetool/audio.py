@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crepetool.errors import AudioError
+from crepetool.errors import AudioError, check_input_file
 
 SAMPLE_RATE = 16000
 
@@ -24,16 +24,9 @@ def load(path: str | Path) -> tuple[np.ndarray, int]:
     import soundfile
 
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a directory, expected an audio file")
+    check_input_file(path, "an audio file", AudioError)
     try:
-        if path.stat().st_size == 0:
-            raise AudioError(f"{path}: empty file")
         audio, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except AudioError:
-        raise
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as exc:
         reason = getattr(exc, "error_string", None) or str(exc).splitlines()[0] or type(exc).__name__
         raise AudioError(f"{path}: not readable audio ({reason[:160]})") from exc

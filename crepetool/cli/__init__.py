@@ -26,7 +26,7 @@ DEBUG_ENV = "CREPETOOL_DEBUG"
 
 def create_app() -> typer.Typer:
     """The Typer app with every command registered (imports no torch)."""
-    from crepetool.cli import convert, inspect, predict, prune, verify
+    from crepetool.cli import convert, inspect, keras, predict, prune, verify
 
     app = typer.Typer(
         name=PROG,
@@ -44,7 +44,7 @@ def create_app() -> typer.Typer:
         if debug:
             os.environ[DEBUG_ENV] = "1"
 
-    for module in (inspect, prune, convert, predict, verify):
+    for module in (inspect, prune, convert, keras, predict, verify):
         module.register(app)
     return app
 

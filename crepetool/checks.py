@@ -271,7 +271,7 @@ def _audio_items(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray | None]
         raise UserInputError(f"{folder}: not a directory")
     items = []
     for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() not in (".wav", ".flac", ".ogg", ".aiff", ".aif") or not path.is_file():
+        if path.suffix.lower() not in audio_io.SUFFIXES or not path.is_file():
             continue
         samples, rate = audio_io.load(path)
         audio16k = audio_io.resample(samples, rate)

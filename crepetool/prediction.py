@@ -110,17 +110,17 @@ def check_options(
     from crepetool.decode import DECODERS
 
     if not 0 < fmin < fmax:
-        raise UserInputError(f"need 0 < fmin < fmax, got fmin {fmin} Hz and fmax {fmax} Hz")
+        raise UserInputError(f"--fmin/--fmax: need 0 < fmin < fmax, got fmin {fmin} Hz and fmax {fmax} Hz")
     if hop_length is not None and step_size is not None:
         raise UserInputError("give --hop-length or --step-size, not both")
     if hop_length is not None and hop_length <= 0:
-        raise UserInputError(f"hop length must be positive, not {hop_length}")
+        raise UserInputError(f"--hop-length: hop length must be positive, not {hop_length}")
     if step_size is not None and not step_size > 0:
-        raise UserInputError(f"step size must be positive, not {step_size}")
+        raise UserInputError(f"--step-size: step size must be positive, not {step_size}")
     if batch_size < 1:
-        raise UserInputError(f"batch size must be at least 1, not {batch_size}")
+        raise UserInputError(f"--batch-size: batch size must be at least 1, not {batch_size}")
     if decoder not in DECODERS:
-        raise UserInputError(f"unknown decoder {decoder!r} (choose from {', '.join(DECODERS)})")
+        raise UserInputError(f"--decoder: unknown decoder {decoder!r} (choose from {', '.join(DECODERS)})")
 
 
 def frame_count(samples: int, hop: int) -> int:

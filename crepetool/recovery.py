@@ -9,12 +9,26 @@ through the pruned network. Distillation from ``full`` is the next step (issue 5
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from crepetool import signals
 from crepetool.prediction import frames
 from crepetool.weights import StateDict, Weights
+
+if TYPE_CHECKING:
+    from crepetool.model import Crepe
+
+DEFAULT_STEPS = 300
+DEFAULT_BATCH = 64
+DEFAULT_LR = 3e-3
 
 
 def calibration_frames(count: int = 2048, seed: int = 0) -> torch.Tensor:
@@ -61,15 +75,199 @@ def recalibrate_batchnorm(
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def recover(weights: Weights, method: str = "bn", seed: int = 0, frames_count: int = 2048) -> Weights:
-    """Apply a recovery ``method`` (``bn`` or ``none``) and record it in the metadata."""
+def _teacher_model(teacher: str | Path | Weights | StateDict | Crepe) -> Crepe:
+    """A teacher in eval mode from a model, a state dict, Weights, a path or a bundled name."""
+    from crepetool.model import Crepe, from_state_dict
+    from crepetool.prediction import as_model
+
+    if isinstance(teacher, Crepe):
+        return teacher.eval()
+    if isinstance(teacher, dict):
+        return from_state_dict(teacher)
+    return as_model(teacher)
+
+
+def distill(
+    state_dict: StateDict,
+    teacher: str | Path | Weights | StateDict | Crepe,
+    steps: int = DEFAULT_STEPS,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    lr: float = DEFAULT_LR,
+    seed: int = 0,
+    audio: torch.Tensor | None = None,
+    known_weight: float = 0.5,
+    audio_share: float = 0.25,
+    frozen_norm: bool = False,
+    time_budget: float | None = None,
+    callback: Callable[[int, float, Crepe], None] | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[StateDict, int]:
+    """Train the pruned ``state_dict`` to imitate ``teacher`` on fresh synthetic frames.
+
+    Each step draws ``batch_size`` new frames from :func:`crepetool.synth.frames`
+    (seeded), plus ``audio_share * batch_size`` frames of the user's ``audio``
+    (Tensor [shape=(N, 1024)], normalised, unlabelled) when given. The target is
+    the teacher's 360 probabilities, mixed with CREPE's Gaussian-blurred targets
+    (weight ``known_weight``) where the f0 is known; the loss is binary
+    cross-entropy, as CREPE was trained. Adam with a cosine learning-rate decay.
+
+    ``time_budget`` (seconds) stops early; ``callback(step, loss, student)`` runs
+    after each step. Returns the new state dict and the steps done. Deterministic
+    for a given seed and step count on CPU.
+    """
+    from crepetool import synth
+    from crepetool.model import from_state_dict
+
+    student = from_state_dict(state_dict).to(device)
+    if not frozen_norm:
+        student.train()
+    teacher_model = _teacher_model(teacher).to(device)
+    generator = torch.Generator().manual_seed(seed)
+    optimiser = torch.optim.Adam(student.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps))
+    )
+    started, done = time.perf_counter(), 0
+    for step in range(steps):
+        frames, f0 = synth.frames(batch_size, generator)
+        known = synth.targets(f0).float()
+        weight = torch.full((batch_size, 1), known_weight)
+        if audio is not None and audio.size(0):
+            extra = max(1, round(batch_size * audio_share))
+            picks = torch.randint(0, audio.size(0), (extra,), generator=generator)
+            frames = torch.cat([frames, audio[picks]])
+            known = torch.cat([known, torch.zeros(extra, known.size(1))])
+            weight = torch.cat([weight, torch.zeros(extra, 1)])  # no known f0: the teacher alone
+        frames, known, weight = frames.to(device), known.to(device), weight.to(device)
+        with torch.no_grad():
+            soft = teacher_model(frames)
+        target = weight * known + (1 - weight) * soft
+        loss = F.binary_cross_entropy(student(frames), target)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        done = step + 1
+        if callback is not None:
+            callback(done, loss.item(), student)
+        if time_budget is not None and time.perf_counter() - started > time_budget:
+            break
+    student.eval()
+    return {k: v.detach().clone() for k, v in student.state_dict().items()}, done
+
+
+ProgressFn = Callable[[int, int, float, float | None], None]
+
+
+def audio_frames(folder: str | Path, max_frames: int = 20_000, hop: int = 160, seed: int = 0) -> torch.Tensor:
+    """Normalised frames of every audio file under ``folder`` (any rate, resampled to 16 kHz).
+
+    At most ``max_frames``, drawn evenly at random. Returns Tensor [shape=(N, 1024)].
+    """
+    from crepetool import audio as audio_io
+    from crepetool.errors import UserInputError
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserInputError(f"{folder}: not a directory (--audio takes a folder of recordings)")
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in audio_io.SUFFIXES)
+    if not paths:
+        raise UserInputError(f"{folder}: no audio files ({', '.join(audio_io.SUFFIXES)})")
+    chunks = []
+    for path in paths:
+        samples, rate = audio_io.load(path)
+        audio16k = torch.from_numpy(audio_io.resample(samples, rate).astype(np.float32))
+        chunks.extend(frames(audio16k, hop))
+    pool = torch.cat(chunks)
+    if pool.size(0) > max_frames:
+        keep = torch.randperm(pool.size(0), generator=torch.Generator().manual_seed(seed))[:max_frames]
+        pool = pool[keep.sort().values]
+    return pool
+
+
+def recover(
+    weights: Weights,
+    method: str = "distill",
+    *,
+    teacher: str | Path | Weights = "full",
+    steps: int = DEFAULT_STEPS,
+    seed: int = 0,
+    audio: str | Path | None = None,
+    device: str | None = None,
+    time_budget: float | None = None,
+    progress: ProgressFn | None = None,
+    measure: bool = True,
+    calibrate: bool = True,
+    calibration_count: int = 2048,
+) -> Weights:
+    """Recover pruned ``weights`` and record how, and how well, in the metadata.
+
+    ``method``: ``distill`` (batch-norm re-estimation, then distillation from
+    ``teacher``), ``bn`` (re-estimation only) or ``none``. With ``measure``, the
+    student before and after and the teacher are scored on held-out signals
+    (:class:`crepetool.heldout.HeldOut`); the table lands in
+    ``metadata["recovery"]["evaluation"]``. ``calibrate=False`` skips the
+    re-estimation (``finetune`` continues from trained statistics).
+    """
+    from crepetool.heldout import HeldOut
+    from crepetool.model import from_state_dict
+    from crepetool.prediction import resolve_device
+    from crepetool.weights import load, sha256
+
+    if method not in ("distill", "bn", "none"):
+        raise ValueError(f"unknown recovery {method!r} (choose distill, bn or none)")
     if method == "none":
         return weights
-    if method != "bn":
-        raise ValueError(f"unknown recovery {method!r}")
-    state_dict = recalibrate_batchnorm(weights.state_dict, frames_count, seed)
-    metadata = {
-        **weights.metadata,
-        "recovery": {"method": "bn", "calibration_frames": frames_count, "seed": seed},
-    }
+    resolved = resolve_device(device)
+    started = time.perf_counter()
+    state_dict = weights.state_dict
+    record: dict[str, Any] = {"method": method, "seed": seed}
+    teacher_weights = teacher if isinstance(teacher, Weights) else load(teacher)
+    teacher_model = from_state_dict(teacher_weights.state_dict).to(resolved)
+    held_out = HeldOut(teacher_model) if measure else None
+    before = held_out.score(from_state_dict(state_dict).to(resolved)) if held_out else None
+    if calibrate:
+        state_dict = recalibrate_batchnorm(state_dict, calibration_count, seed=seed)
+        record["calibration_frames"] = calibration_count
+    if method == "distill":
+        pool = audio_frames(audio, seed=seed) if audio is not None else None
+
+        def step_done(step: int, loss: float, student: Crepe) -> None:
+            if progress is None:
+                return
+            every = max(1, steps // 10)
+            running = held_out.frame_accuracy(student) if held_out and step % every == 0 else None
+            progress(step, steps, loss, running)
+
+        state_dict, done = distill(
+            state_dict,
+            teacher_model,
+            steps,
+            seed=seed,
+            audio=pool,
+            time_budget=time_budget,
+            callback=step_done,
+            device=resolved,
+        )
+        record.update(
+            steps=done,
+            batch_size=DEFAULT_BATCH,
+            teacher={
+                "name": str(teacher) if not isinstance(teacher, Weights) else teacher.name,
+                "capacity": teacher_weights.capacity,
+                "sha256": sha256(teacher_weights.path) if teacher_weights.path else None,
+            },
+            audio_frames=0 if pool is None else int(pool.size(0)),
+        )
+    record["seconds"] = round(time.perf_counter() - started, 1)
+    if held_out is not None:
+        after = held_out.score(from_state_dict(state_dict).to(resolved))
+        teacher_scores = held_out.score(teacher_model)
+        record["evaluation"] = {"before": before, "after": after, "teacher": teacher_scores}
+    previous = weights.metadata.get("recovery")
+    if isinstance(previous, dict) and previous.get("method") not in (None, "none"):
+        record["previous"] = previous
+    metadata = {**weights.metadata, "recovery": record}
+    state_dict = {k: v.detach().cpu() for k, v in state_dict.items()}
     return Weights(state_dict, weights.capacity, metadata, None, weights.format)

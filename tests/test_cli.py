@@ -128,7 +128,7 @@ def _bad_invocations(tmp_path: Path) -> list[tuple[list[str], int, str]]:
         ([*prune, "-k", "8"], 2, "above the source's own capacity"),
         ([*prune, "-k", "2", "-o", tmp_path / "exists.pth"], 2, "already exists"),
         ([*prune, "-k", "2", "-o", tmp_path / "x.txt"], 2, "must end in .pth"),
-        ([*prune, "-k", "2", "-o", tmp_path / "a_file" / "x.pth"], 1, "cannot write"),
+        ([*prune, "-k", "2", "-o", tmp_path / "a_file" / "x.pth"], 2, "cannot write"),
         (
             [
                 "prune",

@@ -213,7 +213,7 @@ def test_invalid_options_exit_2_before_any_work(cli, tmp_path: Path) -> None:
         assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "a.f0.csv").exists()
     code, _, err = cli("predict", wav, "-w", "tiny", "-o", tmp_path / "blocker" / "out")
-    assert code == 1 and "cannot write" in err
+    assert code == 2 and "cannot write" in err and len(err.strip().splitlines()) == 1
 
 
 def test_colliding_output_names_are_refused(cli, tmp_path: Path) -> None:

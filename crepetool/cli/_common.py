@@ -5,14 +5,17 @@ No torch here: ``--help`` and completion import this module.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from crepetool.presets import PRESETS
 
@@ -106,3 +109,66 @@ def human_size(size: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GB"
+
+
+@contextlib.contextmanager
+def recovery_progress(method: str, steps: int) -> Iterator[Callable[[int, int, float, float | None], None]]:
+    """A rich progress bar fed by recovery's ``progress(step, steps, loss, held_out_accuracy)``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}  held-out {task.fields[accuracy]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    description = "distilling" if method == "distill" else "re-estimating batch norm"
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(description, total=steps if method == "distill" else None, loss="-", accuracy="-")
+        if method != "distill":
+            yield lambda *args: None
+            return
+
+        def report(step: int, total: int, loss: float, accuracy: float | None) -> None:
+            fields: dict[str, Any] = {"loss": f"{loss:.4f}"}
+            if accuracy is not None:
+                fields["accuracy"] = f"{accuracy:.1%}"
+            bar.update(task, completed=step, total=total, **fields)
+
+        yield report
+
+
+def recovery_table(evaluation: dict[str, Any]) -> Table:
+    """Before/after table of a recovery's held-out evaluation (metadata ``recovery.evaluation``)."""
+    table = Table(title="held-out signals (never trained on)", title_justify="left")
+    columns = [
+        ("speech RPA", "frames_accuracy", "{:.1%}"),
+        ("cents", "frames_median_cents", "{:.1f}"),
+        ("tones RPA", "tones_accuracy", "{:.1%}"),
+        ("cents", "tones_median_cents", "{:.1f}"),
+        ("pitch agree", "pitch_agreement", "{:.1%}"),
+        ("voicing agree", "voicing_agreement", "{:.1%}"),
+    ]
+    table.caption = "RPA: share within 50 cents; cents: median error; agree: with the teacher"
+    table.add_column("model", no_wrap=True)
+    for title, _, _ in columns:
+        table.add_column(title, justify="right")
+    for row in ("before", "after", "teacher"):
+        scores = evaluation.get(row)
+        if not isinstance(scores, dict):
+            continue
+        cells = []
+        for _, key, fmt in columns:
+            value = scores.get(key)
+            cells.append(fmt.format(value) if isinstance(value, (int, float)) else "-")
+        table.add_row(row, *cells)
+    return table

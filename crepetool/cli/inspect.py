@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from crepetool.cli._common import JsonOpt, WeightsArg, human_size, out, print_json
+from crepetool.cli._common import JsonOpt, WeightsArg, human_size, out, print_json, recovery_table
 
 
 def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
@@ -52,8 +52,13 @@ def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
             value = meta[key]
             if key == "kept_channels" and isinstance(value, dict):
                 value = {k: f"{len(v)} channels" for k, v in value.items()}
+            if key == "recovery" and isinstance(value, dict):
+                value = {k: v for k, v in value.items() if k not in ("evaluation", "previous")}
             text = value if isinstance(value, str) else json.dumps(value)
             out.print(f"  {key}: {text}", highlight=False)
+        recovery = meta.get("recovery")
+        if isinstance(recovery, dict) and isinstance(recovery.get("evaluation"), dict):
+            out.print(recovery_table(recovery["evaluation"]))
 
 
 def register(app: typer.Typer) -> None:

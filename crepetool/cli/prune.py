@@ -1,8 +1,9 @@
-"""``crepetool prune``: cut the full model to any capacity K/32."""
+"""``crepetool prune`` and ``finetune``: cut the full model to any capacity K/32, then make it track pitch."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -10,6 +11,7 @@ from rich.table import Table
 from crepetool.cli._common import (
     CapacityOpt,
     CriterionName,
+    DeviceOpt,
     OutputOpt,
     OverwriteOpt,
     Recovery,
@@ -18,8 +20,59 @@ from crepetool.cli._common import (
     err,
     human_size,
     out,
+    recovery_progress,
+    recovery_table,
 )
 from crepetool.errors import UserInputError
+
+StepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--steps", min=1, help="Distillation steps of 64 frames [default: 300, about 4 CPU minutes at K=12]."
+    ),
+]
+MinutesOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--minutes", min=0.0, help="Stop distilling after this many minutes, whatever --steps says."
+    ),
+]
+AudioOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--audio", help="A folder of your own recordings to add to training (the teacher labels them)."
+    ),
+]
+TeacherOpt = Annotated[
+    str,
+    typer.Option("--teacher", help="Model to imitate: 'full' or a weights path."),
+]
+
+
+def _output_path(output: Path | None, default: str, overwrite: bool) -> Path:
+    from crepetool.atomic import check_output
+
+    path = output if output is not None else Path(default)
+    if path.suffix.lower() not in (".pth", ".pt", ".safetensors"):
+        raise UserInputError(f"{path}: output must end in .pth or .safetensors")
+    check_output(path, overwrite)  # before minutes of work, not after
+    return path
+
+
+def _recover(weights: Any, method: str, calibrate: bool, **options: Any) -> Any:
+    from crepetool.recovery import DEFAULT_STEPS, recover
+
+    steps = options.pop("steps") or DEFAULT_STEPS
+    minutes = options.pop("minutes")
+    budget = None if minutes is None else 60 * minutes
+    with recovery_progress(method, steps) as report:
+        recovered = recover(
+            weights, method, steps=steps, time_budget=budget, progress=report, calibrate=calibrate, **options
+        )
+    evaluation = recovered.metadata.get("recovery", {}).get("evaluation")
+    if evaluation:
+        out.print(recovery_table(evaluation))
+    return recovered
 
 
 def prune_command(
@@ -30,36 +83,81 @@ def prune_command(
     ),
     output: OutputOpt = None,
     overwrite: OverwriteOpt = False,
-    recover: Recovery = typer.Option(Recovery.none, "--recover", help="Recovery after selection."),
+    recover: Recovery = typer.Option(
+        Recovery.distill,
+        "--recover",
+        help="Recovery after selection: distill from the teacher (minutes), bn statistics only (seconds), or none.",
+    ),
+    steps: StepsOpt = None,
+    minutes: MinutesOpt = None,
+    audio: AudioOpt = None,
+    teacher: TeacherOpt = "full",
     seed: SeedOpt = 0,
+    device: DeviceOpt = None,
 ) -> None:
-    """Prune the source model to K/32 capacity by L1-norm channel selection."""
-    from crepetool.atomic import check_output
+    """Prune the source model to K/32 capacity by L1-norm channel selection, then recover it."""
     from crepetool.presets import default_pruned_filename, parse_capacity
 
     try:
         k = parse_capacity(capacity)
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
-    path = output if output is not None else Path(default_pruned_filename(k))
-    if path.suffix.lower() not in (".pth", ".pt", ".safetensors"):
-        raise UserInputError(f"{path}: output must end in .pth or .safetensors")
-    check_output(path, overwrite)  # before minutes of work, not after
-    if recover is Recovery.distill:
-        raise UserInputError("--recover distill is not available yet; use --recover bn or none")
+    path = _output_path(output, default_pruned_filename(k), overwrite)
 
     from crepetool.pruning import prune
     from crepetool.summary import describe
     from crepetool.weights import load, save
 
     pruned = prune(source, k, criterion.value, seed=seed)
-    if recover is Recovery.bn:
-        from crepetool.recovery import recover as apply_recovery
-
-        with err.status("re-estimating batch-norm statistics..."):
-            pruned = apply_recovery(pruned, "bn", seed=seed)
+    if recover is not Recovery.none:
+        pruned = _recover(
+            pruned,
+            recover.value,
+            True,
+            steps=steps,
+            minutes=minutes,
+            audio=audio,
+            teacher=teacher,
+            seed=seed,
+            device=device,
+        )
     save(pruned, path, overwrite=overwrite)
     _print_summary(describe(source), describe(load(path)))
+    err.print(f"wrote {path}")
+
+
+def finetune_command(
+    weights: Annotated[
+        str,
+        typer.Argument(help="Pruned weights to train further (.pth or .safetensors).", show_default=False),
+    ],
+    output: OutputOpt = None,
+    overwrite: OverwriteOpt = False,
+    steps: StepsOpt = None,
+    minutes: MinutesOpt = None,
+    audio: AudioOpt = None,
+    teacher: TeacherOpt = "full",
+    seed: SeedOpt = 0,
+    device: DeviceOpt = None,
+) -> None:
+    """Continue distillation on an existing pruned file [default output: NAME-finetuned.pth]."""
+    from crepetool.weights import load, resolve, save
+
+    source = resolve(weights)
+    path = _output_path(output, str(source.with_name(f"{source.stem}-finetuned{source.suffix}")), overwrite)
+    loaded = load(weights)
+    tuned = _recover(
+        loaded,
+        "distill",
+        False,
+        steps=steps,
+        minutes=minutes,
+        audio=audio,
+        teacher=teacher,
+        seed=seed,
+        device=device,
+    )
+    save(tuned, path, overwrite=overwrite)
     err.print(f"wrote {path}")
 
 
@@ -78,3 +176,4 @@ def _print_summary(before: dict, after: dict) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("prune")(prune_command)
+    app.command("finetune")(finetune_command)

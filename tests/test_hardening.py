@@ -1,0 +1,426 @@
+"""Hardening: a table of bad or unusual inputs and faults across the commands, each row with
+its expected outcome.
+
+For a bad input: the stated exit status, one line on stderr naming the file and the problem,
+no traceback, no partial or temporary output, and the rest of a batch still processed. For an
+unusual but legitimate input: success and a correct output. Interrupts (SIGINT, SIGTERM) run
+a real process in the middle of a batch, then a re-run completes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from crepetool import weights as weights_io
+from tests.conftest import random_state_dict
+
+Build = Callable[[Path], list]
+Check = Callable[[Path], None]
+
+
+def tone(seconds: float, f0: float = 220.0, rate: int = 16000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.4 * np.sign(np.sin(2 * np.pi * f0 * t)) * np.abs(np.sin(2 * np.pi * f0 * t)) ** 0.5).astype(
+        np.float32
+    )
+
+
+def wav(path: Path, audio: np.ndarray, rate: int = 16000, subtype: str | None = None) -> Path:
+    soundfile.write(str(path), audio, rate, subtype=subtype)
+    return path
+
+
+def good_wav(tmp: Path) -> Path:
+    return wav(tmp / "good.wav", tone(0.3))
+
+
+def csv_rows(path: Path) -> np.ndarray:
+    return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+
+
+@dataclasses.dataclass
+class Case:
+    id: str
+    build: Build
+    status: int
+    message: str | None = None  # expected in the single stderr line of a failure
+    names: str | None = None  # the file the message must name (default: the first argument's name)
+    check: Check | None = None
+
+
+# ---- unusual audio that must work ------------------------------------------------------------
+
+
+def works(name: str, audio: np.ndarray, subtype: str | None = None, frames: int | None = None) -> Case:
+    def build(tmp: Path) -> list:
+        return ["predict", wav(tmp / name, audio, subtype=subtype), "-w", "tiny"]
+
+    def check(tmp: Path) -> None:
+        rows = csv_rows(tmp / (Path(name).stem + ".f0.csv"))
+        assert rows.shape[1] == 3 and np.isfinite(rows).all()
+        expected = frames if frames is not None else 1 + audio.shape[0] // 160
+        assert rows.shape[0] == expected
+        if not np.any(audio):
+            assert rows[:, 2].max() < 0.5  # silence is unvoiced
+        else:
+            voiced = rows[rows[:, 2] > 0.5, 1]
+            assert voiced.size and np.median(np.abs(1200 * np.log2(voiced / 220.0))) < 50
+
+    return Case(f"works:{name}", build, 0, check=check)
+
+
+SIX = np.tile(tone(0.4)[:, None], (1, 6)) * np.linspace(0.2, 1.0, 6, dtype=np.float32)
+
+# ---- audio that must be refused, with a good file in the same batch -------------------------
+
+
+def refused_audio(case_id: str, make: Callable[[Path], Path], message: str) -> Case:
+    def build(tmp: Path) -> list:
+        return ["predict", make(tmp), good_wav(tmp), "-w", "tiny"]
+
+    def check(tmp: Path) -> None:
+        assert csv_rows(tmp / "good.f0.csv").shape[0] == 31  # the batch went on
+        assert sorted(p.name for p in tmp.glob("*.csv")) == ["good.f0.csv"]
+
+    return Case(f"audio:{case_id}", build, 1, message, check=check)
+
+
+def _zero_samples(tmp: Path) -> Path:
+    return wav(tmp / "zero.wav", np.zeros(0, dtype=np.float32))
+
+
+def _truncated_header(tmp: Path) -> Path:
+    (tmp / "source").mkdir()
+    whole = wav(tmp / "source" / "whole.wav", tone(0.2)).read_bytes()
+    (tmp / "header.wav").write_bytes(whole[:30])
+    return tmp / "header.wav"
+
+
+def _lying_size(tmp: Path) -> Path:
+    data = bytearray(wav(tmp / "lie.wav", tone(0.2)).read_bytes())
+    at = data.index(b"data") + 4
+    data[at : at + 4] = (10_000_000).to_bytes(4, "little")  # far more than the file holds
+    (tmp / "lie.wav").write_bytes(bytes(data))
+    return tmp / "lie.wav"
+
+
+def _with_value(value: float) -> Callable[[Path], Path]:
+    def make(tmp: Path) -> Path:
+        audio = tone(0.2)
+        audio[50] = value
+        return wav(tmp / f"bad-{value}.wav", audio, subtype="FLOAT")
+
+    return make
+
+
+def _directory(tmp: Path) -> Path:
+    (tmp / "folder.wav").mkdir()
+    return tmp / "folder.wav"
+
+
+def _bytes(name: str, data: bytes) -> Callable[[Path], Path]:
+    def make(tmp: Path) -> Path:
+        (tmp / name).write_bytes(data)
+        return tmp / name
+
+    return make
+
+
+# ---- weights that must be refused -------------------------------------------------------------
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED_MARKER",))
+
+
+def refused_weights(case_id: str, make: Callable[[Path], Path], message: str) -> Case:
+    def build(tmp: Path) -> list:
+        return ["predict", good_wav(tmp), "-w", make(tmp)]
+
+    def check(tmp: Path) -> None:
+        assert not (tmp / "PWNED_MARKER").exists() and not Path("PWNED_MARKER").exists()
+        assert not (tmp / "good.f0.csv").exists()
+
+    return Case(f"weights:{case_id}", build, 2, message, names="weights", check=check)
+
+
+def _pth(name: str, obj: object) -> Callable[[Path], Path]:
+    def make(tmp: Path) -> Path:
+        torch.save(obj, tmp / name)
+        return tmp / name
+
+    return make
+
+
+def _evil(tmp: Path) -> Path:
+    with open(tmp / "evil.pth", "wb") as handle:
+        pickle.dump(Evil(), handle)
+    return tmp / "evil.pth"
+
+
+def _edited(change: Callable[[dict], None]) -> dict:
+    state = random_state_dict(2)
+    change(state)
+    return state
+
+
+def _safetensors(cut: Callable[[bytes], bytes], name: str) -> Callable[[Path], Path]:
+    def make(tmp: Path) -> Path:
+        weights_io.save(random_state_dict(2), tmp / "whole.safetensors")
+        data = (tmp / "whole.safetensors").read_bytes()
+        (tmp / "whole.safetensors").unlink()
+        (tmp / name).write_bytes(cut(data))
+        return tmp / name
+
+    return make
+
+
+def _prune(capacity: str) -> Case:
+    def build(tmp: Path) -> list:
+        return ["prune", "-k", capacity, "--source", "tiny", "--recover", "none", "-o", tmp / "out.pth"]
+
+    def check(tmp: Path) -> None:
+        assert not (tmp / "out.pth").exists()
+
+    message = "neither an integer" if capacity == "huge" else "outside 1..32"
+    return Case(f"capacity:{capacity}", build, 2, message, names="capacity", check=check)
+
+
+def _predict_option(case_id: str, option: list[str], message: str) -> Case:
+    def build(tmp: Path) -> list:
+        return ["predict", good_wav(tmp), "-w", "tiny", *option]
+
+    def check(tmp: Path) -> None:
+        assert not (tmp / "good.f0.csv").exists()
+
+    return Case(f"option:{case_id}", build, 2, message, names=option[0], check=check)
+
+
+# ---- outputs ----------------------------------------------------------------------------------
+
+
+def _unwritable(tmp: Path) -> list:
+    locked = tmp / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    return ["predict", good_wav(tmp), "-w", "tiny", "-o", locked]
+
+
+def _collide(tmp: Path) -> list:
+    return ["predict", wav(tmp / "a.wav", tone(0.2)), wav(tmp / "a.flac", tone(0.2)), "-w", "tiny"]
+
+
+def _dotdot(tmp: Path) -> list:
+    (tmp / "in" / "deep").mkdir(parents=True)
+    wav(tmp / "elsewhere.wav", tone(0.2))
+    wav(tmp / "in" / "deep" / "x.wav", tone(0.2))
+    inputs = [tmp / "in" / "deep" / ".." / ".." / "elsewhere.wav", tmp / "in" / "deep" / "x.wav"]
+    return ["predict", *inputs, "-w", "tiny", "-o", tmp / "in" / "out"]
+
+
+def _dotdot_check(tmp: Path) -> None:
+    outputs = sorted(p.relative_to(tmp) for p in tmp.rglob("*.f0.csv"))
+    assert outputs == [Path("in/out/elsewhere.f0.csv"), Path("in/out/in/deep/x.f0.csv")]
+
+
+def _existing_output(tmp: Path) -> list:
+    (tmp / "taken.pth").write_bytes(b"keep me")
+    return ["prune", "-k", "2", "--source", "tiny", "-o", tmp / "taken.pth"]
+
+
+def _kept(tmp: Path) -> None:
+    assert (tmp / "taken.pth").read_bytes() == b"keep me"
+
+
+def _keras_not_hdf5(tmp: Path) -> list:
+    (tmp / "model.h5").write_text("not hdf5")
+    return ["import-keras", tmp / "model.h5", "-o", tmp / "model.pth"]
+
+
+CASES = [
+    works("u8.wav", tone(0.3), "PCM_U8"),
+    works("s24.wav", tone(0.3), "PCM_24"),
+    works("f32.wav", tone(0.3), "FLOAT"),
+    works("six.wav", SIX),
+    works("silence.wav", np.zeros(8000, dtype=np.float32)),
+    works("short.wav", tone(0.03)),
+    Case(
+        "audio:missing",
+        lambda t: ["predict", t / "missing.wav", good_wav(t), "-w", "tiny"],
+        1,
+        "no such file",
+    ),
+    refused_audio("directory", _directory, "is a directory"),
+    refused_audio("empty", _bytes("empty.wav", b""), "empty file"),
+    refused_audio("zero samples", _zero_samples, "holds no samples"),
+    refused_audio("truncated header", _truncated_header, "not readable audio"),
+    refused_audio("lying data size", _lying_size, "truncated or corrupt"),
+    refused_audio(
+        "random bytes", _bytes("random.wav", np.random.default_rng(1).bytes(5000)), "not readable audio"
+    ),
+    refused_audio("nan", _with_value(float("nan")), "NaN or infinite samples"),
+    refused_audio("inf", _with_value(float("inf")), "NaN or infinite samples"),
+    refused_weights("pickle with code", _evil, "not a readable PyTorch state dict"),
+    refused_weights("non-dict", _pth("list.pth", [1, 2, 3]), "not a state dict"),
+    refused_weights("tensor", _pth("tensor.pth", torch.zeros(3)), "not a state dict"),
+    refused_weights(
+        "missing key", _pth("m.pth", _edited(lambda s: s.pop("conv3.bias"))), "missing keys conv3.bias"
+    ),
+    refused_weights(
+        "extra key",
+        _pth("e.pth", _edited(lambda s: s.update({"conv7.weight": torch.zeros(1)}))),
+        "unexpected keys",
+    ),
+    refused_weights(
+        "mis-shaped",
+        _pth("s.pth", _edited(lambda s: s.update({"conv2.weight": torch.zeros(8, 63, 64, 1)}))),
+        "conv2.weight has shape",
+    ),
+    refused_weights(
+        "nan weights",
+        _pth("n.pth", _edited(lambda s: s.update({"conv4.bias": torch.full((8,), float("nan"))}))),
+        "NaN or infinite values",
+    ),
+    refused_weights(
+        "truncated safetensors",
+        _safetensors(lambda d: d[: len(d) // 2], "t.safetensors"),
+        "not a readable safetensors",
+    ),
+    refused_weights(
+        "corrupt safetensors header",
+        _safetensors(lambda d: d[:8] + b"{garbage" + d[16:], "c.safetensors"),
+        "not a readable safetensors",
+    ),
+    _prune("0"),
+    _prune("33"),
+    _prune("-1"),
+    _prune("huge"),
+    _predict_option("fmin>=fmax", ["--fmin", "500", "--fmax", "500"], "need 0 < fmin < fmax"),
+    _predict_option("hop 0", ["--hop-length", "0"], "hop length must be positive"),
+    Case("output:unwritable dir", _unwritable, 2, "cannot write here", names="locked"),
+    Case(
+        "output:collision", _collide, 1, "collides", names="a.flac", check=lambda t: csv_rows(t / "a.f0.csv")
+    ),
+    Case("output:dotdot stays inside", _dotdot, 0, check=_dotdot_check),
+    Case("output:exists", _existing_output, 2, "already exists", names="taken.pth", check=_kept),
+    Case("import-keras:not hdf5", _keras_not_hdf5, 2, "not an HDF5 file", names="model.h5"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_table(case: Case, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = case.build(tmp_path)
+    if case.id == "output:unwritable dir" and os.geteuid() == 0:
+        _deny_writes_to(monkeypatch, tmp_path / "locked")  # root ignores permission bits
+    code, _out, err = cli(*args)
+    assert code == case.status, (case.id, code, err)
+    assert "Traceback" not in err
+    if case.message is not None:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1, (case.id, err)
+        assert case.message in lines[0], (case.id, err)
+        named = case.names or Path(str(args[1])).name
+        assert named in lines[0], (case.id, named, err)
+    if case.check is not None:
+        case.check(tmp_path)
+    leftovers = [p for p in tmp_path.rglob(".crepetool-*")]
+    assert leftovers == [], leftovers
+
+
+def _deny_writes_to(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):
+        if Path(kwargs.get("dir", "")).resolve() == folder.resolve():
+            raise PermissionError(13, "Permission denied")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+# ---- interrupts: a real process, signalled in the middle of a batch -----------------------------
+
+
+def _batch(folder: Path, count: int = 8, seconds: float = 20.0) -> list[Path]:
+    folder.mkdir()
+    return [wav(folder / f"clip{i}.wav", tone(seconds, 110.0 + 20 * i)) for i in range(count)]
+
+
+def _run(args: list, **kwargs) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("CREPETOOL_DEBUG", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "crepetool", *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kwargs,
+    )  # fmt: skip
+
+
+def _valid_outputs(inputs: list[Path]) -> list[Path]:
+    done = []
+    for path in inputs:
+        output = path.with_name(path.stem + ".f0.csv")
+        if output.exists():
+            rows = csv_rows(output)
+            assert rows.shape == (1 + 20 * 16000 // 160, 3), output  # complete, never partial
+            done.append(output)
+    return done
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_mid_batch_then_resume(tmp_path: Path, signum: int, status: int) -> None:
+    inputs = _batch(tmp_path / "clips")
+    process = _run(["predict", *inputs, "-w", "tiny", "--batch-size", "64"])
+    deadline = time.monotonic() + 120
+    while not _valid_outputs(inputs) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the batch finished before it could be interrupted"
+    time.sleep(0.3)  # well inside the next file
+    sent = time.monotonic()
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=30)
+    assert time.monotonic() - sent < 10, "did not exit promptly"
+    assert process.returncode == status, err
+    assert "Traceback" not in err
+    done = _valid_outputs(inputs)
+    assert 1 <= len(done) < len(inputs)
+    assert list(tmp_path.rglob(".crepetool-*")) == []
+    first = {p: p.stat().st_mtime_ns for p in done}
+
+    rerun = _run(["predict", *inputs, "-w", "tiny"])
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert len(_valid_outputs(inputs)) == len(inputs)
+    assert {p: p.stat().st_mtime_ns for p in done} == first  # finished files were skipped, not redone
+    assert sorted(p.name for p in (tmp_path / "clips").iterdir() if p.suffix == ".csv") == sorted(
+        p.stem + ".f0.csv" for p in inputs
+    )
+
+
+def test_two_processes_over_the_same_files(tmp_path: Path) -> None:
+    inputs = _batch(tmp_path / "clips", count=6, seconds=20.0)
+    out = tmp_path / "out"
+    first = _run(["predict", *inputs, "-w", "tiny", "-o", out, "--overwrite"])
+    second = _run(["predict", *inputs, "-w", "tiny", "-o", out, "--overwrite"])
+    for process in (first, second):
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    outputs = sorted(out.rglob("*"))
+    assert [p.name for p in outputs] == sorted(p.stem + ".f0.csv" for p in inputs)
+    for path in outputs:
+        assert csv_rows(path).shape == (2001, 3)

@@ -226,11 +226,17 @@ def build(folder: Path, seed: int = 0, speech: int = 24, instruments: int = 12) 
         soundfile.write(str(path), audio.astype(np.float32), SR, subtype="FLOAT")
         table = np.stack([np.arange(truth.size) * HOP / SR, truth], axis=1)
         np.savetxt(
-            path.with_name(path.stem + ".f0.csv"), table, fmt=["%.3f", "%.4f"], delimiter=",",
-            header="time,f0", comments="",
+            path.with_name(path.stem + ".f0.csv"),
+            table,
+            fmt=["%.3f", "%.4f"],
+            delimiter=",",
+            header="time,f0",
+            comments="",
         )
         made.append(path)
-        print(f"{path.name}: {audio.size / SR:.1f} s, {int((truth > 0).sum())} voiced frames", file=sys.stderr)
+        print(
+            f"{path.name}: {audio.size / SR:.1f} s, {int((truth > 0).sum())} voiced frames", file=sys.stderr
+        )
     return made
 
 

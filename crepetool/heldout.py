@@ -83,7 +83,13 @@ class HeldOut:
         pitches are within 50 cents. ``voicing_agreement``: share of all frames where
         both make the same voiced/unvoiced decision (periodicity > 0.5).
         """
-        tracks = self._tracks(model)
+        return self._scores(self._tracks(model))
+
+    def teacher_scores(self) -> dict[str, Any]:
+        """:meth:`score` of the teacher, from the tracks computed once."""
+        return self._scores(self.teacher)
+
+    def _scores(self, tracks: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         truths = {"frames": self.frame_truth, "tones": self.tone_truth}
         for name, (pitch, periodicity) in tracks.items():

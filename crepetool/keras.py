@@ -56,7 +56,10 @@ def resolve(source: str | Path) -> Path:
     """A ``.h5`` path as given, or the installed package file of a capacity name."""
     if isinstance(source, str) and source in KERAS_MODELS and not Path(source).exists():
         return package_file(source)
-    return Path(source)
+    path = Path(source)
+    if not path.exists() and not path.suffix:
+        raise UserInputError(f"{source}: no such file, and not one of {', '.join(KERAS_MODELS)}")
+    return path
 
 
 def _h5py():

@@ -43,6 +43,14 @@ def _noise(count: int, generator: torch.Generator) -> torch.Tensor:
     return shaped / shaped.std(dim=-1, keepdim=True).clamp(min=1e-8)
 
 
+def _noise_above(cutoff: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """White noise high-passed at ``cutoff`` Hz [B, 1], unit RMS: Tensor [shape=(B, 1024)]."""
+    spectrum = torch.fft.rfft(torch.randn(cutoff.size(0), WINDOW_SIZE, generator=generator))
+    freqs = torch.fft.rfftfreq(WINDOW_SIZE, 1 / SAMPLE_RATE)
+    shaped = torch.fft.irfft(spectrum * torch.sigmoid((freqs - cutoff) / 100), n=WINDOW_SIZE)
+    return shaped / shaped.std(dim=-1, keepdim=True).clamp(min=1e-8)
+
+
 def _formant_gain(frequency: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """A random vocal-tract-like envelope evaluated at ``frequency`` [B, H] (linear gain)."""
     count = frequency.size(0)
@@ -76,10 +84,17 @@ def frames(
     centre = torch.where(torch.rand(count, generator=generator) < 0.4, speech, wide)
     time = (torch.arange(WINDOW_SIZE) - WINDOW_SIZE // 2).float() / SAMPLE_RATE  # [T], 0 at the centre
     glide = _uniform((count, 1), -1500, 1500, generator) * (torch.rand(count, 1, generator=generator) < 0.6)
+    # portamento: a sung note sliding to the next, up to an octave in ~60 ms
+    fast = torch.rand(count, 1, generator=generator) < 0.15
+    glide = torch.where(fast, _uniform((count, 1), -20000, 20000, generator), glide)
     depth = _uniform((count, 1), 0, 80, generator) * (torch.rand(count, 1, generator=generator) < 0.4)
     rate = _uniform((count, 1), 4, 7, generator)
     offset = _uniform((count, 1), 0, 2 * math.pi, generator)
     cents = glide * time + depth * (torch.sin(2 * math.pi * rate * time + offset) - torch.sin(offset))
+    # note changes inside the window (legato, a new syllable); the centre keeps its label
+    jump_at = _uniform((count, 1), -0.032, 0.032, generator)
+    jump = _uniform((count, 1), -700, 700, generator) * (torch.rand(count, 1, generator=generator) < 0.15)
+    cents = cents + jump * ((time >= jump_at).float() - (jump_at <= 0).float())
     f0_curve = centre[:, None] * torch.exp2(cents / 1200)  # [B, T], equals centre at time 0
     phase = 2 * math.pi * torch.cumsum(f0_curve, dim=-1) / SAMPLE_RATE
     phase = (
@@ -95,6 +110,10 @@ def frames(
     formant = _formant_gain(frequency, generator)
     speechlike = torch.rand(count, 1, generator=generator) < 0.6
     gain = torch.where(speechlike, gain * formant, gain)
+    # aspiration: above a cutoff the harmonics give way to noise, as in breathy voices
+    cutoff = torch.exp(_uniform((count, 1), math.log(800), math.log(6000), generator))
+    breathy = speechlike & (torch.rand(count, 1, generator=generator) < 0.5)
+    gain = torch.where(breathy, gain / (1 + (frequency / cutoff) ** 4), gain)
     odd = (torch.rand(count, 1, generator=generator) < 0.1) & (harmonics % 2 == 0)
     gain = torch.where(odd, gain * 0.05, gain)
     weak_fundamental = _uniform((count,), 0.0, 1.0, generator) ** 2
@@ -117,16 +136,17 @@ def frames(
     tremolo = 1 + _uniform((count, 1), 0, 0.3, generator) * torch.sin(2 * math.pi * rate * time + offset)
     audio = audio * envelope * tremolo
 
-    breath = _uniform((count, 1), 0, 0.3, generator) * (torch.rand(count, 1, generator=generator) < 0.5)
+    level = torch.where(breathy, _uniform((count, 1), 0.1, 0.6, generator), torch.zeros(1))
+    audio = audio + level * _noise_above(cutoff, generator)
+    breath = _uniform((count, 1), 0, 0.3, generator) * (torch.rand(count, 1, generator=generator) < 0.3)
     audio = audio + breath * _noise(count, generator)
     snr_db = _uniform((count, 1), 0, 40, generator)
     noisy = torch.rand(count, 1, generator=generator) < 0.5
     background = torch.where(noisy, 10 ** (-snr_db / 20), torch.zeros(1))
 
-    # unvoiced: noise alone (fricatives, breath, rooms) or a near-silent floor
-    floor = torch.where(torch.rand(count, 1, generator=generator) < 0.3, 1e-3, 1.0)
+    # unvoiced: coloured noise alone (fricatives, breath, rooms)
     audio = torch.where(
-        voiced[:, None], audio + background * _noise(count, generator), floor * _noise(count, generator)
+        voiced[:, None], audio + background * _noise(count, generator), _noise(count, generator)
     )
     audio = audio - audio.mean(dim=-1, keepdim=True)
     audio = audio / audio.std(dim=-1, keepdim=True).clamp(min=1e-10)

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# The main job on built-in defaults: prune full CREPE to 12/32 ("regular"), inspect it, and
-# track pitch in a generated WAV with it. Outputs land in demo/ (git-ignored).
+# The main job on built-in defaults: prune full CREPE to 12/32 ("regular") and recover it by
+# distillation (~4 CPU minutes), inspect and verify it, show that the bare selection fails
+# verify, and track pitch in a generated WAV. Outputs land in demo/ (git-ignored).
 source "$(dirname "$0")/env.sh"
 mkdir -p demo
 crepetool prune --capacity regular --output demo/regular.pth --overwrite
 crepetool inspect demo/regular.pth
-# Without recovery (a later issue) the 12/32 model does not yet track pitch: verify says so.
-crepetool verify demo/regular.pth || echo "verify: the unrecovered 12/32 model fails its accuracy check, as expected"
+crepetool verify demo/regular.pth
+# The bare L1 selection, without recovery, does not track pitch: verify says so.
+crepetool prune --capacity regular --recover none --output demo/regular-bare.pth --overwrite
+if crepetool verify demo/regular-bare.pth; then
+  echo "demo: the unrecovered model passed verify, which it should not" >&2
+  exit 1
+else
+  echo "demo: the unrecovered 12/32 model fails verify, as expected"
+fi
 crepetool verify tiny
 python - <<'PY'
 import numpy as np, soundfile

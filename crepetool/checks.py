@@ -18,7 +18,6 @@ import torch
 
 from crepetool import metrics, signals
 from crepetool.decode import CENTS_PER_BIN, decode
-from crepetool.errors import UserInputError
 from crepetool.model import Crepe, from_state_dict
 from crepetool.prediction import (
     DEFAULT_FMAX,
@@ -267,12 +266,8 @@ def evaluate(
 def _audio_items(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     from crepetool import audio as audio_io
 
-    if not folder.is_dir():
-        raise UserInputError(f"{folder}: not a directory")
     items = []
-    for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() not in audio_io.SUFFIXES or not path.is_file():
-            continue
+    for path in audio_io.find(folder):
         samples, rate = audio_io.load(path)
         audio16k = audio_io.resample(samples, rate)
         truth_path = path.with_name(path.stem + ".f0.csv")
@@ -286,6 +281,4 @@ def _audio_items(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray | None]
             nearest = np.abs(frame_times[:, None] - table[None, :, 0]).argmin(axis=1)
             truth[table[nearest, 1] <= 0] = 0.0  # never interpolate into unvoiced frames
         items.append((str(path.relative_to(folder)), audio16k.astype(np.float32), truth))
-    if not items:
-        raise UserInputError(f"{folder}: no audio files")
     return items

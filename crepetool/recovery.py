@@ -173,16 +173,9 @@ def audio_frames(folder: str | Path, max_frames: int = 20_000, hop: int = 160, s
     At most ``max_frames``, drawn evenly at random. Returns Tensor [shape=(N, 1024)].
     """
     from crepetool import audio as audio_io
-    from crepetool.errors import UserInputError
 
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise UserInputError(f"{folder}: not a directory (--audio takes a folder of recordings)")
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in audio_io.SUFFIXES)
-    if not paths:
-        raise UserInputError(f"{folder}: no audio files ({', '.join(audio_io.SUFFIXES)})")
     chunks = []
-    for path in paths:
+    for path in audio_io.find(folder):
         samples, rate = audio_io.load(path)
         audio16k = torch.from_numpy(audio_io.resample(samples, rate).astype(np.float32))
         chunks.extend(frames(audio16k, hop))

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -62,28 +63,22 @@ def _only_clean_errors(load, path: Path) -> None:
         assert "\n" not in text and str(path) in text, text
 
 
+@pytest.mark.parametrize(
+    ("kind", "name", "loader"),
+    [
+        ("pth", "w.pth", weights_io.load),
+        ("safetensors", "w.safetensors", weights_io.load),
+        ("wav", "a.wav", audio_io.load),
+    ],
+)
 @SETTINGS
-@given(data=mutated("pth"))
-def test_pth_loader_on_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "w.pth"
-    path.write_bytes(data)
-    _only_clean_errors(weights_io.load, path)
-
-
-@SETTINGS
-@given(data=mutated("safetensors"))
-def test_safetensors_loader_on_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "w.safetensors"
-    path.write_bytes(data)
-    _only_clean_errors(weights_io.load, path)
-
-
-@SETTINGS
-@given(data=mutated("wav"))
-def test_audio_loader_on_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "a.wav"
-    path.write_bytes(data)
-    _only_clean_errors(audio_io.load, path)
+@given(data=st.data())
+def test_loaders_on_arbitrary_bytes(
+    tmp_path: Path, kind: str, name: str, loader, data: st.DataObject
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data.draw(mutated(kind)))
+    _only_clean_errors(loader, path)
 
 
 shapes = st.lists(st.integers(0, 70), min_size=0, max_size=4).map(tuple)

@@ -94,6 +94,19 @@ DeviceOpt = Annotated[
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic on CPU).")]
 
 
+def weights_output(output: Path | None, default: str, overwrite: bool) -> Path:
+    """The weights file a command will write: a .pth/.safetensors path, refused before any work
+    when it exists (without ``overwrite``) or can't be written."""
+    from crepetool.atomic import check_output
+    from crepetool.errors import UserInputError
+
+    path = output if output is not None else Path(default)
+    if path.suffix.lower() not in (".pth", ".pt", ".safetensors"):
+        raise UserInputError(f"{path}: output must end in .pth or .safetensors")
+    check_output(path, overwrite)
+    return path
+
+
 def print_json(value: Any) -> None:
     """One JSON object on stdout, nothing else there."""
     sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")

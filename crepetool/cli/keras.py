@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from crepetool.cli._common import OutputOpt, OverwriteOpt, err
+from crepetool.cli._common import OutputOpt, OverwriteOpt, err, weights_output
 
 
 def _complete_source(incomplete: str) -> list[str]:
@@ -30,14 +30,9 @@ def import_keras_command(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Convert the original CREPE's Keras weights to .pth or .safetensors (needs crepetool[keras])."""
-    from crepetool.atomic import check_output
-    from crepetool.errors import UserInputError
     from crepetool.presets import KERAS_MODELS
 
-    path = output if output is not None else Path(default_filename(source, KERAS_MODELS))
-    if path.suffix.lower() not in (".pth", ".pt", ".safetensors"):
-        raise UserInputError(f"{path}: output must end in .pth or .safetensors")
-    check_output(path, overwrite)
+    path = weights_output(output, default_filename(source, KERAS_MODELS), overwrite)
 
     from crepetool.keras import import_keras
     from crepetool.weights import save

@@ -22,6 +22,7 @@ from crepetool.cli._common import (
     out,
     recovery_progress,
     recovery_table,
+    weights_output,
 )
 from crepetool.errors import UserInputError
 
@@ -49,16 +50,6 @@ TeacherOpt = Annotated[
     str,
     typer.Option("--teacher", help="Model to imitate: 'full' or a weights path."),
 ]
-
-
-def _output_path(output: Path | None, default: str, overwrite: bool) -> Path:
-    from crepetool.atomic import check_output
-
-    path = output if output is not None else Path(default)
-    if path.suffix.lower() not in (".pth", ".pt", ".safetensors"):
-        raise UserInputError(f"{path}: output must end in .pth or .safetensors")
-    check_output(path, overwrite)  # before minutes of work, not after
-    return path
 
 
 def _recover(weights: Any, method: str, calibrate: bool, **options: Any) -> Any:
@@ -104,7 +95,7 @@ def prune_command(
         k = parse_capacity(capacity)
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
-    path = _output_path(output, default_pruned_filename(k), overwrite)
+    path = weights_output(output, default_pruned_filename(k), overwrite)
 
     from crepetool.pruning import prune
     from crepetool.summary import describe
@@ -146,7 +137,7 @@ def finetune_command(
     from crepetool.weights import load, resolve, save
 
     source = resolve(weights)
-    path = _output_path(output, str(source.with_name(f"{source.stem}-finetuned{source.suffix}")), overwrite)
+    path = weights_output(output, str(source.with_name(f"{source.stem}-finetuned{source.suffix}")), overwrite)
     loaded = load(weights)
     tuned = _recover(
         loaded,

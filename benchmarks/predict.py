@@ -17,6 +17,7 @@ import torch
 from crepetool import decode, prediction
 from crepetool.audio import resample
 from crepetool.compat import import_torchcrepe
+from crepetool.model import load_model
 from crepetool.weights import load
 
 SECONDS = 20
@@ -62,7 +63,7 @@ def main(specs: list[str]) -> None:
 
 def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, frames: int, full_fps):
     weights = load(spec)
-    model = prediction.as_model(weights)
+    model = load_model(weights)
     ours, our_time = timed(
         lambda: prediction.predict(audio, rate, model, decoder="weighted-argmax", batch_size=BATCH)
     )

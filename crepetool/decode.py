@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from crepetool.names import DEFAULT_DECODER, DEFAULT_FMAX, DEFAULT_FMIN
 from crepetool.presets import PITCH_BINS
 
 CENTS_PER_BIN = 20
@@ -162,7 +163,10 @@ DECODERS: dict[str, Callable[[torch.Tensor, int, int], Decoded]] = {
 
 
 def decode(
-    probabilities: torch.Tensor, fmin: float = 50.0, fmax: float = 2006.0, decoder: str = "viterbi"
+    probabilities: torch.Tensor,
+    fmin: float = DEFAULT_FMIN,
+    fmax: float = DEFAULT_FMAX,
+    decoder: str = DEFAULT_DECODER,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Pitch and periodicity of one recording.
 

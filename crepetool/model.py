@@ -5,12 +5,15 @@ Parameter names and shapes are torchcrepe's (``conv1``..``conv6``,
 state dict moves between :class:`Crepe` and ``torchcrepe.Crepe`` with
 ``strict=True`` both ways.
 
-The convolutions are 1-D over time. How they run is chosen for speed on a CPU
-(measured on 2 cores, ``full``, 64 frames a batch):
+The convolutions are 1-D over time. How they run is chosen for speed on the CPU
+at hand (measured on 2 cores, ``full``, 64 frames a batch):
 
-- activations are kept channels-last (``[batch, C, time, 1]`` stored as
-  ``[batch, time, 1, C]``), where oneDNN's convolution runs conv2 at ~460
-  GFLOP/s against ~255 for ``conv1d`` on the default layout;
+- the layout of the activations (:func:`default_layout`). On CPUs with AVX-512
+  (Sapphire Rapids) they are kept channels-last (``[batch, C, time, 1]`` stored
+  as ``[batch, time, 1, C]``), where oneDNN's convolution runs conv2 at ~460
+  GFLOP/s against ~255 for ``conv1d``. On AVX2-only CPUs (an AMD EPYC here) it is
+  the other way round: ``conv1d`` on ``[batch, C, time]`` runs conv2 at ~173
+  GFLOP/s against ~45 channels-last, so they stay in that layout;
 - conv1 (one input channel, stride 4) is a single GEMM over strided windows,
   which lands its output channels-last for free;
 - in eval mode ReLU, batch norm and max-pool are fused: pooling first halves
@@ -21,6 +24,9 @@ All of this is exact up to float rounding (~1e-6 on probabilities).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +47,56 @@ PADDING: tuple[tuple[int, int], ...] = ((254, 254),) + ((31, 32),) * 5
 STRIDES: tuple[int, ...] = (4, 1, 1, 1, 1, 1)
 WINDOW_SIZE = 1024
 _CL = torch.channels_last
+#: ``cl`` (channels-last conv2d) or ``ncl`` (conv1d on [batch, C, time]); see :func:`default_layout`.
+LAYOUTS = ("cl", "ncl")
+LAYOUT_ENV = "CREPETOOL_LAYOUT"
+
+if TYPE_CHECKING:
+    from crepetool.weights import Weights
+
+
+class _Conv1d(torch.autograd.Function):
+    """``F.conv1d`` (no padding, stride 1) with a backward pass of two forward-speed convolutions.
+
+    oneDNN's own convolution backward runs ~3x slower than its forward on AVX2 CPUs (0.90 s
+    against 0.30 s here for conv2 at K=12, batch 64); written as convolutions, the input
+    gradient is the output gradient correlated with the flipped kernel, and the kernel
+    gradient is the input correlated with the output gradient, batch as channels.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x, weight)
+        return F.conv1d(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        x, weight = ctx.saved_tensors
+        kernel = weight.size(-1)
+        grad_input = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            # shape=(batch, C_in, T + k - 1)
+            grad_input = F.conv1d(F.pad(grad, (kernel - 1, kernel - 1)), weight.flip(2).transpose(0, 1))
+        if ctx.needs_input_grad[1]:
+            # shape=(C_out, C_in, k): batch as the channels being summed over
+            grad_weight = F.conv1d(x.transpose(0, 1), grad.transpose(0, 1)).transpose(0, 1)
+        if ctx.needs_input_grad[2]:
+            grad_bias = grad.sum(dim=(0, 2))
+        return grad_input, grad_weight, grad_bias
+
+
+def default_layout() -> str:
+    """The faster activation layout on this CPU: ``cl`` with AVX-512, ``ncl`` otherwise.
+
+    ``CREPETOOL_LAYOUT=cl|ncl`` overrides it. Results are the same either way (float rounding).
+    """
+    import os
+
+    chosen = os.environ.get(LAYOUT_ENV, "").strip().lower()
+    if chosen in LAYOUTS:
+        return chosen
+    capability = torch.backends.cpu.get_cpu_capability()
+    return "cl" if capability.startswith(("AVX512", "AMX")) else "ncl"
 
 
 class Crepe(torch.nn.Module):
@@ -50,11 +106,16 @@ class Crepe(torch.nn.Module):
         capacity (int or str)
             1..32, or a preset name (``tiny``, ``small``, ``regular``, ``medium``,
             ``large``, ``full``).
+        layout (str)
+            ``cl`` or ``ncl`` (see the module docstring); None picks :func:`default_layout`.
     """
 
-    def __init__(self, capacity: int | str = "full") -> None:
+    def __init__(self, capacity: int | str = "full", layout: str | None = None) -> None:
         super().__init__()
         self.capacity = parse_capacity(capacity)
+        self.layout = layout or default_layout()
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout {self.layout!r} is not one of {', '.join(LAYOUTS)}")
         out_channels = channels(self.capacity)
         in_channels = [1, *out_channels[:-1]]
         for name, c_in, c_out, k, stride in zip(
@@ -64,8 +125,9 @@ class Crepe(torch.nn.Module):
             setattr(self, f"{name}_BN", torch.nn.BatchNorm2d(c_out, eps=BN_EPS, momentum=0.0))
         self.in_features = CLASSIFIER_TIME_STEPS * out_channels[-1]
         self.classifier = torch.nn.Linear(self.in_features, PITCH_BINS)
-        # Kernels live channels-last; load_state_dict copies into them and keeps that.
-        self.to(memory_format=_CL)
+        if self.layout == "cl":
+            # kernels live channels-last; load_state_dict copies into them and keeps that
+            self.to(memory_format=_CL)
 
     def forward(self, frames: torch.Tensor, embed: bool = False) -> torch.Tensor:
         """Pitch-bin probabilities of normalised frames.
@@ -80,12 +142,12 @@ class Crepe(torch.nn.Module):
         Returns
             probabilities (Tensor [shape=(batch, 360)]), sigmoid outputs in 0..1.
         """
-        x = self.embed(frames)
+        x = self._features(frames)
         if embed:
-            return x
-        x = self._layer(x, 5)  # shape=(batch, C6, 4, 1)
+            return x if self.layout == "cl" else x[..., None]
+        x = self._layer(x, 5)  # shape=(batch, C6, 4, 1) or (batch, C6, 4)
         # shape=(batch, 4 * C6): flattened as (time, channel), as torchcrepe does
-        x = x.permute(0, 2, 1, 3).reshape(x.size(0), self.in_features)
+        x = x.transpose(1, 2).reshape(x.size(0), self.in_features)
         return torch.sigmoid(self.classifier(x))
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
@@ -97,8 +159,12 @@ class Crepe(torch.nn.Module):
         Returns
             embedding (Tensor [shape=(batch, C5, 8, 1)])
         """
-        x = self._conv1(frames)
-        x = self._activate(x, 0)
+        x = self._features(frames)
+        return x if self.layout == "cl" else x[..., None]
+
+    def _features(self, frames: torch.Tensor) -> torch.Tensor:
+        """conv1..conv5 in this model's own layout."""
+        x = self._activate(self._conv1(frames), 0)
         for index in range(1, 5):
             x = self._layer(x, index)
         return x
@@ -106,37 +172,56 @@ class Crepe(torch.nn.Module):
     def _conv1(self, frames: torch.Tensor) -> torch.Tensor:
         """conv1 as one GEMM: (batch * 256 windows of 512) @ (512, C1).
 
-        Returns Tensor [shape=(batch, C1, 256, 1)], channels-last.
+        Returns Tensor [shape=(batch, C1, 256, 1)] channels-last, or [shape=(batch, C1, 256)].
         """
         conv = self.conv1
+        if torch.onnx.is_in_onnx_export():  # ONNX has no Unfold with a dynamic batch: a strided conv
+            x = F.conv1d(
+                F.pad(frames, PADDING[0])[:, None], conv.weight[..., 0], conv.bias, stride=STRIDES[0]
+            )
+            return x if self.layout == "ncl" else x[..., None].contiguous(memory_format=_CL)
         windows = F.pad(frames, PADDING[0]).unfold(1, KERNEL_SIZES[0], STRIDES[0])
         steps = windows.size(1)  # 256
         weight = conv.weight.reshape(conv.out_channels, KERNEL_SIZES[0])
         x = torch.addmm(conv.bias, windows.reshape(-1, KERNEL_SIZES[0]), weight.t())
+        if self.layout == "ncl":
+            return x.view(frames.size(0), steps, conv.out_channels).transpose(1, 2)
         # shape=(batch, steps, C1) is the channels-last storage of (batch, C1, steps, 1)
-        return x.view(frames.size(0), steps, 1, -1).permute(0, 3, 1, 2)
+        return x.view(frames.size(0), steps, 1, conv.out_channels).permute(0, 3, 1, 2)
 
     def _layer(self, x: torch.Tensor, index: int) -> torch.Tensor:
         """pad -> conv -> ReLU -> batch norm -> max-pool(2), torchcrepe's order."""
         conv: torch.nn.Conv2d = getattr(self, LAYER_NAMES[index])
-        x = F.pad(x.contiguous(memory_format=_CL), (0, 0, *PADDING[index]))
-        x = F.conv2d(x, conv.weight, conv.bias, stride=conv.stride)
+        if self.layout == "ncl":
+            padded, weight = F.pad(x, PADDING[index]), conv.weight[..., 0]
+            if torch.is_grad_enabled() and (weight.requires_grad or padded.requires_grad):
+                x = _Conv1d.apply(padded, weight.contiguous(), conv.bias)
+            else:
+                x = F.conv1d(padded, weight, conv.bias)
+        else:
+            x = F.pad(x.contiguous(memory_format=_CL), (0, 0, *PADDING[index]))
+            x = F.conv2d(x, conv.weight, conv.bias, stride=conv.stride)
         return self._activate(x, index)
 
     def _activate(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        """ReLU, batch norm, max-pool over time: Tensor [(b, C, T, 1)] -> [(b, C, T/2, 1)]."""
+        """ReLU, batch norm, max-pool over time: [(b, C, T, 1)] -> [(b, C, T/2, 1)] (or without the 1)."""
         bn: torch.nn.BatchNorm2d = getattr(self, f"{LAYER_NAMES[index]}_BN")
+        pool = F.max_pool1d if x.dim() == 3 else lambda t: F.max_pool2d(t, (2, 1), (2, 1))
         if self.training:
-            return F.max_pool2d(bn(F.relu(x)), (2, 1), (2, 1))
+            if x.dim() == 3:  # BatchNorm2d wants 4-D; its running statistics must still update
+                # contiguous: conv1's transposed output gave BatchNorm2d's training pass other gradients
+                return F.max_pool1d(bn(F.relu(x).contiguous()[..., None])[..., 0], 2)
+            return pool(bn(F.relu(x)))
         scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
         shift = bn.bias - bn.running_mean * scale
-        pooled = F.max_pool2d(x, (2, 1), (2, 1))
+        pooled = pool(x, 2) if x.dim() == 3 else pool(x)
+        shape = (-1,) + (1,) * (x.dim() - 2)  # broadcast over time (and the trailing 1)
         negative = scale < 0
         if bool(negative.any()):
             # a negative scale turns the max of the affine map into its min
-            low = -F.max_pool2d(-x, (2, 1), (2, 1))
-            pooled = torch.where(negative[None, :, None, None], low, pooled)
-        return torch.addcmul(shift[None, :, None, None], F.relu(pooled), scale[None, :, None, None])
+            low = -(pool(-x, 2) if x.dim() == 3 else pool(-x))
+            pooled = torch.where(negative.view(shape), low, pooled)
+        return torch.addcmul(shift.view(shape), F.relu(pooled), scale.view(shape))
 
 
 def from_state_dict(state_dict: dict[str, torch.Tensor]) -> Crepe:
@@ -146,3 +231,53 @@ def from_state_dict(state_dict: dict[str, torch.Tensor]) -> Crepe:
     model = Crepe(infer_capacity(state_dict))
     model.load_state_dict(state_dict, strict=True)
     return model.eval()
+
+
+def load_model(
+    source: str | Path | Weights | dict[str, torch.Tensor] | torch.nn.Module,
+    device: str | torch.device | None = None,
+) -> Crepe:
+    """The one way from "some model" to a :class:`Crepe` in eval mode on a device.
+
+    Arguments
+        source: a bundled name (``full``, ``tiny``), a weights path, :class:`~crepetool.weights.Weights`,
+            a state dict, a :class:`Crepe`, or any module with a CREPE state dict
+            (``torchcrepe.Crepe``).
+        device: where the model runs. ``None`` keeps a given :class:`Crepe` where it
+            is and puts anything loaded on the CPU; otherwise see :func:`resolve_device`.
+    """
+    from crepetool.weights import Weights, load
+
+    target = None if device is None else resolve_device(device)
+    if isinstance(source, Crepe):
+        model = source
+    elif isinstance(source, torch.nn.Module):
+        model = from_state_dict(source.state_dict())
+    elif isinstance(source, dict):
+        model = from_state_dict(source)
+    else:
+        weights = source if isinstance(source, Weights) else load(source)
+        model = from_state_dict(weights.state_dict)
+    if target is not None or not isinstance(source, Crepe):
+        model = model.to(target or torch.device("cpu"))
+    return model.eval()
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None`` means cuda when available, else cpu. Refuses unknown or absent devices."""
+    from crepetool.errors import UserInputError
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise UserInputError(f"unknown device {device!r} (use cpu, cuda or cuda:N)") from exc
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserInputError(f"device {device!r}: CUDA is not available here")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise UserInputError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s)")
+    elif resolved.type != "cpu":
+        raise UserInputError(f"device {device!r}: only cpu and cuda are supported")
+    return resolved

@@ -22,13 +22,20 @@ import torch
 from crepetool import audio as audio_io
 from crepetool.decode import decode
 from crepetool.errors import UserInputError
-from crepetool.model import WINDOW_SIZE, Crepe, from_state_dict
-from crepetool.weights import Weights, load
-
-SAMPLE_RATE = audio_io.SAMPLE_RATE
-DEFAULT_FMIN = 50.0
-DEFAULT_FMAX = 2006.0  # torchcrepe.MAX_FMAX
-DEFAULT_BATCH = 512
+from crepetool.model import WINDOW_SIZE, Crepe, load_model, resolve_device
+from crepetool.names import (
+    DECODERS,
+    DEFAULT_BATCH,
+    DEFAULT_DECODER,
+    DEFAULT_FMAX,
+    DEFAULT_FMIN,
+    DEFAULT_RESAMPLER,
+    DEFAULT_STEP_MS,
+    RESAMPLERS,
+    SAMPLE_RATE,
+)
+from crepetool.postprocess import Voicing
+from crepetool.weights import Weights
 
 
 @dataclasses.dataclass
@@ -45,82 +52,97 @@ class Prediction:
     step_size: float
     sample_rate: int
     decoder: str
+    voiced: torch.Tensor | None = None  # [1, frames] bool, with voicing options
 
 
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``None`` means cuda when available, else cpu. Refuses unknown or absent devices."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        raise UserInputError(f"unknown device {device!r} (use cpu, cuda or cuda:N)") from exc
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserInputError(f"device {device!r}: CUDA is not available here")
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise UserInputError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s)")
-    elif resolved.type != "cpu":
-        raise UserInputError(f"device {device!r}: only cpu and cuda are supported")
-    return resolved
+@dataclasses.dataclass(frozen=True)
+class PredictOptions:
+    """How to predict: one object from the CLI through the batch to :func:`predict`.
 
+    Validated once, here: a bad value raises UserInputError naming the option.
 
-def as_model(weights: str | Path | Weights | Crepe, device: torch.device | None = None) -> Crepe:
-    """A model in eval mode from a model, Weights, a path or a bundled name.
-
-    A given :class:`Crepe` stays on its own device unless ``device`` is given;
-    anything else is loaded onto ``device`` (cpu when None).
+    Attributes
+        hop_length: hop in samples at the input's own rate (torchcrepe's convention), or
+        step_size: hop in milliseconds, exactly ``16 * ms`` samples at 16 kHz; neither means 10 ms.
+        fmin, fmax: pitch range in Hz.
+        decoder: one of :data:`crepetool.names.DECODERS`.
+        batch_size: frames per network batch (memory, never results).
+        device: ``cpu``, ``cuda``, ``cuda:N``; None is cuda when available.
+        resampler: ``resampy`` (torchcrepe's, the default) or ``soxr`` (faster).
+        periodicity_threshold, silence_db, median_filter, mean_filter: voicing and smoothing
+            after decoding (:mod:`crepetool.postprocess`), all off by default.
     """
-    if isinstance(weights, Crepe):
-        model = weights if device is None else weights.to(device)
-    else:
-        loaded = weights if isinstance(weights, Weights) else load(weights)
-        model = from_state_dict(loaded.state_dict).to(device or torch.device("cpu"))
-    return model.eval()
 
+    hop_length: int | None = None
+    step_size: float | None = None
+    fmin: float = DEFAULT_FMIN
+    fmax: float = DEFAULT_FMAX
+    decoder: str = DEFAULT_DECODER
+    batch_size: int = DEFAULT_BATCH
+    device: str | None = None
+    resampler: str = DEFAULT_RESAMPLER
+    periodicity_threshold: float | None = None
+    silence_db: float | None = None
+    median_filter: int | None = None
+    mean_filter: int | None = None
 
-def hop_at_16k(sample_rate: int, hop_length: int | None = None, step_size: float | None = None) -> int:
-    """Hop in samples at 16 kHz.
+    def __post_init__(self) -> None:
+        for name in ("median_filter", "mean_filter"):
+            value = getattr(self, name)
+            if value is not None and (value < 1 or value % 2 == 0):
+                raise UserInputError(
+                    f"--{name.replace('_', '-')}: the window must be an odd number of frames, not {value}"
+                )
+        if self.periodicity_threshold is not None and not 0 <= self.periodicity_threshold <= 1:
+            raise UserInputError(
+                f"--periodicity-threshold: must be within 0..1, not {self.periodicity_threshold}"
+            )
+        if not 0 < self.fmin < self.fmax:
+            raise UserInputError(
+                f"--fmin/--fmax: need 0 < fmin < fmax, got fmin {self.fmin} Hz and fmax {self.fmax} Hz"
+            )
+        if self.hop_length is not None and self.step_size is not None:
+            raise UserInputError("give --hop-length or --step-size, not both")
+        if self.hop_length is not None and self.hop_length <= 0:
+            raise UserInputError(f"--hop-length: hop length must be positive, not {self.hop_length}")
+        if self.step_size is not None and not self.step_size > 0:
+            raise UserInputError(f"--step-size: step size must be positive, not {self.step_size}")
+        if self.batch_size < 1:
+            raise UserInputError(f"--batch-size: batch size must be at least 1, not {self.batch_size}")
+        if self.resampler not in RESAMPLERS:
+            raise UserInputError(
+                f"--resampler: unknown resampler {self.resampler!r} (choose from {', '.join(RESAMPLERS)})"
+            )
+        if self.decoder not in DECODERS:
+            raise UserInputError(
+                f"--decoder: unknown decoder {self.decoder!r} (choose from {', '.join(DECODERS)})"
+            )
 
-    ``step_size`` (ms) gives exactly ``16 * ms`` samples; ``hop_length`` (samples at the
-    input's rate) is converted as torchcrepe does, ``int(hop * 16000 / rate)``.
-    Default: 10 ms.
-    """
-    check_options(hop_length=hop_length, step_size=step_size)
-    if hop_length is not None:
-        hop = int(hop_length * SAMPLE_RATE / sample_rate) if sample_rate != SAMPLE_RATE else hop_length
-    else:
-        hop = round(SAMPLE_RATE * (10.0 if step_size is None else step_size) / 1000)
-    if hop < 1:
-        raise UserInputError(
-            f"the hop is under one sample at 16 kHz (hop length {hop_length} at {sample_rate} Hz)"
-        )
-    return hop
+    def hop(self, sample_rate: int) -> int:
+        """Hop in samples at 16 kHz for an input at ``sample_rate``.
 
+        ``step_size`` gives exactly ``16 * ms`` samples; ``hop_length`` is converted as
+        torchcrepe does, ``int(hop * 16000 / rate)``.
+        """
+        if self.hop_length is not None:
+            hop = self.hop_length
+            if sample_rate != SAMPLE_RATE:
+                hop = int(self.hop_length * SAMPLE_RATE / sample_rate)
+        else:
+            hop = round(SAMPLE_RATE * (DEFAULT_STEP_MS if self.step_size is None else self.step_size) / 1000)
+        if hop < 1:
+            raise UserInputError(
+                f"the hop is under one sample at 16 kHz (hop length {self.hop_length} at {sample_rate} Hz)"
+            )
+        return hop
 
-def check_options(
-    fmin: float = DEFAULT_FMIN,
-    fmax: float = DEFAULT_FMAX,
-    hop_length: int | None = None,
-    step_size: float | None = None,
-    batch_size: int = DEFAULT_BATCH,
-    decoder: str = "viterbi",
-) -> None:
-    """Refuse bad prediction options (UserInputError), before any work is done."""
-    from crepetool.decode import DECODERS
+    @property
+    def voicing(self) -> Voicing:
+        return Voicing(self.periodicity_threshold, self.silence_db, self.median_filter, self.mean_filter)
 
-    if not 0 < fmin < fmax:
-        raise UserInputError(f"--fmin/--fmax: need 0 < fmin < fmax, got fmin {fmin} Hz and fmax {fmax} Hz")
-    if hop_length is not None and step_size is not None:
-        raise UserInputError("give --hop-length or --step-size, not both")
-    if hop_length is not None and hop_length <= 0:
-        raise UserInputError(f"--hop-length: hop length must be positive, not {hop_length}")
-    if step_size is not None and not step_size > 0:
-        raise UserInputError(f"--step-size: step size must be positive, not {step_size}")
-    if batch_size < 1:
-        raise UserInputError(f"--batch-size: batch size must be at least 1, not {batch_size}")
-    if decoder not in DECODERS:
-        raise UserInputError(f"--decoder: unknown decoder {decoder!r} (choose from {', '.join(DECODERS)})")
+    def replace(self, **changes: Any) -> PredictOptions:
+        """A copy with ``changes`` (validated again)."""
+        return dataclasses.replace(self, **changes) if changes else self
 
 
 def frame_count(samples: int, hop: int) -> int:
@@ -128,8 +150,10 @@ def frame_count(samples: int, hop: int) -> int:
     return 1 + samples // hop
 
 
-def frames(audio16k: torch.Tensor, hop: int, batch_size: int = DEFAULT_BATCH) -> Iterator[torch.Tensor]:
-    """Normalised network input, batch by batch.
+def frames(
+    audio16k: torch.Tensor, hop: int, batch_size: int = DEFAULT_BATCH, normalise: bool = True
+) -> Iterator[torch.Tensor]:
+    """Normalised network input (raw windows with ``normalise=False``), batch by batch.
 
     Arguments
         audio16k (Tensor [shape=(time,)]) at 16 kHz
@@ -142,9 +166,14 @@ def frames(audio16k: torch.Tensor, hop: int, batch_size: int = DEFAULT_BATCH) ->
         count = min(batch_size, total - start)
         chunk = padded[start * hop : (start + count - 1) * hop + WINDOW_SIZE]
         batch = chunk.unfold(0, WINDOW_SIZE, hop).clone()  # shape=(count, 1024)
-        batch -= batch.mean(dim=1, keepdim=True)
-        batch /= torch.clamp(batch.std(dim=1, keepdim=True), min=1e-10)
-        yield batch
+        yield normalise_frames(batch) if normalise else batch
+
+
+def normalise_frames(batch: torch.Tensor) -> torch.Tensor:
+    """Mean-centred, unit standard deviation, in place, as torchcrepe does: Tensor [shape=(n, 1024)]."""
+    batch -= batch.mean(dim=1, keepdim=True)
+    batch /= torch.clamp(batch.std(dim=1, keepdim=True), min=1e-10)
+    return batch
 
 
 @torch.no_grad()
@@ -169,25 +198,24 @@ def predict(
     audio: np.ndarray | torch.Tensor | str | Path,
     sample_rate: int | None = None,
     weights: str | Path | Weights | Crepe = "full",
+    options: PredictOptions | None = None,
     *,
-    hop_length: int | None = None,
-    step_size: float | None = None,
-    fmin: float = DEFAULT_FMIN,
-    fmax: float = DEFAULT_FMAX,
-    decoder: str = "viterbi",
-    batch_size: int = DEFAULT_BATCH,
-    device: str | torch.device | None = None,
     progress: Callable[[int], None] | None = None,
+    **changes: Any,
 ) -> Prediction:
     """Pitch and periodicity of a waveform or an audio file.
 
     Arguments
         audio: a path, or samples (ndarray/Tensor [shape=(time,)] or [shape=(1, time)])
             with ``sample_rate``.
-        weights: ``full``, ``tiny``, a weights path, Weights or a :class:`Crepe`.
-        hop_length / step_size: see :func:`hop_at_16k`.
+        weights: anything :func:`crepetool.model.load_model` takes. A :class:`Crepe`
+            stays on its device unless ``options.device`` is set; others go to
+            ``options.device`` (cuda when available).
+        options: :class:`PredictOptions`; keyword ``changes`` (``fmax=1000``, ...)
+            are applied on top, so ``predict(x, 16000, "tiny", fmax=1000)`` works.
+        progress: called with the frame count of each network batch.
     """
-    check_options(fmin, fmax, hop_length, step_size, batch_size, decoder)
+    options = (options or PredictOptions()).replace(**changes)
     if isinstance(audio, (str, Path)):
         samples, sample_rate = audio_io.load(audio)
     else:
@@ -195,20 +223,26 @@ def predict(
             raise UserInputError("sample_rate is required with raw samples")
         samples = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
         samples = samples.astype(np.float32).reshape(-1)
-    hop = hop_at_16k(sample_rate, hop_length, step_size)
-    # a model passed in keeps its device (predict_files placed it); otherwise cuda when available
-    keep = device is None and isinstance(weights, Crepe)
-    model = as_model(weights, None if keep else resolve_device(device))
-    audio16k = torch.from_numpy(np.ascontiguousarray(audio_io.resample(samples, sample_rate)))
-    probs = probabilities(model, audio16k, hop, batch_size, progress)
-    pitch, periodicity = decode(probs, fmin, fmax, decoder)
+    hop = options.hop(sample_rate)
+    keep = options.device is None and isinstance(weights, Crepe)
+    model = load_model(weights, None if keep else resolve_device(options.device))
+    audio16k = torch.from_numpy(
+        np.ascontiguousarray(audio_io.resample(samples, sample_rate, options.resampler), dtype=np.float32)
+    )
+    probs = probabilities(model, audio16k, hop, options.batch_size, progress)
+    pitch, periodicity = decode(probs, options.fmin, options.fmax, options.decoder)
+    voiced = None
+    if options.voicing.active:
+        from crepetool import postprocess
+
+        loudness = None
+        if options.silence_db is not None:
+            raw = torch.cat(list(frames(audio16k, hop, options.batch_size, normalise=False)))
+            loudness = postprocess.loudness(raw, float(postprocess.spectrum_db(raw).max()))
+        pitch, periodicity, mask = postprocess.apply(
+            pitch.cpu(), periodicity.cpu(), options.voicing, loudness
+        )
+        voiced = mask[None]
     step = hop / SAMPLE_RATE
     time = torch.arange(pitch.numel(), dtype=torch.float64) * step
-    return Prediction(pitch[None], periodicity[None], time, step, int(sample_rate), decoder)
-
-
-def model_info(weights: Weights | str | Path) -> dict[str, Any]:
-    if isinstance(weights, Weights):
-        source = weights.metadata.get("source", {}).get("name") or weights.name
-        return {"capacity": weights.capacity, "source": str(source), "file": weights.name}
-    return {"source": str(weights)}
+    return Prediction(pitch[None], periodicity[None], time, step, int(sample_rate), options.decoder, voiced)

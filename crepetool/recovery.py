@@ -7,11 +7,11 @@ cents at 12/32). Two steps bring it back:
   input statistics change, so the running mean/variance are recomputed on seeded
   synthetic frames pushed through the cut network (seconds);
 - distillation (``distill``): the cut network is trained to imitate the teacher
-  (``full``) on fresh synthetic frames with known f0 (:mod:`crepetool.synth`) and on
+  (``full``) on fresh synthetic frames with known f0 (:mod:`crepetool.training_frames`) and on
   the user's own recordings, if any (minutes).
 
 :func:`recover` runs them and measures the result on held-out signals
-(:mod:`crepetool.heldout`), recording both in the weights' metadata.
+(:mod:`crepetool.evaluation.heldout`), recording both in the weights' metadata.
 """
 
 from __future__ import annotations
@@ -26,24 +26,35 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from crepetool.names import RECOVERY_METHODS
 from crepetool.prediction import frames
 from crepetool.weights import StateDict, Weights
 
 if TYPE_CHECKING:
     from crepetool.model import Crepe
 
-DEFAULT_STEPS = 360  # ~4 minutes in all at K=12 on a 2-core CPU
+#: Default distillation steps by capacity: (largest K, steps). Small students cost little a
+#: step and start far from the teacher, so they get more steps in about the same time.
+SCHEDULE: tuple[tuple[int, int], ...] = ((4, 720), (8, 540), (32, 360))
+DEFAULT_STEPS = 360  # at K=12: ~4 minutes in all on a 2-core CPU
 DEFAULT_BATCH = 64
 DEFAULT_LR = 1e-2
 DEFAULT_KNOWN_WEIGHT = 0.8
 
 
+def default_steps(capacity: int) -> int:
+    """Distillation steps :func:`recover` takes by default at ``capacity`` (:data:`SCHEDULE`)."""
+    return next(steps for largest, steps in SCHEDULE if capacity <= largest)
+
+
 def calibration_frames(count: int = 2048, seed: int = 0, chunk: int = 128) -> torch.Tensor:
-    """Seeded synthetic frames (:mod:`crepetool.synth`), normalised: Tensor [shape=(count, 1024)]."""
-    from crepetool import synth
+    """Seeded synthetic frames (:mod:`crepetool.training_frames`), normalised: Tensor [shape=(count, 1024)]."""
+    from crepetool import training_frames
 
     generator = torch.Generator().manual_seed(seed)
-    return torch.cat([synth.frames(min(chunk, count - i), generator)[0] for i in range(0, count, chunk)])
+    return torch.cat(
+        [training_frames.frames(min(chunk, count - i), generator)[0] for i in range(0, count, chunk)]
+    )
 
 
 @torch.no_grad()
@@ -54,9 +65,9 @@ def recalibrate_batchnorm(
 
     Returns a new state dict; weights and biases are unchanged.
     """
-    from crepetool.model import from_state_dict
+    from crepetool.model import load_model
 
-    model = from_state_dict(state_dict)
+    model = load_model(state_dict)
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     for norm in norms:
         norm.reset_running_stats()
@@ -69,21 +80,9 @@ def recalibrate_batchnorm(
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _teacher_model(teacher: str | Path | Weights | StateDict | Crepe) -> Crepe:
-    """A teacher in eval mode from a model, a state dict, Weights, a path or a bundled name."""
-    from crepetool.model import Crepe, from_state_dict
-    from crepetool.prediction import as_model
-
-    if isinstance(teacher, Crepe):
-        return teacher.eval()
-    if isinstance(teacher, dict):
-        return from_state_dict(teacher)
-    return as_model(teacher)
-
-
 def distill(
     state_dict: StateDict,
-    teacher: str | Path | Weights | StateDict | Crepe,
+    teacher: str | Path | Weights | StateDict | torch.nn.Module,
     steps: int = DEFAULT_STEPS,
     *,
     batch_size: int = DEFAULT_BATCH,
@@ -101,7 +100,7 @@ def distill(
     """Train the pruned ``state_dict`` to imitate ``teacher`` on fresh synthetic frames.
 
     Each step draws ``fresh_share * batch_size`` new frames from
-    :func:`crepetool.synth.frames` (seeded), plus ``audio_share`` as many frames of
+    :func:`crepetool.training_frames.frames` (seeded), plus ``audio_share`` as many frames of
     the user's ``audio`` (Tensor [shape=(N, 1024)], normalised, unlabelled) when
     given, and replays the previous step's new frames: the teacher, 6x the
     student's cost at K=12, labels each frame once. The target is the teacher's
@@ -115,13 +114,13 @@ def distill(
     after each step. Returns the new state dict and the steps done. Deterministic
     for a given seed and step count on CPU.
     """
-    from crepetool import synth
-    from crepetool.model import from_state_dict
+    from crepetool import training_frames
+    from crepetool.model import load_model
 
-    student = from_state_dict(state_dict).to(device)
+    student = load_model(state_dict, device)
     if not frozen_norm:
         student.train()
-    teacher_model = _teacher_model(teacher).to(device)
+    teacher_model = load_model(teacher, device)
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(student.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -131,8 +130,8 @@ def distill(
     fresh = max(1, round(batch_size * fresh_share))
     replay: tuple[torch.Tensor, torch.Tensor] | None = None
     for step in range(steps):
-        frames, f0 = synth.frames(fresh, generator)
-        known = synth.targets(f0).float()
+        frames, f0 = training_frames.frames(fresh, generator)
+        known = training_frames.targets(f0).float()
         # known f0 sharpens voiced targets; unvoiced frames and recordings follow the teacher alone
         weight = (known_weight * (f0 > 0)).float()[:, None]
         if audio is not None and audio.size(0):
@@ -191,7 +190,7 @@ def recover(
     method: str = "distill",
     *,
     teacher: str | Path | Weights = "full",
-    steps: int = DEFAULT_STEPS,
+    steps: int | None = None,
     seed: int = 0,
     audio: str | Path | None = None,
     device: str | None = None,
@@ -204,30 +203,31 @@ def recover(
     """Recover pruned ``weights`` and record how, and how well, in the metadata.
 
     ``method``: ``distill`` (batch-norm re-estimation, then distillation from
-    ``teacher``), ``bn`` (re-estimation only) or ``none``. With ``measure``, the
+    ``teacher``), ``bn`` (re-estimation only) or ``none``. ``steps`` defaults to
+    :func:`default_steps` of the capacity. With ``measure``, the
     student before and after and the teacher are scored on held-out signals
     (:class:`crepetool.heldout.HeldOut`); the table lands in
     ``metadata["recovery"]["evaluation"]``. ``calibrate=False`` skips the
     re-estimation (``finetune`` continues from trained statistics).
     """
-    from crepetool.heldout import HeldOut
-    from crepetool.model import from_state_dict
-    from crepetool.prediction import resolve_device
+    from crepetool.evaluation.heldout import HeldOut
+    from crepetool.model import load_model, resolve_device
     from crepetool.weights import load, sha256
 
-    if method not in ("distill", "bn", "none"):
-        raise ValueError(f"unknown recovery {method!r} (choose distill, bn or none)")
+    if method not in RECOVERY_METHODS:
+        raise ValueError(f"unknown recovery {method!r} (choose from {', '.join(RECOVERY_METHODS)})")
     if method == "none":
         return weights
     resolved = resolve_device(device)
+    steps = default_steps(weights.capacity) if steps is None else steps
     pool = audio_frames(audio, seed=seed) if method == "distill" and audio is not None else None
     started = time.perf_counter()
     state_dict = weights.state_dict
     record: dict[str, Any] = {"method": method, "seed": seed}
     teacher_weights = teacher if isinstance(teacher, Weights) else load(teacher)
-    teacher_model = from_state_dict(teacher_weights.state_dict).to(resolved)
+    teacher_model = load_model(teacher_weights, resolved)
     held_out = HeldOut(teacher_model) if measure else None
-    before = held_out.score(from_state_dict(state_dict).to(resolved)) if held_out else None
+    before = held_out.score(load_model(state_dict, resolved)) if held_out else None
     if calibrate:
         state_dict = recalibrate_batchnorm(state_dict, calibration_count, seed=seed)
         record["calibration_frames"] = calibration_count
@@ -264,7 +264,7 @@ def recover(
         )
     record["seconds"] = round(time.perf_counter() - started, 1)
     if held_out is not None:
-        after = held_out.score(from_state_dict(state_dict).to(resolved))
+        after = held_out.score(load_model(state_dict, resolved))
         record["evaluation"] = {"before": before, "after": after, "teacher": held_out.teacher_scores()}
     previous = weights.metadata.get("recovery")
     if isinstance(previous, dict) and previous.get("method") not in (None, "none"):

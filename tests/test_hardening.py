@@ -26,13 +26,14 @@ import soundfile
 import torch
 
 from crepetool import weights as weights_io
-from tests.conftest import random_state_dict
+from tests.conftest import random_state_dict, write_keras_file
 
 Build = Callable[[Path], list]
 Check = Callable[[Path], None]
 
 
 def tone(seconds: float, f0: float = 220.0, rate: int = 16000) -> np.ndarray:
+    """A buzzy tone at ``f0`` (a harmonic-rich shape), float32."""
     t = np.arange(int(seconds * rate)) / rate
     return (0.4 * np.sign(np.sin(2 * np.pi * f0 * t)) * np.abs(np.sin(2 * np.pi * f0 * t)) ** 0.5).astype(
         np.float32
@@ -40,6 +41,7 @@ def tone(seconds: float, f0: float = 220.0, rate: int = 16000) -> np.ndarray:
 
 
 def wav(path: Path, audio: np.ndarray, rate: int = 16000, subtype: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     soundfile.write(str(path), audio, rate, subtype=subtype)
     return path
 
@@ -65,9 +67,11 @@ class Case:
 # ---- unusual audio that must work ------------------------------------------------------------
 
 
-def works(name: str, audio: np.ndarray, subtype: str | None = None, frames: int | None = None) -> Case:
+def works(
+    name: str, audio: np.ndarray, subtype: str | None = None, frames: int | None = None, rate: int = 16000
+) -> Case:
     def build(tmp: Path) -> list:
-        return ["predict", wav(tmp / name, audio, subtype=subtype), "-w", "tiny"]
+        return ["predict", wav(tmp / name, audio, rate, subtype=subtype), "-w", "tiny"]
 
     def check(tmp: Path) -> None:
         rows = csv_rows(tmp / (Path(name).stem + ".f0.csv"))
@@ -173,6 +177,19 @@ def _evil(tmp: Path) -> Path:
     return tmp / "evil.pth"
 
 
+def _weights_file(name: str, data: bytes | None) -> Callable[[Path], Path]:
+    """A weights path holding ``data``; None makes a directory of that name."""
+
+    def make(tmp: Path) -> Path:
+        if data is None:
+            (tmp / name).mkdir()
+        else:
+            (tmp / name).write_bytes(data)
+        return tmp / name
+
+    return make
+
+
 def _edited(change: Callable[[dict], None]) -> dict:
     state = random_state_dict(2)
     change(state)
@@ -199,6 +216,41 @@ def _prune(capacity: str) -> Case:
 
     message = "neither an integer" if capacity == "huge" else "outside 1..32"
     return Case(f"capacity:{capacity}", build, 2, message, names="capacity", check=check)
+
+
+def _command(
+    case_id: str,
+    args: Callable[[Path], list],
+    status: int,
+    message: str,
+    names: str,
+    check: Check | None = None,
+) -> Case:
+    return Case(case_id, args, status, message, names=names, check=check)
+
+
+def _keras(case_id: str, make: Callable[[Path], None], message: str) -> Case:
+    def build(tmp: Path) -> list:
+        make(tmp / "bad.h5")
+        return ["import-keras", tmp / "bad.h5", "--output", tmp / "out.pth"]
+
+    def check(tmp: Path) -> None:
+        assert sorted(p.name for p in tmp.iterdir()) == ["bad.h5"]
+
+    return Case(f"import-keras:{case_id}", build, 2, message, names="bad.h5", check=check)
+
+
+def _h5_not_crepe(path: Path) -> None:
+    import h5py
+
+    with h5py.File(path, "w") as file:
+        file.create_dataset("something", data=np.zeros(3))
+
+
+def _h5_wrong_shapes(path: Path) -> None:
+    state = random_state_dict(2)
+    state["conv3.weight"] = torch.zeros(64, 64, 64, 1)
+    write_keras_file(path, state)
 
 
 def _predict_option(case_id: str, option: list[str], message: str) -> Case:
@@ -252,6 +304,36 @@ def _keras_not_hdf5(tmp: Path) -> list:
     return ["import-keras", tmp / "model.h5", "-o", tmp / "model.pth"]
 
 
+def _blocker(tmp: Path) -> list:
+    (tmp / "blocker").write_text("")
+    return ["predict", good_wav(tmp), "-w", "tiny", "-o", tmp / "blocker" / "out"]
+
+
+def _tiny_file(tmp: Path, name: str = "two.pth") -> Path:
+    from crepetool.pruning import prune
+
+    return weights_io.save(prune("tiny", 2), tmp / name)
+
+
+def _prune_args(*args: object) -> Callable[[Path], list]:
+    def build(tmp: Path) -> list:
+        return [
+            "prune",
+            "--recover",
+            "none",
+            "--source",
+            "tiny",
+            *(a(tmp) if callable(a) else a for a in args),
+        ]
+
+    return build
+
+
+def _exists(tmp: Path) -> Path:
+    (tmp / "exists.pth").write_bytes(b"x")
+    return tmp / "exists.pth"
+
+
 CASES = [
     works("u8.wav", tone(0.3), "PCM_U8"),
     works("s24.wav", tone(0.3), "PCM_24"),
@@ -259,6 +341,7 @@ CASES = [
     works("six.wav", SIX),
     works("silence.wav", np.zeros(8000, dtype=np.float32)),
     works("short.wav", tone(0.03)),
+    works("clip.flac", tone(0.3, rate=22050), rate=22050, frames=31),
     Case(
         "audio:missing",
         lambda t: ["predict", t / "missing.wav", good_wav(t), "-w", "tiny"],
@@ -277,6 +360,19 @@ CASES = [
     refused_audio("inf", _with_value(float("inf")), "NaN or infinite samples"),
     refused_weights("pickle with code", _evil, "not a readable PyTorch state dict"),
     refused_weights("non-dict", _pth("list.pth", [1, 2, 3]), "not a state dict"),
+    refused_weights("missing file", lambda t: t / "nope.pth", "no such file"),
+    refused_weights("directory", _weights_file("folder.pth", None), "is a directory"),
+    refused_weights("empty", _weights_file("empty.pth", b""), "empty file"),
+    refused_weights(
+        "random bytes",
+        _weights_file("random.pth", bytes(range(256)) * 10),
+        "not a readable PyTorch state dict",
+    ),
+    refused_weights(
+        "no capacity",
+        _pth("cap.pth", _edited(lambda s: s.update({"conv1.weight": torch.zeros(33 * 32, 1, 512, 1)}))),
+        "fits no capacity",
+    ),
     refused_weights("tensor", _pth("tensor.pth", torch.zeros(3)), "not a state dict"),
     refused_weights(
         "missing key", _pth("m.pth", _edited(lambda s: s.pop("conv3.bias"))), "missing keys conv3.bias"
@@ -312,6 +408,105 @@ CASES = [
     _prune("huge"),
     _predict_option("fmin>=fmax", ["--fmin", "500", "--fmax", "500"], "need 0 < fmin < fmax"),
     _predict_option("hop 0", ["--hop-length", "0"], "hop length must be positive"),
+    _predict_option("step -1", ["--step-size", "-1"], "step size must be positive"),
+    _predict_option("batch 0", ["--batch-size", "0"], "batch size must be at least 1"),
+    _predict_option("device tpu", ["--device", "tpu"], "only cpu and cuda"),
+    _predict_option("decoder magic", ["--decoder", "magic"], "magic"),
+    Case("output:under a file", _blocker, 2, "cannot write", names="blocker"),
+    _command("inspect:missing", lambda t: ["inspect", t / "missing.pth"], 2, "no such file", "missing.pth"),
+    _command(
+        "inspect:not weights",
+        lambda t: ["inspect", _weights_file("notweights.pth", b"hello")(t)],
+        2,
+        "not a readable PyTorch state dict",
+        "notweights.pth",
+    ),
+    _command("inspect:directory", lambda t: ["inspect", t], 2, "is a directory", "inspect"),
+    _command("prune:above source", _prune_args("-k", "8"), 2, "above the source's own capacity", "capacity"),
+    _command(
+        "prune:bad suffix",
+        _prune_args("-k", "2", "-o", lambda t: t / "x.txt"),
+        2,
+        "must end in .pth",
+        "x.txt",
+    ),
+    _command(
+        "prune:output under a file",
+        _prune_args("-k", "2", "-o", lambda t: _weights_file("a_file", b"")(t) / "x.pth"),
+        2,
+        "cannot write",
+        "x.pth",
+    ),
+    _command(
+        "prune:missing source",
+        lambda t: ["prune", "-k", "2", "--source", t / "missing.pth", "--recover", "none", "-o", t / "y.pth"],
+        2,
+        "no such file",
+        "missing.pth",
+        check=lambda t: None if not (t / "y.pth").exists() else pytest.fail("y.pth written"),
+    ),
+    _command(
+        "prune:criterion magic",
+        lambda t: ["prune", "-k", "2", "--criterion", "magic"],
+        2,
+        "magic",
+        "criterion",
+    ),
+    _command(
+        "finetune:missing weights",
+        lambda t: ["finetune", t / "missing.pth"],
+        2,
+        "no such file",
+        "missing.pth",
+    ),
+    _command(
+        "convert:exists",
+        lambda t: ["convert", _tiny_file(t), _exists(t)],
+        2,
+        "already exists",
+        "exists.pth",
+        check=lambda t: None if (t / "exists.pth").read_bytes() == b"x" else pytest.fail("replaced"),
+    ),
+    _command(
+        "export:exists",
+        lambda t: ["export", "tiny", _weights_file("taken.onnx", b"keep")(t)],
+        2,
+        "already exists",
+        "taken.onnx",
+        check=lambda t: None if (t / "taken.onnx").read_bytes() == b"keep" else pytest.fail("replaced"),
+    ),
+    _command(
+        "export:not onnx", lambda t: ["export", "tiny", t / "model.pth"], 2, "must end in .onnx", "model.pth"
+    ),
+    _command("verify:missing", lambda t: ["verify", t / "missing.pth"], 2, "no such file", "missing.pth"),
+    _command(
+        "verify:not weights",
+        lambda t: ["verify", _weights_file("text.pth", b"not weights")(t)],
+        2,
+        "not a readable",
+        "text.pth",
+    ),
+    _command(
+        "evaluate:missing weights",
+        lambda t: ["evaluate", "tiny", t / "missing.pth"],
+        2,
+        "no such file",
+        "missing.pth",
+    ),
+    _command(
+        "evaluate:audio not a folder",
+        lambda t: ["evaluate", "tiny", "--audio", t / "nothing"],
+        2,
+        "not a directory",
+        "nothing",
+    ),
+    _command(
+        "signals:under a file",
+        lambda t: ["signals", _weights_file("plain", b"")(t) / "sub"],
+        2,
+        "cannot write",
+        "sub",
+    ),
     Case("output:unwritable dir", _unwritable, 2, "cannot write here", names="locked"),
     Case(
         "output:collision", _collide, 1, "collides", names="a.flac", check=lambda t: csv_rows(t / "a.f0.csv")
@@ -319,6 +514,15 @@ CASES = [
     Case("output:dotdot stays inside", _dotdot, 0, check=_dotdot_check),
     Case("output:exists", _existing_output, 2, "already exists", names="taken.pth", check=_kept),
     Case("import-keras:not hdf5", _keras_not_hdf5, 2, "not an HDF5 file", names="model.h5"),
+    _keras("empty", lambda p: p.write_bytes(b""), "empty"),
+    _keras("unreadable", lambda p: p.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100), "unreadable HDF5"),
+    _keras("not crepe", _h5_not_crepe, "layer conv1 is missing"),
+    _keras(
+        "layer missing",
+        lambda p: write_keras_file(p, random_state_dict(2), drop="conv4-BN"),
+        "layer conv4-BN is missing",
+    ),
+    _keras("wrong shapes", _h5_wrong_shapes, "conv3.weight has shape"),
 ]
 
 
@@ -424,3 +628,16 @@ def test_two_processes_over_the_same_files(tmp_path: Path) -> None:
     assert [p.name for p in outputs] == sorted(p.stem + ".f0.csv" for p in inputs)
     for path in outputs:
         assert csv_rows(path).shape == (2001, 3)
+
+
+def test_every_command_has_a_row_in_the_table(tmp_path: Path) -> None:
+    import typer.main
+
+    from crepetool.cli import create_app
+
+    covered = set()
+    for index, case in enumerate(CASES):
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        covered.add(str(case.build(folder)[0]))
+    assert covered == set(typer.main.get_command(create_app()).commands)

@@ -4,46 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from crepetool import keras
 from crepetool.errors import UserInputError, WeightsError
 from crepetool.weights import load
-from tests.conftest import random_state_dict
+from tests.conftest import random_state_dict, write_keras_file
 
 h5py = pytest.importorskip("h5py")
-
-LAYERS = [f"conv{i}" for i in range(1, 7)]
-
-
-def write_keras_file(path: Path, state: dict[str, torch.Tensor], wrap: bool = False, drop: str = "") -> Path:
-    """Write ``state`` the way Keras saves CREPE: layer groups holding one numbered sub-group."""
-    with h5py.File(path, "w") as file:
-        root = file.create_group("model_weights") if wrap else file
-        groups = {}
-        for name in LAYERS:
-            conv = state[f"{name}.weight"][..., 0].permute(2, 1, 0).numpy()  # (out,in,k) -> (k,in,out)
-            groups[name] = {"kernel:0": conv, "bias:0": state[f"{name}.bias"].numpy()}
-            bn = f"{name}_BN"
-            groups[f"{name}-BN"] = {
-                "gamma:0": state[f"{bn}.weight"].numpy(),
-                "beta:0": state[f"{bn}.bias"].numpy(),
-                "moving_mean:0": state[f"{bn}.running_mean"].numpy(),
-                "moving_variance:0": state[f"{bn}.running_var"].numpy(),
-            }
-        groups["classifier"] = {
-            "kernel:0": state["classifier.weight"].t().numpy(),
-            "bias:0": state["classifier.bias"].numpy(),
-        }
-        for layer, datasets in groups.items():
-            if layer == drop:
-                continue
-            inner = root.create_group(layer).create_group(f"{layer}_7")
-            for key, value in datasets.items():
-                inner.create_dataset(key, data=value)
-    return path
 
 
 @pytest.mark.parametrize("wrap", [False, True])
@@ -80,39 +49,6 @@ def test_cli_writes_weights(tmp_path: Path, cli) -> None:
     assert code == 0, err
     loaded = load(tmp_path / "out.safetensors")
     assert loaded.capacity == 2 and loaded.metadata["source"]["file"] == "crepe.h5"
-
-
-def _not_crepe(path: Path) -> None:
-    with h5py.File(path, "w") as file:
-        file.create_dataset("something", data=np.zeros(3))
-
-
-def _wrong_shapes(path: Path) -> None:
-    state = random_state_dict(2)
-    state["conv3.weight"] = torch.zeros(64, 64, 64, 1)
-    write_keras_file(path, state)
-
-
-@pytest.mark.parametrize(
-    ("make", "message"),
-    [
-        (lambda p: p.write_bytes(b"not hdf5 at all"), "not an HDF5 file"),
-        (lambda p: p.write_bytes(b""), "empty"),
-        (lambda p: p.write_bytes(keras.HDF5_SIGNATURE + b"\0" * 100), "unreadable HDF5"),
-        (_not_crepe, "layer conv1 is missing"),
-        (lambda p: write_keras_file(p, random_state_dict(2), drop="conv4-BN"), "layer conv4-BN is missing"),
-        (_wrong_shapes, "conv3.weight has shape"),
-    ],
-)
-def test_bad_files_one_line_nothing_written(tmp_path: Path, cli, make, message: str) -> None:
-    bad = tmp_path / "bad.h5"
-    make(bad)
-    output = tmp_path / "out.pth"
-    code, _, err = cli("import-keras", bad, "--output", output)
-    assert code == 2
-    assert message in err and str(bad) in err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert not output.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.h5"]
 
 
 def test_package_not_installed(monkeypatch: pytest.MonkeyPatch, cli, tmp_path: Path) -> None:

@@ -98,3 +98,22 @@ def test_presets_and_bad_capacities() -> None:
     for bad in (0, 33, -1, "huge"):
         with pytest.raises(ValueError):
             Crepe(bad)
+
+
+def test_both_layouts_agree_in_eval_and_in_training() -> None:
+    """ncl (conv1d, with its own backward) and cl (channels-last conv2d) are the same network."""
+    from crepetool.model import LAYOUTS, Crepe
+
+    state = random_state_dict(3, seed=4)  # negative batch-norm scales included
+    frames = torch.randn(8, 1024, generator=torch.Generator().manual_seed(1))
+    outputs, grads = {}, {}
+    for layout in LAYOUTS:
+        model = Crepe(3, layout)
+        model.load_state_dict(state)
+        outputs[layout] = model.eval()(frames).detach()
+        model.train()(frames).pow(2).mean().backward()
+        grads[layout] = {name: p.grad for name, p in model.named_parameters()}
+    assert torch.allclose(outputs["ncl"], outputs["cl"], atol=1e-5)
+    for name, expected in grads["cl"].items():
+        scale = float(expected.abs().max())
+        assert torch.allclose(grads["ncl"][name], expected, atol=1e-4 * scale + 1e-9), name

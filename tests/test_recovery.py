@@ -10,8 +10,8 @@ import pytest
 import soundfile
 import torch
 
-from crepetool import heldout, metrics, signals, synth
 from crepetool.errors import AudioError, UserInputError
+from crepetool.evaluation import heldout, metrics, signals
 from crepetool.model import from_state_dict
 from crepetool.prediction import predict
 from crepetool.pruning import prune
@@ -41,32 +41,6 @@ def test_bn_recovery_improves_deterministically_and_is_recorded() -> None:
     assert torch.equal(first.state_dict["conv2.weight"], bare.state_dict["conv2.weight"])
     assert not torch.equal(first.state_dict["conv2_BN.running_var"], bare.state_dict["conv2_BN.running_var"])
     assert _accuracy(first.state_dict) > _accuracy(bare.state_dict) + 0.05
-
-
-def test_synth_frames_are_seeded_normalised_and_labelled() -> None:
-    a, f0 = synth.frames(32, torch.Generator().manual_seed(5))
-    b, _ = synth.frames(32, torch.Generator().manual_seed(5))
-    c, _ = synth.frames(32, torch.Generator().manual_seed(6))
-    assert torch.equal(a, b) and not torch.equal(a, c)
-    assert a.shape == (32, 1024) and torch.isfinite(a).all()
-    assert torch.allclose(a.mean(1), torch.zeros(32), atol=1e-4)
-    assert torch.allclose(a.std(1), torch.ones(32), atol=1e-3)
-    assert ((f0 == 0) | ((f0 >= synth.FMIN) & (f0 <= synth.FMAX))).all() and (f0 > 0).any()
-    targets = synth.targets(f0)
-    voiced = f0 > 0
-    assert (targets[~voiced] == 0).all()
-    # the target peaks at the bin nearest the label
-    peak_cents = 1997.3794084376191 + 20 * targets[voiced].argmax(1).double()
-    label_cents = 1200 * torch.log2(f0[voiced].double() / 10)
-    assert (peak_cents - label_cents).abs().max() <= 10.0 + 1e-6
-
-
-def test_a_synthetic_frame_has_the_labelled_pitch(full_weights) -> None:
-    # full must find the labelled f0 on most voiced frames: the labels are right
-    frames, f0 = synth.frames(96, torch.Generator().manual_seed(11))
-    pitch, _ = heldout.frame_pitch(from_state_dict(full_weights.state_dict), frames)
-    scores = metrics.pitch_metrics(pitch, f0.numpy())
-    assert scores["raw_pitch_accuracy"] > 0.85
 
 
 def test_distill_is_deterministic_and_seeded() -> None:

@@ -1,9 +1,13 @@
 """crepetool's command line: one Typer app, one place that maps errors to exit codes.
 
-Exit codes, for every command:
-  0  success
-  1  a failure while doing the work, or a check that failed (``verify``)
-  2  something wrong with what the user gave: options, input files, an existing output
+Exit codes, for every command (the README states the same contract):
+  0    success
+  1    the work failed, or a check failed (``verify``); for ``predict``, some files
+       of the batch could not be processed (missing, unreadable, bad samples: each
+       gets one line, the rest of the batch is done)
+  2    what the user gave is wrong, found before any work starts: options, the
+       input file of a single-input command, weights, an output that exists or
+       cannot be written
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM)
 Known errors print one line on stderr, no traceback; ``--debug`` or
 ``CREPETOOL_DEBUG=1`` shows the traceback for bug reports.
@@ -26,7 +30,7 @@ DEBUG_ENV = "CREPETOOL_DEBUG"
 
 def create_app() -> typer.Typer:
     """The Typer app with every command registered (imports no torch)."""
-    from crepetool.cli import convert, inspect, keras, predict, prune, verify
+    from crepetool.cli import convert, export, inspect, keras, predict, prune, verify
 
     app = typer.Typer(
         name=PROG,
@@ -44,7 +48,7 @@ def create_app() -> typer.Typer:
         if debug:
             os.environ[DEBUG_ENV] = "1"
 
-    for module in (inspect, prune, convert, keras, predict, verify):
+    for module in (inspect, prune, convert, export, keras, predict, verify):
         module.register(app)
     return app
 

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crepetool import names
 from crepetool.presets import PRESETS
 
 #: Data (tables, JSON) goes to stdout; progress, warnings and hints to stderr.
@@ -25,13 +26,12 @@ err = Console(stderr=True)
 
 
 def _complete_weights(incomplete: str) -> list[str]:
-    names = ["full", "tiny"]
-    matches = [n for n in names if n.startswith(incomplete)]
+    matches = [n for n in names.BUNDLED_MODELS if n.startswith(incomplete)]
     folder = Path(incomplete).parent if incomplete else Path(".")
     try:
         for entry in sorted(folder.iterdir()):
             text = str(entry) if incomplete and str(folder) != "." else entry.name
-            if entry.suffix in (".pth", ".pt", ".safetensors") and text.startswith(incomplete):
+            if entry.suffix in names.WEIGHT_SUFFIXES and text.startswith(incomplete):
                 matches.append(text)
     except OSError:
         pass
@@ -42,17 +42,17 @@ def _complete_capacity(incomplete: str) -> list[str]:
     return [n for n in [*PRESETS, *map(str, range(1, 33))] if n.startswith(incomplete)]
 
 
-class Recovery(str, enum.Enum):
-    distill = "distill"
-    bn = "bn"
-    none = "none"
+def choices(name: str, values: tuple[str, ...]) -> type[enum.Enum]:
+    """A str Enum of ``values`` (from :mod:`crepetool.names`) for Typer's choice lists."""
+    return enum.Enum(name, {value.replace("-", "_"): value for value in values}, type=str)  # type: ignore[return-value]
 
 
-class CriterionName(str, enum.Enum):
-    l1 = "l1"
-    l2 = "l2"
-    bn = "bn"
-    random = "random"
+Recovery = choices("Recovery", names.RECOVERY_METHODS)
+CriterionName = choices("CriterionName", names.CRITERIA)
+Decoder = choices("Decoder", names.DECODERS)
+Format = choices("Format", names.FORMATS)
+Resampler = choices("Resampler", names.RESAMPLERS)
+Engine = choices("Engine", names.ENGINES)
 
 
 WeightsArg = Annotated[
@@ -66,7 +66,10 @@ WeightsArg = Annotated[
 SourceOpt = Annotated[
     str,
     typer.Option(
-        "--source", help="Model to prune: 'full', 'tiny' or a weights path.", autocompletion=_complete_weights
+        "--source",
+        help="Model to prune: 'auto' (the smallest installed trained model at least K wide: tiny, "
+        "official small/medium/large with crepetool[models], else full), 'full', 'tiny' or a weights path.",
+        autocompletion=_complete_weights,
     ),
 ]
 CapacityOpt = Annotated[
@@ -101,7 +104,7 @@ def weights_output(output: Path | None, default: str, overwrite: bool) -> Path:
     from crepetool.errors import UserInputError
 
     path = output if output is not None else Path(default)
-    if path.suffix.lower() not in (".pth", ".pt", ".safetensors"):
+    if path.suffix.lower() not in names.WEIGHT_SUFFIXES:
         raise UserInputError(f"{path}: output must end in .pth or .safetensors")
     check_output(path, overwrite)
     return path

@@ -1,27 +1,34 @@
-"""``crepetool predict``: audio files to .csv / .pt pitch files."""
+"""``crepetool predict``: audio files to pitch files (.f0.csv, .f0.pt, .activation.npy)."""
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-from crepetool.cli._common import DeviceOpt, JsonOpt, OverwriteOpt, err, out, print_json
-
-
-class Decoder(str, enum.Enum):
-    viterbi = "viterbi"
-    weighted_argmax = "weighted-argmax"
-    argmax = "argmax"
-    viterbi_torchcrepe = "viterbi-torchcrepe"
-
-
-class Format(str, enum.Enum):
-    csv = "csv"
-    pt = "pt"
+from crepetool import names
+from crepetool.cli._common import (
+    Decoder,
+    DeviceOpt,
+    Engine,
+    Format,
+    JsonOpt,
+    OverwriteOpt,
+    Resampler,
+    err,
+    out,
+    print_json,
+)
 
 
 def predict_command(
@@ -33,7 +40,12 @@ def predict_command(
     ] = "full",
     formats: Annotated[
         list[Format] | None,
-        typer.Option("--format", "-f", help="Output format; repeat for both. [default: csv]"),
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format, repeatable: csv (NAME.f0.csv), pt (NAME.f0.pt), npy (NAME.activation.npy, "
+            "the [T, 360] salience). [default: csv]",
+        ),
     ] = None,
     output_dir: Annotated[
         Path | None,
@@ -49,56 +61,144 @@ def predict_command(
             "--step-size", help="Hop in milliseconds (exactly 16 x MS samples at 16 kHz). [default: 10]"
         ),
     ] = None,
-    fmin: Annotated[float, typer.Option("--fmin", help="Lowest pitch in Hz.")] = 50.0,
-    fmax: Annotated[float, typer.Option("--fmax", help="Highest pitch in Hz.")] = 2006.0,
-    decoder: Annotated[Decoder, typer.Option("--decoder", help="How bins become pitch.")] = Decoder.viterbi,
+    fmin: Annotated[float, typer.Option("--fmin", help="Lowest pitch in Hz.")] = names.DEFAULT_FMIN,
+    fmax: Annotated[float, typer.Option("--fmax", help="Highest pitch in Hz.")] = names.DEFAULT_FMAX,
+    decoder: Annotated[Decoder, typer.Option("--decoder", help="How bins become pitch.")] = Decoder(
+        names.DEFAULT_DECODER
+    ),
     batch_size: Annotated[
         int, typer.Option("--batch-size", help="Frames per network batch (memory, not results).")
-    ] = 512,
+    ] = names.DEFAULT_BATCH,
+    resampler: Annotated[
+        Resampler,
+        typer.Option("--resampler", help="To 16 kHz: resampy (torchcrepe's, exact parity) or soxr (faster)."),
+    ] = Resampler(names.DEFAULT_RESAMPLER),
+    periodicity_threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--periodicity-threshold",
+            help="Frames with periodicity below this are unvoiced: frequency 0 in the CSV (the .pt keeps the "
+            "decoded pitch and a voiced mask). RVC uses 0.1.",
+        ),
+    ] = None,
+    silence: Annotated[
+        float | None,
+        typer.Option(
+            "--silence",
+            help="Periodicity 0 where the A-weighted loudness is below this many dB (torchcrepe's "
+            "threshold.Silence; so-vits-svc uses -60). Reads each file twice.",
+        ),
+    ] = None,
+    median_filter: Annotated[
+        int | None,
+        typer.Option("--median-filter", help="Median filter of this many frames (odd) on the periodicity."),
+    ] = None,
+    mean_filter: Annotated[
+        int | None,
+        typer.Option("--mean-filter", help="Mean filter of this many frames (odd) on the voiced pitch."),
+    ] = None,
+    plot: Annotated[
+        bool,
+        typer.Option(
+            "--plot",
+            help="Also write NAME.f0.png: salience, pitch and periodicity over time (needs crepetool[plot]).",
+        ),
+    ] = False,
     device: DeviceOpt = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="I/N: process only shard I (0-based) of N, a deterministic size-balanced part of the "
+            "sorted inputs; N processes (SLURM array, Kubernetes indexed job) cover every file once.",
+        ),
+    ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option("--engine", help="local (this process) or ray (a Ray cluster; crepetool[ray])."),
+    ] = Engine("local"),
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="Ray cluster to use [default: RAY_ADDRESS, else a local cluster]."
+        ),
+    ] = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Track pitch in audio files; writes NAME.f0.csv (time,frequency,confidence) and/or NAME.f0.pt."""
-    from crepetool.batch import predict_files
+    """Track pitch in audio files; writes NAME.f0.csv (time,frequency,confidence) and/or NAME.f0.pt.
 
+    Exit 0 when every file was done or skipped, 1 when any file could not be processed
+    (each gets one line; the batch goes on), 2 for bad options or weights.
+    """
+    from crepetool.batch import predict_files
+    from crepetool.prediction import PredictOptions
+
+    options = PredictOptions(
+        hop_length=hop_length,
+        step_size=step_size,
+        fmin=fmin,
+        fmax=fmax,
+        decoder=decoder.value,
+        batch_size=batch_size,
+        device=device,
+        resampler=resampler.value,
+        periodicity_threshold=periodicity_threshold,
+        silence_db=silence,
+        median_filter=median_filter,
+        mean_filter=mean_filter,
+    )
+    inputs: list[Path] = list(files)
+    if shard is not None:
+        from crepetool.batch import parse_shard
+        from crepetool.batch import shard as take_shard
+
+        inputs = take_shard(inputs, *parse_shard(shard))
     progress = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description:>6}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
         TimeRemainingColumn(),
         console=err,
         transient=True,
     )
     with progress:
-        files_task = progress.add_task("files", total=len(files))
-        frames_task = progress.add_task("frames", total=None)
+        files_task = progress.add_task("files", total=len(inputs), rate="")
+        frames_task = progress.add_task("frames", total=None, rate="")
 
-        def on_start(path: Path, frames: int) -> None:
-            progress.reset(frames_task, total=frames, description=path.name[:40])
+        def on_plan(count: int, frames: int) -> None:
+            progress.update(frames_task, total=frames or None)
+
+        def on_frames(count: int) -> None:
+            progress.advance(frames_task, count)
+            speed = progress.tasks[frames_task].speed
+            progress.update(frames_task, rate=f"{speed:,.0f} frames/s" if speed else "")
 
         def on_file(result) -> None:
             progress.advance(files_task)
+            if engine.value == "ray":  # remote workers report whole files
+                progress.advance(frames_task, result.frames)
             if result.status == "failed":
                 progress.console.print(
                     f"crepetool: error: {result.message}", markup=False, highlight=False, soft_wrap=True
                 )
 
         summary = predict_files(
-            files,
+            inputs,
             weights,
-            formats=[f.value for f in formats] if formats else ["csv"],
+            options,
+            formats=([f.value for f in formats] if formats else ["csv"])
+            + ([names.PLOT_FORMAT] if plot else []),
             output_dir=output_dir,
-            hop_length=hop_length,
-            step_size=step_size,
-            fmin=fmin,
-            fmax=fmax,
-            decoder=decoder.value,
-            batch_size=batch_size,
-            device=device,
             overwrite=overwrite,
-            on_start=on_start,
-            on_frames=lambda n: progress.advance(frames_task, n),
+            engine=engine.value,
+            ray_address=ray_address,
+            on_plan=on_plan,
+            on_frames=on_frames,
             on_file=on_file,
         )
     info = summary.as_dict()

@@ -10,6 +10,8 @@ from rich.table import Table
 
 from crepetool.cli._common import DeviceOpt, JsonOpt, WeightsArg, err, out, print_json
 
+VERDICTS = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "info": "[blue]INFO[/blue]"}
+
 
 def verify_command(
     weights: WeightsArg,
@@ -25,8 +27,11 @@ def verify_command(
     device: DeviceOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Check structure, pitch, embedding, torchcrepe integration and accuracy; exit 1 if any check fails."""
-    from crepetool.checks import verify
+    """Check structure, pitch, embedding, torchcrepe integration and accuracy; exit 1 if any check fails.
+
+    Agreement with full is reported (INFO) unless --min-agreement makes it a check.
+    """
+    from crepetool.evaluation.verify import verify
 
     with err.status("verifying (tracking the known-f0 signals)..."):
         report = verify(weights, min_accuracy=min_accuracy, min_agreement=min_agreement, device=device)
@@ -37,7 +42,7 @@ def verify_command(
         for column in ("check", "result", "measured", "detail"):
             table.add_column(column)
         for check in report.checks:
-            verdict = "[green]PASS[/green]" if check.passed else "[red]FAIL[/red]"
+            verdict = VERDICTS[check.status]
             table.add_row(check.name, verdict, check.value, check.detail)
         out.print(table)
     if not report.passed:
@@ -63,7 +68,7 @@ def evaluate_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Pitch metrics of several models side by side, with frames/s on this device."""
-    from crepetool.checks import evaluate
+    from crepetool.evaluation.evaluate import evaluate
 
     with err.status("evaluating..."):
         result = evaluate(weights, audio_dir=audio, reference=reference, device=device)
@@ -99,8 +104,10 @@ def signals_command(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
     """Write the known-f0 verify signals as WAV files with their ground truth, to look and listen."""
-    from crepetool.signals import verify_set, write
+    from crepetool.atomic import check_folder
+    from crepetool.evaluation.signals import verify_set, write
 
+    check_folder(folder)
     written = write(verify_set(seed), folder)
     err.print(f"wrote {len(written)} signals to {folder}")
 

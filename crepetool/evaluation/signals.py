@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-SAMPLE_RATE = 16000
-HOP = 160
+from crepetool.names import DEFAULT_STEP_MS, SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from crepetool.model import Crepe
+
+#: The signals' frame hop: predict's default step at 16 kHz.
+HOP = round(SAMPLE_RATE * DEFAULT_STEP_MS / 1000)
 TIMBRES = ("saw", "odd", "decaying", "missing-fundamental", "sine")
 
 
@@ -90,9 +96,12 @@ def _amplitude(timbre: str, h: int) -> float:
 
 
 def verify_set(seed: int = 0) -> list[Signal]:
-    """Moderate signals for ``verify``: 50-1000 Hz, vibrato, glides of a few semitones a second,
-    light noise, one unvoiced stretch. Full and tiny score well above 0.9 here."""
+    """Moderate signals for ``verify`` over the whole default range (fmin 50 Hz, fmax 2006 Hz):
+    55-1,900 Hz, vibrato, glides of a few semitones a second, light noise, one unvoiced stretch.
+    Three sit above 1.4 kHz and one at 52 Hz, so a model that lost either end of the range fails.
+    Full and tiny score well above 0.9 here."""
     specs = [
+        dict(f0_start=52, f0_end=58, timbre="saw", snr_db=30),
         dict(f0_start=55, timbre="saw", vibrato_cents=30),
         dict(f0_start=82, f0_end=110, timbre="decaying", snr_db=30),
         dict(f0_start=130, timbre="odd", vibrato_cents=50),
@@ -105,8 +114,28 @@ def verify_set(seed: int = 0) -> list[Signal]:
         dict(f0_start=880, timbre="sine", vibrato_cents=30, snr_db=30),
         dict(f0_start=988, timbre="saw"),
         dict(f0_start=150, f0_end=180, timbre="saw", vibrato_cents=60, snr_db=20),
+        dict(f0_start=1480, timbre="decaying", vibrato_cents=30),
+        dict(f0_start=1568, f0_end=1760, timbre="saw", snr_db=30),
+        dict(f0_start=1865, timbre="sine", vibrato_cents=20),
     ]
     return [harmonic(seed=seed * 100 + i, **spec) for i, spec in enumerate(specs)]
+
+
+def track(model: Crepe, signal_set: list[Signal]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Track each signal whole with predict's defaults; returns the concatenated
+    pitch, periodicity and ground truth, each ndarray [shape=(frames,)]."""
+    from crepetool.prediction import predict
+
+    was_training = model.training
+    model.eval()
+    pitch, periodicity = [], []
+    for signal in signal_set:
+        result = predict(signal.audio, SAMPLE_RATE, model)
+        pitch.append(result.pitch[0].cpu().numpy())
+        periodicity.append(result.periodicity[0].cpu().numpy())
+    model.train(was_training)
+    truth = np.concatenate([s.f0 for s in signal_set])
+    return np.concatenate(pitch), np.concatenate(periodicity), truth
 
 
 def write(signals: list[Signal], folder: str | Path) -> list[Path]:

@@ -1,7 +1,7 @@
 """Held-out signals for measuring recovery, and a model's scores on them.
 
 Two sets that training never sees: speech-like frames from the training
-generator under a seed of their own (crepetool.synth, independent frames), and
+generator under a seed of their own (:mod:`crepetool.training_frames`, independent frames), and
 the verify tones at another seed (tracked whole, with predict's defaults).
 The teacher's outputs on both are computed once, so a running score during
 training costs one student pass over the frames.
@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from crepetool import metrics, signals, synth
+from crepetool import training_frames
 from crepetool.decode import bin_range, local_average
+from crepetool.evaluation import metrics, signals
 from crepetool.model import Crepe
-from crepetool.prediction import DEFAULT_FMAX, DEFAULT_FMIN, predict
+from crepetool.names import DEFAULT_FMAX
 
 #: Seed of the held-out frame stream; training streams come from user seeds.
 SEED = 20_260_917
@@ -27,7 +28,8 @@ TONES_SEED = 1  # verify uses seed 0
 
 @torch.no_grad()
 def frame_pitch(model: Crepe, frames: torch.Tensor, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Pitch (argmax with CREPE's local average) and periodicity of independent frames.
+    """Pitch (argmax with CREPE's local average) and periodicity of independent frames,
+    over every bin (32.7 Hz up: the training frames cover CREPE's whole range).
 
     Arguments: frames (Tensor [shape=(N, 1024)], normalised). Returns two ndarrays [shape=(N,)].
     """
@@ -36,7 +38,7 @@ def frame_pitch(model: Crepe, frames: torch.Tensor, batch_size: int = 256) -> tu
     model.eval()
     probs = torch.cat([model(chunk.to(device)).cpu() for chunk in frames.split(batch_size)])
     model.train(was_training)
-    lo, hi = bin_range(DEFAULT_FMIN, DEFAULT_FMAX)
+    lo, hi = bin_range(training_frames.FMIN - 1, DEFAULT_FMAX)
     bins = probs[:, lo:hi].argmax(dim=1) + lo
     pitch = local_average(probs, bins, lo, hi, squash=False)
     return pitch.numpy(), probs.gather(1, bins[:, None]).squeeze(1).numpy()
@@ -51,25 +53,15 @@ class HeldOut:
     """
 
     def __init__(self, teacher: Crepe, frame_count: int = FRAMES) -> None:
-        self.frames, f0 = synth.frames(frame_count, torch.Generator().manual_seed(SEED))
+        self.frames, f0 = training_frames.frames(frame_count, torch.Generator().manual_seed(SEED))
         self.frame_truth = f0.numpy()
         self.tones = signals.verify_set(seed=TONES_SEED)
         self.tone_truth = np.concatenate([s.f0 for s in self.tones])
         self.teacher = self._tracks(teacher)
 
     def _tracks(self, model: Crepe) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        was_training = model.training
-        model.eval()
-        pitch, periodicity = [], []
-        for tone in self.tones:
-            result = predict(tone.audio, signals.SAMPLE_RATE, model)
-            pitch.append(result.pitch[0].numpy())
-            periodicity.append(result.periodicity[0].numpy())
-        model.train(was_training)
-        return {
-            "frames": frame_pitch(model, self.frames),
-            "tones": (np.concatenate(pitch), np.concatenate(periodicity)),
-        }
+        pitch, periodicity, _ = signals.track(model, self.tones)
+        return {"frames": frame_pitch(model, self.frames), "tones": (pitch, periodicity)}
 
     def frame_accuracy(self, model: Crepe) -> float:
         """Raw pitch accuracy on the speech-like frames alone (cheap: for progress bars)."""

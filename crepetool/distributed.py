@@ -1,0 +1,113 @@
+"""``predict --engine ray``: the files of a batch spread over a Ray cluster.
+
+Each Ray worker is an actor that loads the model once (its weights travel through Ray's
+object store) and runs :func:`crepetool.batch.run_job` on the files it is given: the
+same streaming code, writers and atomic renames as the local engine, so the outputs are
+byte for byte the same and resuming, skipping and the one-line report of a bad file
+behave as they do locally. Outputs are written where the worker runs: on a multi-node
+cluster the inputs and outputs must be on a filesystem every node sees (NFS, a bucket
+mount). A worker that dies in the middle of a file is restarted and the file retried
+(``max_restarts``/``max_task_retries``); its temporary file is gone with it, and nothing
+appears under an output name until a file is whole.
+
+The cluster: ``address`` (``--ray-address``), else ``RAY_ADDRESS``, else a local cluster
+started for the batch on this machine (loopback only) and stopped after it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from crepetool.batch import FileResult, Job, _model_info, run_job
+from crepetool.errors import UserInputError
+from crepetool.prediction import PredictOptions
+from crepetool.weights import Weights
+
+#: Times a worker is restarted, and a file retried, after the worker dies.
+RETRIES = 2
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise UserInputError("--engine ray needs Ray: pip install 'crepetool[ray]'") from None
+    return ray
+
+
+class Worker:
+    """A Ray actor's body: one model, many files."""
+
+    def __init__(self, state_dict: dict, info: dict[str, Any], options: PredictOptions) -> None:
+        import torch
+
+        from crepetool.model import load_model, resolve_device
+
+        torch.set_num_threads(max(1, int(os.environ.get("CREPETOOL_WORKER_THREADS", "1"))))
+        self.model = load_model(state_dict, resolve_device(options.device))
+        self.info, self.options = info, options
+
+    def run(self, job: Job, overwrite: bool) -> FileResult:
+        return run_job(job, self.model, self.info, self.options, overwrite)
+
+
+def run_jobs(
+    jobs: list[Job],
+    weights: Weights,
+    options: PredictOptions,
+    overwrite: bool,
+    address: str | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+    workers: int | None = None,
+) -> list[FileResult]:
+    """Run ``jobs`` on a Ray cluster; results come back in input order.
+
+    ``workers`` defaults to the cluster's CPUs (each worker runs torch on one thread,
+    ``CREPETOOL_WORKER_THREADS`` to change it).
+    """
+    ray = _ray()
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:  # a local cluster on loopback, for this batch only
+            ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
+    try:
+        count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        remote = ray.remote(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)(Worker)
+        state = ray.put({k: v.cpu() for k, v in weights.state_dict.items()})
+        pool = [
+            remote.remote(state, _model_info(weights), options) for _ in range(min(count, len(jobs)) or 1)
+        ]
+        queue = iter(range(len(jobs)))
+        pending: dict[Any, tuple[int, Any]] = {}
+
+        def submit(actor: Any) -> None:
+            index = next(queue, None)
+            if index is not None:
+                pending[actor.run.remote(jobs[index], overwrite)] = (index, actor)
+
+        for actor in pool:  # two files in flight per worker: the next one is ready when one ends
+            submit(actor)
+            submit(actor)
+        results: list[FileResult | None] = [None] * len(jobs)
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            index, actor = pending.pop(done[0])
+            submit(actor)
+            try:
+                result = ray.get(done[0])
+            except Exception as exc:  # the worker died more often than it may be restarted
+                job = jobs[index]
+                reason = f"{job.input}: worker failed ({type(exc).__name__})"
+                result = FileResult(job.input, list(job.outputs.values()), "failed", reason)
+            results[index] = result
+            if on_file is not None:
+                on_file(result)
+        return [r for r in results if r is not None]
+    finally:
+        if started_here:
+            ray.shutdown()

@@ -1,0 +1,70 @@
+"""``export``: CREPE weights of any capacity as an ONNX model, for ONNX Runtime clients.
+
+The graph takes normalised frames and returns the 360 bin probabilities, exactly as
+:class:`crepetool.model.Crepe` does: input ``frames`` float32 [batch, 1024] (16 kHz windows,
+zero mean, unit standard deviation), output ``probabilities`` float32 [batch, 360]
+(sigmoid). The batch is dynamic. The weights' metadata travels in the model's
+``metadata_props`` (key ``crepetool``, a JSON text), beside ``capacity``, ``input`` and
+``output``. Real-time clients (the w-okada voice changer and others) run CREPE this way.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import torch
+
+from crepetool.atomic import atomic_path, check_output
+from crepetool.errors import UserInputError
+from crepetool.model import WINDOW_SIZE, load_model
+from crepetool.weights import Weights, load
+
+#: Lowest opset the exported graph is written for.
+MIN_OPSET = 17
+INPUT, OUTPUT = "frames", "probabilities"
+
+
+def export_onnx(
+    weights: str | Path | Weights, path: str | Path, *, opset: int = MIN_OPSET, overwrite: bool = False
+) -> Path:
+    """Write ``weights`` as an ONNX model at ``path`` (atomically). Needs ``crepetool[onnx]``."""
+    path = Path(path)
+    if path.suffix.lower() != ".onnx":
+        raise UserInputError(f"{path}: output must end in .onnx")
+    if opset < MIN_OPSET:
+        raise UserInputError(f"--opset: {opset} is below {MIN_OPSET}")
+    try:
+        import onnx
+    except ImportError:
+        raise UserInputError("export needs the onnx package: pip install 'crepetool[onnx]'") from None
+    check_output(path, overwrite)
+    loaded = weights if isinstance(weights, Weights) else load(weights)
+    model = load_model(loaded, "cpu")
+    example = torch.randn(2, WINDOW_SIZE)
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notes
+        torch.onnx.export(
+            model,
+            (example,),
+            str(tmp),
+            input_names=[INPUT],
+            output_names=[OUTPUT],
+            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
+            opset_version=opset,
+            dynamo=False,
+        )
+        graph = onnx.load(str(tmp))
+        props = {
+            "crepetool": json.dumps(loaded.metadata, sort_keys=True),
+            "capacity": str(loaded.capacity),
+            "input": f"{INPUT}: float32 [batch, 1024], 16 kHz windows, zero mean, unit std",
+            "output": f"{OUTPUT}: float32 [batch, 360], sigmoid; bin b at 20*b + 1997.38 cents above 10 Hz",
+        }
+        for key, value in props.items():
+            entry = graph.metadata_props.add()
+            entry.key, entry.value = key, value
+        graph.producer_name = "crepetool"
+        onnx.save(graph, str(tmp))
+    return path

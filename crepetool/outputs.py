@@ -1,0 +1,154 @@
+"""Output files of ``predict``, written as frames are decided and renamed into place at the end.
+
+| format | file | what |
+|---|---|---|
+| ``csv`` | ``NAME.f0.csv`` | CREPE's ``time,frequency,confidence`` (seconds, Hz, periodicity), rows appended as decided |
+| ``pt`` | ``NAME.f0.pt`` | a dict for ``torch.load(..., weights_only=True)``: pitch [1, T], periodicity [1, T], time [T], ... |
+| ``npy`` | ``NAME.activation.npy`` | CREPE's activation: float32 [T, 360], the network's probabilities (memory-mapped) |
+| ``png`` | ``NAME.f0.png`` | ``--plot``: salience, pitch and periodicity (:mod:`crepetool.plotting`, matplotlib) |
+
+Each writer is opened on a temporary path (:func:`crepetool.atomic.atomic_path`) and
+given consecutive stretches of frames; nothing appears under the final name unless the
+whole file was written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from crepetool.atomic import atomic_path
+
+#: File name ending of each format.
+SUFFIXES: dict[str, str] = {"csv": ".f0.csv", "pt": ".f0.pt", "npy": ".activation.npy", "png": ".f0.png"}
+CSV_HEADER = "time,frequency,confidence"
+CSV_FORMAT = ("%.3f", "%.3f", "%.6f")
+
+
+class Writer(Protocol):
+    def append(
+        self,
+        pitch: torch.Tensor,
+        periodicity: torch.Tensor,
+        probabilities: torch.Tensor | None,
+        voiced: torch.Tensor | None = None,
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def output_name(stem: str, fmt: str) -> str:
+    return stem + SUFFIXES[fmt]
+
+
+class CsvWriter:
+    """CREPE's CSV, one row per frame, appended as frames are decided."""
+
+    def __init__(self, path: Path, frames: int, step: float, meta: dict[str, Any]) -> None:
+        self.step, self.done = step, 0
+        self.handle = open(path, "w")
+        self.handle.write(CSV_HEADER + "\n")
+
+    def append(self, pitch, periodicity, probabilities, voiced=None) -> None:
+        time = (self.done + np.arange(pitch.numel())) * self.step
+        frequency = pitch.double() if voiced is None else torch.where(voiced, pitch.double(), 0.0)
+        table = np.stack([time, frequency.numpy(), periodicity.double().numpy()], axis=1)
+        np.savetxt(self.handle, table, fmt=list(CSV_FORMAT), delimiter=",")
+        self.done += pitch.numel()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class PtWriter:
+    """The ``.pt`` dict, assembled at the end (it is the size of the output)."""
+
+    def __init__(self, path: Path, frames: int, step: float, meta: dict[str, Any]) -> None:
+        self.path, self.step, self.meta = path, step, meta
+        self.pitch: list[torch.Tensor] = []
+        self.periodicity: list[torch.Tensor] = []
+        self.voiced: list[torch.Tensor] = []
+
+    def append(self, pitch, periodicity, probabilities, voiced=None) -> None:
+        self.pitch.append(pitch.float())
+        self.periodicity.append(periodicity.float())
+        if voiced is not None:
+            self.voiced.append(voiced)
+
+    def close(self) -> None:
+        pitch = torch.cat(self.pitch) if self.pitch else torch.zeros(0)
+        payload = {
+            "pitch": pitch[None],
+            "periodicity": (torch.cat(self.periodicity) if self.periodicity else torch.zeros(0))[None],
+            "time": (torch.arange(pitch.numel(), dtype=torch.float64) * self.step).float(),
+            "step_size": self.step,
+            **{key: self.meta[key] for key in ("source_sample_rate", "decoder", "model") if key in self.meta},
+        }
+        if self.voiced:  # with voicing options: the CSV's 0 Hz frames; pitch keeps the decoded value
+            payload["voiced"] = torch.cat(self.voiced)[None]
+        # through a buffer: torch.save names the archive after the (temporary) file otherwise,
+        # and the same prediction must give the same bytes whoever writes it
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        self.path.write_bytes(buffer.getvalue())
+
+
+class NpyWriter:
+    """CREPE's ``.activation.npy``: float32 [T, 360], written into a memory map row by row."""
+
+    def __init__(self, path: Path, frames: int, step: float, meta: dict[str, Any]) -> None:
+        self.array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(frames, 360))
+        self.done = 0
+
+    def append(self, pitch, periodicity, probabilities, voiced=None) -> None:
+        self.array[self.done : self.done + probabilities.size(0)] = probabilities.float().numpy()
+        self.done += probabilities.size(0)
+
+    def close(self) -> None:
+        self.array.flush()
+        del self.array
+
+
+def _plot_writer(path: Path, frames: int, step: float, meta: dict[str, Any]) -> Any:
+    from crepetool.plotting import PlotWriter  # matplotlib only when a plot is asked for
+
+    return PlotWriter(path, frames, step, meta)
+
+
+WRITERS: dict[str, Any] = {"csv": CsvWriter, "pt": PtWriter, "npy": NpyWriter, "png": _plot_writer}
+
+
+@contextlib.contextmanager
+def open_writers(
+    outputs: dict[str, Path], frames: int, step: float, meta: dict[str, Any], stack: contextlib.ExitStack
+) -> Any:
+    """Writers for ``outputs`` ({format: final path}) on temporaries that ``stack`` renames into
+    place when it closes without an error (and removes otherwise)."""
+    writers = [
+        WRITERS[fmt](stack.enter_context(atomic_path(path)), frames, step, meta)
+        for fmt, path in outputs.items()
+    ]
+    try:
+        yield writers
+    except BaseException:
+        for writer in writers:  # release handles; the temporaries are removed by the stack
+            with contextlib.suppress(Exception):
+                writer.close()
+        raise
+    for writer in writers:
+        writer.close()
+
+
+def write_prediction(
+    outputs: dict[str, Path], pitch: torch.Tensor, periodicity: torch.Tensor, probabilities: torch.Tensor,
+    step: float, meta: dict[str, Any], voiced: torch.Tensor | None = None,
+) -> None:  # fmt: skip
+    """Write a whole prediction (pitch, periodicity, voiced [T]; probabilities [T, 360]) at once."""
+    with contextlib.ExitStack() as stack, open_writers(outputs, pitch.numel(), step, meta, stack) as writers:
+        for writer in writers:
+            writer.append(pitch, periodicity, probabilities, voiced)

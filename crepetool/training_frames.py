@@ -1,0 +1,338 @@
+"""Training frames with known f0 for recovery, synthesised in batches (vectorised torch).
+
+(This is what recovery trains on; the test signals that measure models live in
+:mod:`crepetool.evaluation.signals`.)
+
+Each frame is one 1024-sample window at 16 kHz, labelled with the f0 at its
+centre (0 when unvoiced), over CREPE's whole range (32-1,975 Hz). Voiced frames
+are harmonic sources with a random spectral tilt, odd-only or weak-fundamental
+spectra, a random formant envelope (speech-like) or a flat one (instrument-like),
+glides, portamento, vibrato and note changes, onsets and offsets, breath noise.
+Unvoiced frames are coloured noise. Then the recording chain users meet, each
+applied to a random share of frames by a small function of its own:
+:func:`reverberate` (a room, RT60 0.2-1.0 s), :func:`band_limit` (telephone
+band), :func:`codec` (a lossy coder's dropped spectral detail), :func:`clip`,
+:func:`quantise` (a take at -50 dBFS in 16 bits) and :func:`add_noise` (white to
+brown and speech-shaped noise, -5 to 40 dB SNR). Frames come out normalised as
+the network sees them.
+
+Each source is synthesised over a context of :data:`CONTEXT` samples before the
+window, so a room's tail carries earlier notes into the frame. Synthesis is a
+wavetable lookup (one period per frame, built by an inverse FFT of the harmonic
+amplitudes), which costs O(samples) per frame instead of O(samples x harmonics).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from crepetool.decode import CENTS_OFFSET, CENTS_PER_BIN, frequency_to_cents
+from crepetool.model import WINDOW_SIZE
+from crepetool.names import SAMPLE_RATE
+from crepetool.presets import PITCH_BINS
+
+#: CREPE's range: the centres of its first and last bins (32.7 and 1,975.5 Hz).
+FMIN, FMAX = 32.7, 1975.5
+MAX_HARMONICS = int(SAMPLE_RATE / 2 / FMIN)
+#: Samples synthesised before each window, for reverberation tails (128 ms).
+CONTEXT = 2048
+#: Length of one wavetable period.
+TABLE = 4096
+#: Standard deviation of CREPE's Gaussian-blurred targets, in cents.
+TARGET_CENTS = 25.0
+
+#: Share of frames each degradation is applied to (independently).
+SHARES = {
+    "room": 0.3,
+    "band": 0.15,
+    "codec": 0.1,
+    "clip": 0.1,
+    "quiet": 0.05,
+    "noise": 0.6,
+}
+
+
+def _uniform(shape: tuple[int, ...], lo: float, hi: float, generator: torch.Generator) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(shape, generator=generator)
+
+
+def _chance(count: int, share: float, generator: torch.Generator) -> torch.Tensor:
+    """Bool Tensor [shape=(count, 1)]: True for about ``share`` of the rows."""
+    return torch.rand(count, 1, generator=generator) < share
+
+
+def _unit(audio: torch.Tensor) -> torch.Tensor:
+    return audio / audio.std(dim=-1, keepdim=True).clamp(min=1e-8)
+
+
+def coloured_noise(count: int, length: int, generator: torch.Generator) -> torch.Tensor:
+    """Unit-RMS noise from white to brown, a quarter of it speech-shaped: Tensor [shape=(count, length)].
+
+    Speech-shaped: flat to ~500 Hz, then falling 6-12 dB an octave, as the long-term
+    spectrum of speech does (babble, crowds, television in the next room).
+    """
+    spectrum = torch.fft.rfft(torch.randn(count, length, generator=generator))
+    freqs = torch.fft.rfftfreq(length, 1 / SAMPLE_RATE).clamp(min=SAMPLE_RATE / length)
+    slope = _uniform((count, 1), 0.0, 1.0, generator)  # 0 white, 0.5 pink, 1 brown
+    shaped = spectrum / (freqs / freqs[0]) ** slope
+    knee = _uniform((count, 1), 300, 700, generator)
+    fall = _uniform((count, 1), 1.0, 2.0, generator)  # amplitude exponent: 6-12 dB an octave
+    speech = spectrum / (1 + (freqs / knee) ** 2) ** (fall / 2)
+    shaped = torch.where(_chance(count, 0.25, generator), speech, shaped)
+    return _unit(torch.fft.irfft(shaped, n=length))
+
+
+def _noise_above(cutoff: torch.Tensor, length: int, generator: torch.Generator) -> torch.Tensor:
+    """White noise high-passed at ``cutoff`` Hz [B, 1], unit RMS: Tensor [shape=(B, length)]."""
+    spectrum = torch.fft.rfft(torch.randn(cutoff.size(0), length, generator=generator))
+    freqs = torch.fft.rfftfreq(length, 1 / SAMPLE_RATE)
+    return _unit(torch.fft.irfft(spectrum * torch.sigmoid((freqs - cutoff) / 100), n=length))
+
+
+def _formant_gain(frequency: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A random vocal-tract-like envelope evaluated at ``frequency`` [B, H] (linear gain)."""
+    count = frequency.size(0)
+    centres = torch.stack(
+        [
+            _uniform((count,), 250, 900, generator),
+            _uniform((count,), 800, 2400, generator),
+            _uniform((count,), 2000, 3300, generator),
+            _uniform((count,), 3000, 4500, generator),
+        ],
+        dim=1,
+    )
+    widths = _uniform((count, 4), 50, 250, generator)
+    levels = torch.tensor([1.0, 0.6, 0.3, 0.15]) * _uniform((count, 4), 0.3, 1.0, generator)
+    distance = (frequency[:, :, None] - centres[:, None, :]) / widths[:, None, :]
+    return (levels[:, None, :] / (1 + distance**2)).sum(-1) + 0.01
+
+
+def _wavetable(gain: torch.Tensor, start: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+    """``sum_h gain[h] * sin(h * phase + start[h])`` by lookup in one synthesised period.
+
+    Arguments: gain, start (Tensor [shape=(B, H)]); phase (Tensor [shape=(B, T)], radians).
+    Returns Tensor [shape=(B, T)]. Linear interpolation in a 4,096-sample period.
+    """
+    count, harmonics = gain.shape
+    spectrum = torch.zeros(count, TABLE // 2 + 1, dtype=torch.complex64)
+    # irfft of (TABLE/2) * g * exp(i(s - pi/2)) at bin h is g * sin(2 pi h k / TABLE + s)
+    spectrum[:, 1 : harmonics + 1] = torch.polar(gain * (TABLE / 2), start - math.pi / 2)
+    table = torch.fft.irfft(spectrum, n=TABLE)
+    position = torch.remainder(phase, 2 * math.pi) * (TABLE / (2 * math.pi))
+    below = position.floor().long().clamp(max=TABLE - 1)
+    fraction = position - below
+    left = table.gather(1, below)
+    right = table.gather(1, (below + 1) % TABLE)
+    return left + fraction * (right - left)
+
+
+def sources(
+    count: int, generator: torch.Generator, length: int = CONTEXT + WINDOW_SIZE
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Harmonic sources whose f0 is known at sample ``length - 512`` (the window's centre).
+
+    Returns audio (Tensor [shape=(count, length)], unit RMS, dry) and the centre f0
+    (Tensor [shape=(count,)], Hz), drawn over CREPE's range: half log-uniform over
+    32-1,975 Hz, 35% in the speech range (60-450 Hz), 15% high (600-1,975 Hz).
+    """
+    wide = torch.exp(_uniform((count,), math.log(FMIN), math.log(FMAX), generator))
+    speech = torch.exp(_uniform((count,), math.log(60), math.log(450), generator))
+    high = torch.exp(_uniform((count,), math.log(600), math.log(FMAX), generator))
+    pick = torch.rand(count, generator=generator)
+    centre = torch.where(pick < 0.35, speech, torch.where(pick < 0.5, high, wide))
+    # seconds from the centre: the window's centre is 0, the context lies before it
+    time = (torch.arange(length) - (length - WINDOW_SIZE // 2)).float() / SAMPLE_RATE
+    glide = _uniform((count, 1), -1500, 1500, generator) * _chance(count, 0.6, generator)
+    # portamento: a sung note sliding to the next, up to an octave in ~60 ms, then holding
+    glide = torch.where(
+        _chance(count, 0.15, generator), _uniform((count, 1), -20000, 20000, generator), glide
+    )
+    depth = _uniform((count, 1), 0, 80, generator) * _chance(count, 0.4, generator)
+    rate = _uniform((count, 1), 4, 7, generator)
+    offset = _uniform((count, 1), 0, 2 * math.pi, generator)
+    cents = (glide * time).clamp(-1200, 1200)
+    cents = cents + depth * (torch.sin(2 * math.pi * rate * time + offset) - torch.sin(offset))
+    # note changes (legato, a new syllable), in the window or in the context a room carries over
+    jump_at = _uniform((count, 1), -0.15, 0.032, generator)
+    jump = _uniform((count, 1), -700, 700, generator) * _chance(count, 0.25, generator)
+    cents = cents + jump * ((time >= jump_at).float() - (jump_at <= 0).float())
+    f0_curve = centre[:, None] * torch.exp2(cents / 1200)  # [B, T], equals centre at time 0
+    phase = 2 * math.pi * torch.cumsum(f0_curve.double(), dim=-1) / SAMPLE_RATE
+    phase = (phase - phase[:, -WINDOW_SIZE // 2 :][:, :1]).float() + _uniform(
+        (count, 1), 0, 2 * math.pi, generator
+    )
+
+    harmonics = torch.arange(1, MAX_HARMONICS + 1).float()  # [H]
+    frequency = centre[:, None] * harmonics  # [B, H]
+    tilt = harmonics ** -_uniform((count, 1), 0.3, 2.5, generator)
+    gain = tilt * torch.exp(0.35 * torch.randn(count, MAX_HARMONICS, generator=generator))  # +-3 dB ripple
+    formant = _formant_gain(frequency, generator)
+    speechlike = _chance(count, 0.6, generator)
+    gain = torch.where(speechlike, gain * formant, gain)
+    # aspiration: above a cutoff the harmonics give way to noise, as in breathy voices
+    cutoff = torch.exp(_uniform((count, 1), math.log(800), math.log(6000), generator))
+    breathy = speechlike & _chance(count, 0.5, generator)
+    gain = torch.where(breathy, gain / (1 + (frequency / cutoff) ** 4), gain)
+    odd = _chance(count, 0.1, generator) & (harmonics % 2 == 0)
+    gain = torch.where(odd, gain * 0.05, gain)
+    weak_fundamental = _uniform((count,), 0.0, 1.0, generator) ** 2
+    gain[:, 0] *= torch.where(
+        torch.rand(count, generator=generator) < 0.15, weak_fundamental, torch.ones(count)
+    )
+    top = (f0_curve.max(dim=-1).values / centre)[:, None] * frequency
+    gain = gain * (top < 0.95 * SAMPLE_RATE / 2)  # nothing above Nyquist
+    start = torch.randint(0, 2, (count, MAX_HARMONICS), generator=generator).float() * math.pi
+    audio = _unit(_wavetable(gain, start, phase))
+
+    # onsets and offsets that leave the centre sounding, tremolo
+    onset = ((time - _uniform((count, 1), -0.03, -0.004, generator)) / 0.01).clamp(0, 1)
+    offset_ramp = ((_uniform((count, 1), 0.004, 0.03, generator) - time) / 0.01).clamp(0, 1)
+    envelope = torch.where(_chance(count, 0.1, generator), onset, torch.ones(1))
+    envelope = torch.where(_chance(count, 0.1, generator), envelope * offset_ramp, envelope)
+    tremolo = 1 + _uniform((count, 1), 0, 0.3, generator) * torch.sin(2 * math.pi * rate * time + offset)
+    audio = audio * envelope * tremolo
+    level = torch.where(breathy, _uniform((count, 1), 0.1, 0.6, generator), torch.zeros(1))
+    audio = audio + level * _noise_above(cutoff, length, generator)
+    breath = _uniform((count, 1), 0, 0.3, generator) * _chance(count, 0.3, generator)
+    return audio + breath * coloured_noise(count, length, generator), centre
+
+
+# ---- the recording chain: each a function of (audio [B, T], per-row parameters) ---------------
+
+
+def room_response(rt60: torch.Tensor, generator: torch.Generator, length: int = CONTEXT) -> torch.Tensor:
+    """Synthetic room impulse responses: a direct path, then exponentially decaying noise.
+
+    Arguments: rt60 (Tensor [shape=(B, 1)], seconds). Returns Tensor [shape=(B, length)],
+    reverberant energy 0-10 dB above the direct path (direct-to-reverberant ratio -10..0 dB),
+    truncated at ``length`` samples.
+    """
+    count = rt60.size(0)
+    t = torch.arange(length).float() / SAMPLE_RATE
+    tail = torch.randn(count, length, generator=generator) * torch.pow(
+        10.0, -3.0 * t / rt60
+    )  # -60 dB at rt60
+    tail[:, :16] = 0.0  # the first reflections arrive after ~1 ms
+    drr = _uniform((count, 1), -10, 0, generator)
+    tail = tail * torch.sqrt(10 ** (-drr / 10) / tail.pow(2).sum(-1, keepdim=True).clamp(min=1e-12))
+    tail[:, 0] = 1.0
+    return tail
+
+
+def reverberate(audio: torch.Tensor, response: torch.Tensor) -> torch.Tensor:
+    """Each row convolved with its impulse response (causal, same length): Tensor [shape=(B, T)]."""
+    n = audio.size(-1) + response.size(-1)
+    wet = torch.fft.irfft(torch.fft.rfft(audio, n=n) * torch.fft.rfft(response, n=n), n=n)
+    return wet[:, : audio.size(-1)]
+
+
+def band_limit(audio: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """Keep ``low``..``high`` Hz (Tensor [shape=(B, 1)] each), 4th-order-like slopes either side.
+
+    The telephone band is 300-3,400 Hz: a voice below 300 Hz loses its fundamental.
+    """
+    length = audio.size(-1)
+    freqs = torch.fft.rfftfreq(length, 1 / SAMPLE_RATE)
+    response = 1 / (1 + (low / freqs.clamp(min=1.0)) ** 8) / (1 + (freqs / high) ** 8)
+    return torch.fft.irfft(torch.fft.rfft(audio) * response.sqrt(), n=length)
+
+
+def codec(audio: torch.Tensor, floor: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
+    """A lossy coder's losses: in 16 ms blocks (Hann, 50% overlap-add), spectral detail below
+    ``floor`` times the block's peak (Tensor [shape=(B, 1)]) is dropped, and nothing passes
+    above ``cutoff`` Hz (Tensor [shape=(B, 1)]). Returns Tensor [shape=(B, T)].
+    """
+    size, hop = 256, 128
+    count, length = audio.shape
+    padded = torch.nn.functional.pad(audio, (hop, hop + (-length) % hop))
+    blocks = padded.unfold(-1, size, hop) * torch.hann_window(size, periodic=True)  # [B, F, 256]
+    spectrum = torch.fft.rfft(blocks)
+    magnitude = spectrum.abs()
+    freqs = torch.fft.rfftfreq(size, 1 / SAMPLE_RATE)
+    keep = (magnitude >= floor[:, :, None] * magnitude.amax(dim=-1, keepdim=True)) & (
+        freqs < cutoff[:, :, None]
+    )
+    blocks = torch.fft.irfft(spectrum * keep, n=size)
+    # periodic Hann windows at 50% overlap sum to one: overlap-add restores the signal
+    positions = (torch.arange(blocks.size(1))[:, None] * hop + torch.arange(size)).reshape(-1)
+    out = torch.zeros(count, padded.size(-1)).index_add_(1, positions, blocks.reshape(count, -1))
+    return out[:, hop : hop + length]
+
+
+def clip(audio: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+    """Hard clipping at ``level`` times each row's peak (Tensor [shape=(B, 1)])."""
+    limit = level * audio.abs().amax(dim=-1, keepdim=True)
+    return torch.maximum(torch.minimum(audio, limit), -limit)
+
+
+def quantise(audio: torch.Tensor, peak_db: torch.Tensor, bits: int = 16) -> torch.Tensor:
+    """The row at ``peak_db`` dBFS (Tensor [shape=(B, 1)]) rounded to ``bits``-bit steps."""
+    step = 2.0 ** (1 - bits)
+    scaled = audio * 10 ** (peak_db / 20) / audio.abs().amax(dim=-1, keepdim=True).clamp(min=1e-12)
+    return torch.round(scaled / step) * step
+
+
+def add_noise(audio: torch.Tensor, noise: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+    """``noise`` added at ``snr_db`` (Tensor [shape=(B, 1)]) below the row's power."""
+    power = audio.pow(2).mean(dim=-1, keepdim=True)
+    scale = torch.sqrt(power / noise.pow(2).mean(dim=-1, keepdim=True).clamp(min=1e-12) / 10 ** (snr_db / 10))
+    return audio + scale * noise
+
+
+def degrade(audio: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The recording chain, each stage on its share of rows (:data:`SHARES`): room, noise,
+    band limit, codec, clipping, a quiet take. Tensor [shape=(B, T)] in and out."""
+    count, length = audio.shape
+    rt60 = _uniform((count, 1), 0.2, 1.0, generator)
+    wet = reverberate(audio, room_response(rt60, generator))
+    audio = torch.where(_chance(count, SHARES["room"], generator), wet, audio)
+    # noise: a third of it at -5..10 dB SNR, the rest at 10..40
+    snr = torch.where(
+        _chance(count, 1 / 3, generator),
+        _uniform((count, 1), -5, 10, generator),
+        _uniform((count, 1), 10, 40, generator),
+    )
+    noisy = add_noise(audio, coloured_noise(count, length, generator), snr)
+    audio = torch.where(_chance(count, SHARES["noise"], generator), noisy, audio)
+    low = _uniform((count, 1), 200, 400, generator)
+    high = _uniform((count, 1), 2800, 4000, generator)
+    audio = torch.where(_chance(count, SHARES["band"], generator), band_limit(audio, low, high), audio)
+    floor = torch.exp(_uniform((count, 1), math.log(0.003), math.log(0.05), generator))
+    cutoff = _uniform((count, 1), 3500, 7500, generator)
+    audio = torch.where(_chance(count, SHARES["codec"], generator), codec(audio, floor, cutoff), audio)
+    level = _uniform((count, 1), 0.1, 0.6, generator)
+    audio = torch.where(_chance(count, SHARES["clip"], generator), clip(audio, level), audio)
+    peak = _uniform((count, 1), -55, -45, generator)
+    return torch.where(_chance(count, SHARES["quiet"], generator), quantise(audio, peak), audio)
+
+
+def frames(
+    count: int, generator: torch.Generator, voiced_share: float = 0.8
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` random frames and their centre f0.
+
+    Returns frames (Tensor [shape=(count, 1024)], zero mean, unit std, as the network
+    sees them) and f0 (Tensor [shape=(count,)], Hz, 0 = unvoiced).
+    """
+    voiced = torch.rand(count, generator=generator) < voiced_share
+    audio, centre = sources(count, generator)
+    # unvoiced: coloured noise alone (fricatives, breath, rooms)
+    unvoiced = coloured_noise(count, audio.size(-1), generator)
+    audio = torch.where(voiced[:, None], audio, unvoiced)
+    audio = degrade(audio, generator)[:, -WINDOW_SIZE:]
+    audio = audio - audio.mean(dim=-1, keepdim=True)
+    audio = audio / audio.std(dim=-1, keepdim=True).clamp(min=1e-10)
+    return audio, torch.where(voiced, centre, torch.zeros(count))
+
+
+def targets(f0: torch.Tensor) -> torch.Tensor:
+    """CREPE's Gaussian-blurred 360-bin targets (std 25 cents); all zero where f0 is 0.
+
+    Arguments: f0 (Tensor [shape=(B,)] Hz). Returns Tensor [shape=(B, 360)].
+    """
+    bin_cents = CENTS_OFFSET + CENTS_PER_BIN * torch.arange(PITCH_BINS).float()
+    cents = frequency_to_cents(f0.clamp(min=1.0).float())
+    gauss = torch.exp(-((bin_cents[None, :] - cents[:, None]) ** 2) / (2 * TARGET_CENTS**2))
+    return gauss * (f0 > 0)[:, None]

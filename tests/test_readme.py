@@ -1,0 +1,28 @@
+"""The README's Python API example runs as written (with fewer training steps)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _api_example() -> str:
+    text = README.read_text()
+    section = text[text.index("## Python API") :]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def test_the_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = _api_example()
+    assert "steps=360" in code
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code.replace("steps=360", "steps=2"), str(README), "exec"), namespace)
+    assert (tmp_path / "regular.safetensors").is_file()
+    assert namespace["recovered"].metadata["recovery"]["steps"] == 2
+    assert tuple(namespace["probabilities"].shape) == (8, 360)
+    assert tuple(namespace["result"].pitch.shape) == (1, 101)

@@ -1,0 +1,152 @@
+"""Streaming prediction equals the whole-file path, stage by stage and end to end, and its
+working memory does not grow with the recording."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from crepetool import audio as audio_io
+from crepetool import decode, prediction, streaming
+from crepetool.model import load_model
+from crepetool.prediction import PredictOptions
+
+
+def _chunks(signal: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    out, at, i = [], 0, 0
+    while at < signal.size:
+        size = sizes[i % len(sizes)]
+        out.append(signal[at : at + size])
+        at, i = at + size, i + 1
+    return out
+
+
+def _voice(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = 180 * 2 ** (np.sin(2 * np.pi * 0.7 * t) / 3)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voice = sum(np.sin(h * phase) / h for h in range(1, 12)) * (np.sin(2 * np.pi * 0.4 * t) > -0.6)
+    return (0.3 * voice + 0.01 * rng.normal(size=t.size)).astype(np.float32)
+
+
+@pytest.mark.parametrize("method", ["resampy", "soxr"])
+@pytest.mark.parametrize(
+    ("rate", "seconds"), [(44100, 3.37), (48000, 1.01), (22050, 0.3), (8000, 2.0), (16000, 1.3)]
+)
+def test_block_resampling_equals_whole_file(method: str, rate: int, seconds: float) -> None:
+    signal = _voice(seconds, rate)
+    whole = audio_io.resample(signal, rate, method)
+    for sizes in ([rate // 3], [977, 13, 4410], [signal.size + 5]):  # uneven blocks, one past the end
+        resampler = streaming.BlockResampler(rate, signal.size, method)
+        pieces = [resampler.push(chunk) for chunk in _chunks(signal, sizes)] + [resampler.finish()]
+        streamed = np.concatenate(pieces)
+        assert streamed.size == whole.size, (sizes, streamed.size, whole.size)
+        assert np.abs(streamed - whole).max() <= 1e-6, sizes
+
+
+@pytest.mark.parametrize(
+    ("samples", "hop"), [(300, 160), (1024, 160), (16000 * 2 + 77, 160), (5000, 80), (7001, 333)]
+)
+def test_framer_equals_whole_file_frames(samples: int, hop: int) -> None:
+    audio = torch.from_numpy(_voice(samples / 16000, 16000))[:samples]
+    whole = torch.cat(list(prediction.frames(audio, hop)))
+    framer = streaming.Framer(samples, hop)
+    parts = [framer.push(chunk.numpy()) for chunk in audio.split(611)] + [framer.finish()]
+    streamed = prediction.normalise_frames(torch.cat(parts))
+    assert streamed.shape == whole.shape
+    assert torch.allclose(streamed, whole, atol=1e-6)
+
+
+def _probabilities(frames: int, seed: int, silence: tuple[int, int] | None = None) -> torch.Tensor:
+    """Network-like outputs: a bump on a wandering pitch, with noise; flat where silent."""
+    rng = np.random.default_rng(seed)
+    centre = np.clip(180 + np.cumsum(rng.normal(0, 1.5, frames)), 45, 340)
+    bins = np.arange(360)
+    probs = 0.9 * np.exp(-((bins[None] - centre[:, None]) ** 2) / 8) + 0.05 * rng.random((frames, 360))
+    if silence is not None:
+        probs[silence[0] : silence[1]] = 0.02 * rng.random((silence[1] - silence[0], 360))
+    return torch.from_numpy(probs.astype(np.float32))
+
+
+@pytest.mark.parametrize("fmax", [2006.0, 800.0])
+def test_online_viterbi_equals_the_whole_file_decoder(fmax: float) -> None:
+    probs = _probabilities(3000, 1, silence=(1000, 1400))
+    pitch, periodicity = decode.decode(probs, 50.0, fmax, "viterbi")
+    online = streaming.OnlineViterbi(50.0, fmax)
+    parts = [online.push(chunk) for chunk in probs.split(97)] + [online.finish()]
+    streamed_pitch = torch.cat([p for p, _ in parts])
+    streamed_periodicity = torch.cat([q for _, q in parts])
+    assert torch.equal(streamed_pitch, pitch)
+    assert torch.equal(streamed_periodicity, periodicity)
+
+
+def test_online_viterbi_memory_does_not_grow_with_length() -> None:
+    peaks = []
+    for frames in (1_000, 60_000):  # 10 s and 10 min at 10 ms
+        online = streaming.OnlineViterbi(50.0, 2006.0)
+        for chunk in _probabilities(frames, 2).split(512):
+            online.push(chunk)
+        online.finish()
+        peaks.append(online.peak_undecided)
+    assert peaks[1] <= max(2 * peaks[0], 600)  # bounded by the undecided stretch, not the length
+
+
+def _write(path: Path, audio: np.ndarray, rate: int) -> Path:
+    soundfile.write(str(path), audio, rate, subtype="FLOAT")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("rate", "seconds", "block"),
+    [(16000, 0.4, 10.0), (44100, 3.3, 1.0), (22050, 2.05, 0.5), (48000, 1.7, 0.77)],
+)
+@pytest.mark.parametrize("decoder", ["viterbi", "weighted-argmax"])
+def test_streaming_equals_in_memory_prediction(
+    tmp_path: Path, rate: int, seconds: float, block: float, decoder: str
+) -> None:
+    path = _write(tmp_path / "voice.wav", _voice(seconds, rate, seed=3), rate)
+    model = load_model("tiny")
+    options = PredictOptions(decoder=decoder, batch_size=37)
+    reference = prediction.predict(path, weights=model, options=options)
+    pitch, periodicity, probabilities = [], [], []
+
+    def sink(decided: streaming.Decided) -> None:
+        pitch.append(decided.pitch), periodicity.append(decided.periodicity)
+        probabilities.append(decided.probabilities)
+
+    info = streaming.predict_stream(path, model, options, sink, block_seconds=block)
+    streamed = torch.cat(pitch)
+    assert info.frames == reference.pitch.numel() == streamed.numel()
+    cents = 1200 * torch.log2(streamed.double() / reference.pitch[0].double())
+    assert cents.abs().max() <= 0.01
+    assert (torch.cat(periodicity) - reference.periodicity[0]).abs().max() <= 1e-6
+    assert torch.cat(probabilities).shape == (info.frames, 360)
+
+
+def test_shards_cover_every_file_once_and_balance_sizes(tmp_path: Path) -> None:
+    from crepetool.batch import parse_shard, shard
+
+    rng = np.random.default_rng(5)
+    files = []
+    for i in range(23):
+        path = tmp_path / f"f{i:02d}.wav"
+        path.write_bytes(b"x" * int(rng.integers(1, 10_000)))
+        files.append(path)
+    files.append(tmp_path / "missing.wav")
+    for count in (1, 2, 3, 7, 30):
+        parts = [shard(files[::-1] + files[:3], index, count) for index in range(count)]  # order, repeats
+        flat = [p for part in parts for p in part]
+        assert sorted(flat) == sorted(files) and len(flat) == len(set(flat))
+        if count <= 3:
+            loads = [sum(p.stat().st_size for p in part if p.exists()) for part in parts]
+            assert max(loads) - min(loads) <= 10_000  # within one file's size
+        assert parts == [shard(files, index, count) for index in range(count)]  # deterministic
+    assert parse_shard("2/5") == (2, 5)
+    for bad in ("5/5", "-1/3", "a/b", "3"):
+        with pytest.raises(Exception, match="--shard"):
+            parse_shard(bad)

@@ -163,8 +163,6 @@ def condition_of(name: str) -> str:
 
 
 def build(folder: Path, seed: int = 1000, per_condition: int = 3) -> list[Path]:
-    import soundfile
-
     warnings.filterwarnings("ignore", category=UserWarning)  # pyworld imports pkg_resources
     folder.mkdir(parents=True, exist_ok=True)
     made = []
@@ -176,23 +174,8 @@ def build(folder: Path, seed: int = 1000, per_condition: int = 3) -> list[Path]:
             truth = realistic._mark_ambiguous(audio, truth)
             if condition != "quiet":
                 audio = 0.7 * audio / max(np.abs(audio).max(), 1e-9)
-            path = folder / f"{condition}--{name}.wav"
             subtype = "PCM_16" if condition == "quiet" else "FLOAT"
-            soundfile.write(str(path), audio.astype(np.float32), SR, subtype=subtype)
-            table = np.stack([np.arange(truth.size) * HOP / SR, truth], axis=1)
-            np.savetxt(
-                path.with_name(path.stem + ".f0.csv"),
-                table,
-                fmt=["%.3f", "%.4f"],
-                delimiter=",",
-                header="time,f0",
-                comments="",
-            )
-            made.append(path)
-            print(
-                f"{path.name}: {audio.size / SR:.1f} s, {int((truth > 0).sum())} voiced frames",
-                file=sys.stderr,
-            )
+            made.append(realistic.write_clip(folder / f"{condition}--{name}.wav", audio, truth, subtype))
     return made
 
 

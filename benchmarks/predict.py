@@ -1,7 +1,13 @@
 """crepetool predict vs torchcrepe.predict: frames/s and pitch difference, same audio and weights.
 
 Run: python benchmarks/predict.py [WEIGHTS ...]   (default: full tiny)
-Prints one row per model, measured in this run, with ratios against torchcrepe.
+Prints, measured in this run:
+1. one row per model: torchcrepe.predict vs crepetool's predict (ratio), and the decoders' time;
+2. the network alone, frames/s: torchcrepe's module, crepetool fp32 in each layout, crepetool
+   --precision bf16 (marked when this CPU falls back to fp32), ONNX Runtime on the exported
+   file, OpenVINO when installed; same frames, same threads;
+3. the stages of predict on a 44.1 kHz file: read, resample (resampy, soxr), frame and
+   normalise, network, decode, write, each in seconds and as a share.
 torchcrepe's dither is switched off so the pitch can be compared to the cent.
 """
 
@@ -59,6 +65,117 @@ def main(specs: list[str]) -> None:
     print(header)
     for spec in specs:
         full_fps = bench(torchcrepe, spec, audio, x, rate, frames, full_fps)
+    print()
+    network_table(torchcrepe, specs)
+    print()
+    stage_table(specs)
+
+
+def _rate(fn, frames: int, repeats: int = 2) -> float:
+    fn()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return frames * repeats / (time.perf_counter() - started)
+
+
+def network_table(torchcrepe, specs: list[str], count: int = 256) -> None:
+    """The network alone: frames/s of each runtime on the same normalised frames."""
+    import tempfile
+
+    from crepetool.model import Crepe
+    from crepetool.precision import cpu_has_bf16, with_precision
+
+    frames = torch.randn(count, 1024)
+    frames = (frames - frames.mean(1, keepdim=True)) / frames.std(1, keepdim=True)
+    print(f"network alone, {count} frames a batch (bf16 units on this CPU: {cpu_has_bf16()})")
+    print(
+        "| model | torchcrepe | crepetool fp32 ncl | crepetool fp32 cl | crepetool bf16 | ONNX Runtime | OpenVINO |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for spec in specs:
+        weights = load(spec)
+        cells = []
+        if weights.capacity in (4, 32):
+            module = torchcrepe.Crepe("full" if weights.capacity == 32 else "tiny")
+            module.load_state_dict(weights.state_dict)
+            cells.append(f"{_rate(lambda m=module.eval(): m(frames), count):.0f}")
+        else:
+            cells.append("-")
+        for layout in ("ncl", "cl"):
+            model = Crepe(weights.capacity, layout)
+            model.load_state_dict(weights.state_dict)
+            model.eval()
+            cells.append(f"{_rate(lambda m=model: m(frames), count):.0f}")
+        fast = with_precision(load_model(weights), "bf16", force=cpu_has_bf16())
+        cells.append(
+            f"{_rate(lambda m=fast: m(frames), count):.0f}" + ("" if cpu_has_bf16() else " (fp32 fallback)")
+        )
+        try:
+            import onnxruntime
+
+            from crepetool.export import export_onnx
+
+            with tempfile.TemporaryDirectory() as folder:
+                path = export_onnx(weights, Path(folder) / "model.onnx")
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = torch.get_num_threads()
+                session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                array = frames.numpy()
+                cells.append(f"{_rate(lambda: session.run(None, {'frames': array}), count):.0f}")
+                try:
+                    import openvino
+
+                    compiled = openvino.Core().compile_model(str(path), "CPU")
+                    cells.append(f"{_rate(lambda: compiled(array), count):.0f}")
+                except ImportError:
+                    cells.append("not installed")
+        except ImportError:
+            cells += ["not installed", "-"]
+        print(f"| {Path(spec).name} | " + " | ".join(cells) + " |")
+
+
+def stage_table(specs: list[str], seconds: float = 60.0) -> None:
+    """Where the time of predict goes on a 44.1 kHz recording, stage by stage."""
+    import tempfile
+
+    import soundfile
+
+    from crepetool import audio as audio_io
+    from crepetool.outputs import write_prediction
+
+    rate = 44100
+    t = np.arange(int(seconds * rate)) / rate
+    signal = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * np.random.default_rng(0).normal(size=t.size)).astype(
+        np.float32
+    )
+    print(f"stages of predict on {seconds:.0f} s at 44.1 kHz (seconds, share of the resampy total)")
+    print(
+        "| model | read | resample resampy | resample soxr | frame + normalise | network | decode | write csv | frames/s end to end |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "long.wav"
+        soundfile.write(str(path), signal, rate, subtype="PCM_16")
+        for spec in specs:
+            model = load_model(spec)
+            (samples, _), read = timed(lambda: audio_io.load(path))
+            resampled, resample = timed(lambda: audio_io.resample(samples, rate, "resampy"))
+            _, resample_soxr = timed(lambda: audio_io.resample(samples, rate, "soxr"))
+            audio16k = torch.from_numpy(resampled.astype(np.float32))
+            batches, framing = timed(lambda: list(prediction.frames(audio16k, 160, BATCH)))
+            with torch.no_grad():
+                probs, network = timed(lambda: torch.cat([model(b) for b in batches]))
+            (pitch, periodicity), decoding = timed(lambda: decode.decode(probs))
+            _, writing = timed(
+                lambda: write_prediction(
+                    {"csv": Path(folder) / "out.csv"}, pitch, periodicity, probs, 0.01, {}
+                )
+            )
+            total = read + resample + framing + network + decoding + writing
+            cells = [read, resample, resample_soxr, framing, network, decoding, writing]
+            text = " | ".join(f"{c:.2f} ({c / total:.0%})" for c in cells)
+            print(f"| {Path(spec).name} | {text} | {probs.size(0) / total:.0f} |")
 
 
 def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, frames: int, full_fps):

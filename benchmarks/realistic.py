@@ -224,8 +224,6 @@ def _add_noise(audio: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray,
 
 
 def build(folder: Path, seed: int = 0, speech: int = 24, instruments: int = 12) -> list[Path]:
-    import soundfile
-
     warnings.filterwarnings("ignore", category=UserWarning)  # pyworld imports pkg_resources
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -236,22 +234,26 @@ def build(folder: Path, seed: int = 0, speech: int = 24, instruments: int = 12) 
         audio, noise = _add_noise(audio, rng)
         truth = _mark_ambiguous(audio, truth)
         audio = 0.7 * audio / max(np.abs(audio).max(), 1e-9)
-        path = folder / f"{name}-{noise}.wav"
-        soundfile.write(str(path), audio.astype(np.float32), SR, subtype="FLOAT")
-        table = np.stack([np.arange(truth.size) * HOP / SR, truth], axis=1)
-        np.savetxt(
-            path.with_name(path.stem + ".f0.csv"),
-            table,
-            fmt=["%.3f", "%.4f"],
-            delimiter=",",
-            header="time,f0",
-            comments="",
-        )
-        made.append(path)
-        print(
-            f"{path.name}: {audio.size / SR:.1f} s, {int((truth > 0).sum())} voiced frames", file=sys.stderr
-        )
+        made.append(write_clip(folder / f"{name}-{noise}.wav", audio, truth))
     return made
+
+
+def write_clip(path: Path, audio: np.ndarray, truth: np.ndarray, subtype: str = "FLOAT") -> Path:
+    """``NAME.wav`` (16 kHz) and its ground truth ``NAME.f0.csv`` (``time,f0``; 0 = unvoiced)."""
+    import soundfile
+
+    soundfile.write(str(path), audio.astype(np.float32), SR, subtype=subtype)
+    table = np.stack([np.arange(truth.size) * HOP / SR, truth], axis=1)
+    np.savetxt(
+        path.with_name(path.stem + ".f0.csv"),
+        table,
+        fmt=["%.3f", "%.4f"],
+        delimiter=",",
+        header="time,f0",
+        comments="",
+    )
+    print(f"{path.name}: {audio.size / SR:.1f} s, {int((truth > 0).sum())} voiced frames", file=sys.stderr)
+    return path
 
 
 def main() -> None:

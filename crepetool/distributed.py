@@ -44,9 +44,10 @@ class Worker:
         import torch
 
         from crepetool.model import load_model, resolve_device
+        from crepetool.precision import with_precision
 
         torch.set_num_threads(max(1, int(os.environ.get("CREPETOOL_WORKER_THREADS", "1"))))
-        self.model = load_model(state_dict, resolve_device(options.device))
+        self.model = with_precision(load_model(state_dict, resolve_device(options.device)), options.precision)
         self.info, self.options = info, options
 
     def run(self, job: Job, overwrite: bool) -> FileResult:

@@ -272,12 +272,12 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     try:
         resolved = torch.device(device)
     except (RuntimeError, ValueError) as exc:
-        raise UserInputError(f"unknown device {device!r} (use cpu, cuda or cuda:N)") from exc
+        raise UserInputError(f"--device: unknown device {device!r} (use cpu, cuda or cuda:N)") from exc
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
-            raise UserInputError(f"device {device!r}: CUDA is not available here")
+            raise UserInputError(f"--device: {device!r}: CUDA is not available here")
         if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise UserInputError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s)")
+            raise UserInputError(f"--device: {device!r}: only {torch.cuda.device_count()} CUDA device(s)")
     elif resolved.type != "cpu":
-        raise UserInputError(f"device {device!r}: only cpu and cuda are supported")
+        raise UserInputError(f"--device: {device!r}: only cpu and cuda are supported")
     return resolved

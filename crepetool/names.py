@@ -36,6 +36,9 @@ DEFAULT_DECODER = "viterbi"
 CRITERIA: tuple[str, ...] = ("l1", "l2", "bn", "random")
 #: Recovery after pruning (crepetool.recovery.METHODS).
 RECOVERY_METHODS: tuple[str, ...] = ("distill", "bn", "none")
+#: Arithmetic of the network: fp32 (default), bf16 (CPU matrix units or CUDA), fp16 (CUDA).
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+DEFAULT_PRECISION = "fp32"
 #: Where predict runs its files: this process, or a Ray cluster (crepetool[ray]).
 ENGINES: tuple[str, ...] = ("local", "ray")
 #: Resamplers to 16 kHz: resampy (torchcrepe's, for parity) or soxr (much faster).

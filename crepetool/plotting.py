@@ -139,3 +139,42 @@ class PlotWriter:
         figure = self.picture.figure(title.strip(), threshold=threshold)
         with open(self.path, "wb") as handle:
             figure.savefig(handle, format="png")
+
+
+def accuracy_against_speed(points: list[dict[str, Any]], path: str | Path, title: str, ylabel: str) -> Path:
+    """A scatter of accuracy (%) against frames/s (log axis), one marker style per ``kind``.
+
+    Each point: ``label``, ``frames_per_second``, ``accuracy`` (0..1), ``kind`` (a legend
+    group, e.g. official / pruned / peer). Points of a kind are joined in speed order.
+    Written atomically to ``path`` (PNG).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from crepetool.atomic import atomic_path
+
+    figure = Figure(figsize=(7.5, 4.8), dpi=120)
+    axis = figure.subplots()
+    styles = ["o", "s", "^", "D", "v"]
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+    for i, kind in enumerate(dict.fromkeys(p["kind"] for p in points)):
+        group = sorted((p for p in points if p["kind"] == kind), key=lambda p: p["frames_per_second"])
+        x = [p["frames_per_second"] for p in group]
+        y = [100 * p["accuracy"] for p in group]
+        axis.plot(x, y, marker=styles[i % 5], color=colours[i % 5], label=kind, alpha=0.85)
+        for p, xi, yi in zip(group, x, y):
+            axis.annotate(p["label"], (xi, yi), textcoords="offset points", xytext=(5, 5), fontsize=7.5,
+                          color=colours[i % 5])  # fmt: skip
+    axis.set_xscale("log")
+    axis.set_xlabel("frames per second on this machine (log scale)")
+    axis.set_ylabel(ylabel)
+    axis.set_title(title, fontsize=10)
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(loc="lower left", fontsize=8)
+    figure.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        figure.savefig(handle, format="png")
+    return path

@@ -29,12 +29,15 @@ from crepetool.names import (
     DEFAULT_DECODER,
     DEFAULT_FMAX,
     DEFAULT_FMIN,
+    DEFAULT_PRECISION,
     DEFAULT_RESAMPLER,
     DEFAULT_STEP_MS,
+    PRECISIONS,
     RESAMPLERS,
     SAMPLE_RATE,
 )
 from crepetool.postprocess import Voicing
+from crepetool.precision import Wrapped, with_precision
 from crepetool.weights import Weights
 
 
@@ -69,6 +72,8 @@ class PredictOptions:
         batch_size: frames per network batch (memory, never results).
         device: ``cpu``, ``cuda``, ``cuda:N``; None is cuda when available.
         resampler: ``resampy`` (torchcrepe's, the default) or ``soxr`` (faster).
+        precision: ``fp32``, ``bf16`` (CPU matrix units, or CUDA) or ``fp16`` (CUDA); see
+            :mod:`crepetool.precision`.
         periodicity_threshold, silence_db, median_filter, mean_filter: voicing and smoothing
             after decoding (:mod:`crepetool.postprocess`), all off by default.
     """
@@ -81,6 +86,7 @@ class PredictOptions:
     batch_size: int = DEFAULT_BATCH
     device: str | None = None
     resampler: str = DEFAULT_RESAMPLER
+    precision: str = DEFAULT_PRECISION
     periodicity_threshold: float | None = None
     silence_db: float | None = None
     median_filter: int | None = None
@@ -109,6 +115,10 @@ class PredictOptions:
             raise UserInputError(f"--step-size: step size must be positive, not {self.step_size}")
         if self.batch_size < 1:
             raise UserInputError(f"--batch-size: batch size must be at least 1, not {self.batch_size}")
+        if self.precision not in PRECISIONS:
+            raise UserInputError(
+                f"--precision: unknown precision {self.precision!r} (choose from {', '.join(PRECISIONS)})"
+            )
         if self.resampler not in RESAMPLERS:
             raise UserInputError(
                 f"--resampler: unknown resampler {self.resampler!r} (choose from {', '.join(RESAMPLERS)})"
@@ -197,7 +207,7 @@ def probabilities(
 def predict(
     audio: np.ndarray | torch.Tensor | str | Path,
     sample_rate: int | None = None,
-    weights: str | Path | Weights | Crepe = "full",
+    weights: str | Path | Weights | torch.nn.Module = "full",
     options: PredictOptions | None = None,
     *,
     progress: Callable[[int], None] | None = None,
@@ -224,8 +234,13 @@ def predict(
         samples = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
         samples = samples.astype(np.float32).reshape(-1)
     hop = options.hop(sample_rate)
-    keep = options.device is None and isinstance(weights, Crepe)
-    model = load_model(weights, None if keep else resolve_device(options.device))
+    if isinstance(weights, Wrapped):  # already at its precision, on its device
+        model: torch.nn.Module = weights
+    else:
+        keep = options.device is None and isinstance(weights, torch.nn.Module)
+        model = with_precision(
+            load_model(weights, None if keep else resolve_device(options.device)), options.precision
+        )
     audio16k = torch.from_numpy(
         np.ascontiguousarray(audio_io.resample(samples, sample_rate, options.resampler), dtype=np.float32)
     )

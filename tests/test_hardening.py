@@ -410,7 +410,7 @@ CASES = [
     _predict_option("hop 0", ["--hop-length", "0"], "hop length must be positive"),
     _predict_option("step -1", ["--step-size", "-1"], "step size must be positive"),
     _predict_option("batch 0", ["--batch-size", "0"], "batch size must be at least 1"),
-    _predict_option("device tpu", ["--device", "tpu"], "only cpu and cuda"),
+    _predict_option("device tpu", ["--device", "tpu"], "unknown device"),
     _predict_option("decoder magic", ["--decoder", "magic"], "magic"),
     Case("output:under a file", _blocker, 2, "cannot write", names="blocker"),
     _command("inspect:missing", lambda t: ["inspect", t / "missing.pth"], 2, "no such file", "missing.pth"),
@@ -493,6 +493,12 @@ CASES = [
         "no such file",
         "missing.pth",
     ),
+    _command(
+        "evaluate:unknown peer", lambda t: ["evaluate", "tiny", "--peers", "yin"], 2, "unknown tracker", "yin"
+    ),
+    _predict_option("even median window", ["--median-filter", "4"], "odd number of frames"),
+    _predict_option("threshold above 1", ["--periodicity-threshold", "1.5"], "within 0..1"),
+    _predict_option("shard 3/3", ["--shard", "3/3"], "need 0 <= I < N"),
     _command(
         "evaluate:audio not a folder",
         lambda t: ["evaluate", "tiny", "--audio", t / "nothing"],

@@ -70,8 +70,17 @@ def _fail(message: str) -> None:
     sys.stderr.flush()
 
 
+def _warn(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library warning as one line on stderr (no source line, no file name)."""
+    sys.stderr.write(f"{PROG}: warning: {message}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status instead of exiting (the console script exits)."""
+    import warnings
+
+    shown = warnings.showwarning
+    warnings.showwarning = _warn
     previous = signal.getsignal(signal.SIGTERM)
     if previous in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -102,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return 1
     finally:
+        warnings.showwarning = shown
         if previous in (signal.SIG_DFL, None):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return result if isinstance(result, int) else 0

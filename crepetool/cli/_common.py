@@ -53,6 +53,7 @@ Decoder = choices("Decoder", names.DECODERS)
 Format = choices("Format", names.FORMATS)
 Resampler = choices("Resampler", names.RESAMPLERS)
 Engine = choices("Engine", names.ENGINES)
+Precision = choices("Precision", names.PRECISIONS)
 
 
 WeightsArg = Annotated[

@@ -24,6 +24,7 @@ from crepetool.cli._common import (
     Format,
     JsonOpt,
     OverwriteOpt,
+    Precision,
     Resampler,
     err,
     out,
@@ -97,6 +98,14 @@ def predict_command(
         int | None,
         typer.Option("--mean-filter", help="Mean filter of this many frames (odd) on the voiced pitch."),
     ] = None,
+    precision: Annotated[
+        Precision,
+        typer.Option(
+            "--precision",
+            help="fp32, or bf16 on CPUs with bf16 matrix units (AMX / AVX-512 BF16) and CUDA; elsewhere "
+            "bf16 falls back to fp32 with a warning. fp16: CUDA only.",
+        ),
+    ] = Precision(names.DEFAULT_PRECISION),
     plot: Annotated[
         bool,
         typer.Option(
@@ -143,6 +152,7 @@ def predict_command(
         batch_size=batch_size,
         device=device,
         resampler=resampler.value,
+        precision=precision.value,
         periodicity_threshold=periodicity_threshold,
         silence_db=silence,
         median_filter=median_filter,

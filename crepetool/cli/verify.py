@@ -64,14 +64,58 @@ def evaluate_command(
     reference: Annotated[
         str, typer.Option("--reference", help="Reference model for recordings without ground truth.")
     ] = "full",
+    peers: Annotated[
+        str | None,
+        typer.Option(
+            "--peers",
+            help="Other trackers on the same audio, comma-separated: swift-f0, pesto (crepetool[peers]).",
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write accuracy against frames/s of everything evaluated to this PNG."),
+    ] = None,
     device: DeviceOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Pitch metrics of several models side by side, with frames/s on this device."""
+    """Pitch metrics of several models (and other trackers) side by side, with frames/s on this device."""
+    from crepetool.evaluation import peers as peer_trackers
     from crepetool.evaluation.evaluate import evaluate
 
+    names = peer_trackers.parse(peers)
+    if plot is not None:
+        from crepetool.atomic import check_output
+        from crepetool.plotting import require_matplotlib
+
+        require_matplotlib()
+        check_output(plot, overwrite=True)
     with err.status("evaluating..."):
-        result = evaluate(weights, audio_dir=audio, reference=reference, device=device)
+        result = evaluate(weights, audio_dir=audio, reference=reference, device=device, peers=names)
+    if plot is not None:
+        from crepetool.plotting import accuracy_against_speed
+
+        key = (
+            "raw_pitch_accuracy"
+            if "raw_pitch_accuracy" in result["models"][0]
+            else "agreement_with_reference"
+        )
+        points = [
+            {
+                "label": Path(row["weights"]).name,
+                "frames_per_second": row["frames_per_second"],
+                "accuracy": row[key],
+                "kind": "other trackers" if row.get("peer") else "CREPE",
+            }
+            for row in result["models"]
+            if key in row
+        ]
+        accuracy_against_speed(
+            points,
+            plot,
+            result["set"],
+            "raw pitch accuracy (%)" if key.startswith("raw") else "agreement (%)",
+        )
+        err.print(f"wrote {plot}")
     if json_output:
         print_json(result)
         return

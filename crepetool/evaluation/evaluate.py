@@ -32,6 +32,7 @@ def evaluate(
     reference: str | Path = "full",
     device: str | None = None,
     group_by: Callable[[str], str] | None = None,
+    peers: list[str] | None = None,
 ) -> dict[str, Any]:
     """Metrics of several models side by side, with frames/s on this device.
 
@@ -39,8 +40,12 @@ def evaluate(
     ``NAME.f0.csv`` ground truth (``time,f0``) beside each audio file when present,
     else agreement with the ``reference`` model on frames it finds voiced.
     ``group_by(name)`` labels each recording (a condition, a speaker): each row then
-    also holds ``groups``, the ground-truth metrics of each label.
+    also holds ``groups``, the ground-truth metrics of each label. ``peers`` adds rows
+    for other trackers (:mod:`crepetool.evaluation.peers`) on the same audio.
     """
+    from crepetool.evaluation import peers as peer_trackers
+
+    trackers = {name: peer_trackers.load(name) for name in peers or []}  # refused before any work
     resolved = resolve_device(device)
     items = (
         _audio_items(Path(audio_dir))
@@ -55,31 +60,38 @@ def evaluate(
                 r = predict(audio, SAMPLE_RATE, ref_model)
                 reference_tracks[name] = (r.pitch[0].numpy(), r.periodicity[0].numpy())
     rows = []
-    for spec in specs:
-        weights = load(spec)
-        model = load_model(weights, resolved)
+    for spec in [*specs, *trackers]:
+        peer = trackers.get(str(spec)) if spec not in specs else None
+        if peer is None:
+            weights = load(spec)
+            model = load_model(weights, resolved)
         estimates, periodicities, truths, agree_est, agree_ref = [], [], [], [], []
         labels: list[str] = []
         frame_total, started = 0, time.perf_counter()
         for name, audio, truth in items:
-            r = predict(audio, SAMPLE_RATE, model)
-            frame_total += r.pitch.numel()
+            frames = frame_count(audio.size, signals.HOP)
+            if peer is None:
+                r = predict(audio, SAMPLE_RATE, model)
+                pitch, periodicity = r.pitch[0].numpy(), r.periodicity[0].numpy()
+            else:
+                pitch, periodicity = peer_trackers.on_frames(*peer(audio), frames, signals.HOP)
+            frame_total += frames
             if truth is not None:
-                estimates.append(r.pitch[0].numpy())
-                periodicities.append(r.periodicity[0].numpy())
-                truths.append(truth[: r.pitch.numel()])
+                estimates.append(pitch)
+                periodicities.append(periodicity)
+                truths.append(truth[:frames])
                 labels.append(group_by(name) if group_by else "")
             else:
                 ref_pitch, ref_periodicity = reference_tracks[name]
                 voiced = ref_periodicity > 0.5
-                agree_est.append(r.pitch[0].numpy()[voiced])
+                agree_est.append(pitch[voiced])
                 agree_ref.append(ref_pitch[voiced])
         elapsed = time.perf_counter() - started
-        row: dict[str, Any] = {
-            "weights": str(spec),
-            "capacity": weights.capacity,
-            "parameters": parameter_count(weights.state_dict),
-        }
+        row: dict[str, Any] = {"weights": str(spec)}
+        if peer is None:
+            row.update(capacity=weights.capacity, parameters=parameter_count(weights.state_dict))
+        else:
+            row["peer"] = True
         if truths:
             row.update(
                 metrics.pitch_metrics(

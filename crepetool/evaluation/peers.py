@@ -1,0 +1,85 @@
+"""Other pitch trackers, run on the same audio and scored the same way (``evaluate --peers``).
+
+Each peer takes 16 kHz audio and returns its own (times, f0, confidence); its track is
+moved onto crepetool's frame times (``i * hop / 16000``) by linear interpolation, and its
+confidence stands for periodicity (voiced when > 0.5, as for CREPE). Install them with
+``pip install 'crepetool[peers]'``.
+
+| name | package | what |
+|---|---|---|
+| ``swift-f0`` | ``swift-f0`` | SwiftF0, a small CNN on the STFT (ONNX Runtime), 16 ms hop, 46.9-2,093.8 Hz |
+| ``pesto`` | ``pesto-pitch`` | PESTO, self-supervised, on the CQT (its ``mir-1k_g7`` model), 10 ms hop |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from crepetool.errors import UserInputError
+from crepetool.names import SAMPLE_RATE
+
+#: name -> (module to import, pip package)
+PEERS: dict[str, tuple[str, str]] = {"swift-f0": ("swift_f0", "swift-f0"), "pesto": ("pesto", "pesto-pitch")}
+
+#: audio16k (ndarray [shape=(time,)] float32) -> (times s, f0 Hz, confidence 0..1), each [shape=(n,)]
+Tracker = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def parse(text: str | None) -> list[str]:
+    """``"swift-f0,pesto"`` as names, each checked (UserInputError for an unknown one)."""
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    for name in names:
+        if name not in PEERS:
+            raise UserInputError(f"--peers: unknown tracker {name!r} (choose from {', '.join(PEERS)})")
+    return names
+
+
+def load(name: str) -> Tracker:
+    """The tracker called ``name``; UserInputError naming the extra when it is not installed."""
+    module, package = PEERS[name]
+    try:
+        if name == "pesto":
+            from crepetool.compat import import_torchcrepe
+
+            import_torchcrepe()  # PESTO imports torchaudio too: the same guard
+        __import__(module)
+    except ImportError:
+        raise UserInputError(
+            f"--peers: {name} needs the {package} package: pip install 'crepetool[peers]'"
+        ) from None
+    return _swift_f0() if name == "swift-f0" else _pesto()
+
+
+def _swift_f0() -> Tracker:
+    from swift_f0 import SwiftF0
+
+    detector = SwiftF0()
+
+    def track(audio16k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        result = detector.detect(audio16k, SAMPLE_RATE)
+        return result.timestamps, result.pitch_hz, result.confidence
+
+    return track
+
+
+def _pesto() -> Tracker:
+    import pesto
+    import torch
+
+    def track(audio16k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        times, f0, confidence, _ = pesto.predict(torch.from_numpy(audio16k), SAMPLE_RATE, step_size=10.0)
+        return times.numpy() / 1000.0, f0.numpy(), confidence.numpy()
+
+    return track
+
+
+def on_frames(
+    times: np.ndarray, f0: np.ndarray, confidence: np.ndarray, frames: int, hop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A peer's track at crepetool's frame times: pitch (Hz, > 0) and confidence, each [shape=(frames,)]."""
+    at = np.arange(frames) * hop / SAMPLE_RATE
+    times = np.asarray(times, dtype=np.float64)
+    pitch = np.interp(at, times, np.maximum(np.asarray(f0, dtype=np.float64), 1e-3))
+    return pitch, np.interp(at, times, np.asarray(confidence, dtype=np.float64))

@@ -1,0 +1,52 @@
+"""--precision bf16: the bf16 GEMM path agrees with fp32, and falls back with one warning line
+on a CPU without bf16 matrix units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from crepetool import precision
+from crepetool.model import load_model
+from tests.conftest import REFERENCE, random_state_dict
+
+
+def _frames() -> torch.Tensor:
+    if (REFERENCE / "frames-crepe.npy").is_file():
+        return torch.from_numpy(np.load(REFERENCE / "frames-crepe.npy")[:256].astype(np.float32))
+    frames = torch.randn(256, 1024, generator=torch.Generator().manual_seed(0))
+    return (frames - frames.mean(1, keepdim=True)) / frames.std(1, keepdim=True)
+
+
+@pytest.mark.parametrize("name", ["tiny", "random-3"])
+def test_bf16_gemms_agree_with_fp32(name: str) -> None:
+    model = load_model("tiny" if name == "tiny" else random_state_dict(3, seed=2))
+    frames = _frames()
+    with torch.no_grad():
+        expected = model(frames)
+    fast = precision.with_precision(model, "bf16", force=True)  # the GEMM path, whatever this CPU has
+    assert isinstance(fast, precision.Bf16Crepe)
+    got = fast(frames)
+    # bf16 keeps 8 bits of mantissa: probabilities within 0.05, the peak bin almost always the same
+    assert (got - expected).abs().max() < 0.05
+    if name == "tiny":
+        agree = (got.argmax(1) == expected.argmax(1)).float().mean()
+        assert agree >= 0.99, agree
+
+
+def test_fallback_warns_once_and_runs_fp32(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)  # a CPU without bf16 units
+    t = np.arange(8000) / 16000
+    soundfile.write(str(tmp_path / "clip.wav"), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000)
+    code, _, err = cli("predict", tmp_path / "clip.wav", "-w", "tiny", "--precision", "bf16")
+    assert code == 0
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "no bf16 matrix units" in warnings[0] and "fp32" in warnings[0]
+    assert (tmp_path / "clip.f0.csv").is_file()
+    model = load_model("tiny")
+    with pytest.warns(RuntimeWarning, match="running fp32"):
+        assert precision.with_precision(model, "bf16") is model

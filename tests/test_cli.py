@@ -92,9 +92,11 @@ def test_every_cli_choice_list_is_the_librarys() -> None:
     from crepetool.pruning import prune
 
     assert _choices("predict", "decoder") == tuple(decode.DECODERS) == names.DECODERS
-    assert _choices("predict", "format") == tuple(outputs.WRITERS) == names.FORMATS
+    assert _choices("predict", "format") == names.FORMATS
+    assert tuple(outputs.WRITERS) == (*names.FORMATS, names.PLOT_FORMAT)  # --plot adds the picture
     assert _choices("predict", "resampler") == names.RESAMPLERS
     assert _choices("predict", "engine") == names.ENGINES
+    assert _choices("predict", "precision") == names.PRECISIONS
     assert _choices("prune", "criterion") == tuple(pruning.CRITERIA) == names.CRITERIA
     assert _choices("prune", "recover") == names.RECOVERY_METHODS
     bare = prune("tiny", 1)

@@ -184,3 +184,21 @@ def test_registration_restores_torchcrepes_own_model(tiny_weights) -> None:
     with registered_with_torchcrepe(ours):
         pass
     assert not hasattr(torchcrepe.infer, "model") and not hasattr(torchcrepe.infer, "capacity")
+
+
+def test_verify_fails_a_model_that_lost_the_top_of_the_range(tmp_path: Path, tiny_weights) -> None:
+    """tiny passes; tiny with every bin above 1.4 kHz silenced (as a model trained on a narrow
+    range behaves) fails: verify's signals reach 1.9 kHz."""
+    from crepetool.decode import bin_range
+
+    assert max(float(s.f0.max()) for s in signals.verify_set()) > 1800
+    assert sum(float(s.f0.max()) > 1400 for s in signals.verify_set()) >= 2
+    assert min(float(s.f0[s.f0 > 0].min()) for s in signals.verify_set()) < 60
+    state = dict(tiny_weights.state_dict)
+    bias = state["classifier.bias"].clone()
+    bias[bin_range(1400.0, 2006.0)[0] :] = -40.0  # sigmoid ~ 0 above 1.4 kHz
+    state["classifier.bias"] = bias
+    report = verify(save(state, tmp_path / "narrow.pth"), min_agreement=None)
+    accuracy = next(c for c in report.checks if c.name == "accuracy")
+    assert accuracy.status == "fail", accuracy
+    assert float(accuracy.value.split("%")[0]) < 90

@@ -6,7 +6,9 @@ windows, mean-centred and scaled to unit standard deviation), so its outputs
 match torchcrepe's within float tolerance. Frames are made batch by batch,
 so a long recording never holds its whole frame tensor in memory; the decoder
 then sees the recording's probabilities as a whole, so results never depend
-on the batch size.
+on the batch size. This is the whole-recording path, for samples in memory;
+files in a batch go through :mod:`crepetool.streaming`, which gives the same
+numbers with memory that does not grow with the recording.
 """
 
 from __future__ import annotations

@@ -33,9 +33,11 @@ from crepetool.weights import StateDict, Weights
 if TYPE_CHECKING:
     from crepetool.model import Crepe
 
-#: Default distillation steps by capacity: (largest K, steps). Small students cost little a
-#: step and start far from the teacher, so they get more steps in about the same time.
-SCHEDULE: tuple[tuple[int, int], ...] = ((4, 720), (8, 540), (32, 360))
+#: Default distillation steps by capacity: (largest K, steps), the first row whose K is at
+#: least the model's. One row until the step curve at K = 4, 8, 12 is measured with the
+#: whole-range recipe (see the README); small students cost little a step, so longer rows
+#: for them go here.
+SCHEDULE: tuple[tuple[int, int], ...] = ((32, 360),)
 DEFAULT_STEPS = 360  # at K=12: ~4 minutes in all on a 2-core CPU
 DEFAULT_BATCH = 64
 DEFAULT_LR = 1e-2
@@ -185,6 +187,23 @@ def audio_frames(folder: str | Path, max_frames: int = 20_000, hop: int = 160, s
     return pool
 
 
+#: Held-out sets with a teacher's tracks, by teacher file and device (the tracks cost a minute
+#: of the teacher's time on a CPU; a notebook or a test suite recovers many times).
+_HELD_OUT: dict[tuple[str, int, str], Any] = {}
+
+
+def _held_out(teacher: Weights, model: Crepe, device: torch.device) -> Any:
+    from crepetool.evaluation.heldout import HeldOut
+
+    if teacher.path is None:
+        return HeldOut(model)
+    key = (str(teacher.path.resolve()), teacher.path.stat().st_mtime_ns, str(device))
+    if key not in _HELD_OUT:
+        _HELD_OUT.clear()  # one teacher at a time
+        _HELD_OUT[key] = HeldOut(model)
+    return _HELD_OUT[key]
+
+
 def recover(
     weights: Weights,
     method: str = "distill",
@@ -206,11 +225,10 @@ def recover(
     ``teacher``), ``bn`` (re-estimation only) or ``none``. ``steps`` defaults to
     :func:`default_steps` of the capacity. With ``measure``, the
     student before and after and the teacher are scored on held-out signals
-    (:class:`crepetool.heldout.HeldOut`); the table lands in
+    (:class:`crepetool.evaluation.heldout.HeldOut`, computed once per teacher file); the table lands in
     ``metadata["recovery"]["evaluation"]``. ``calibrate=False`` skips the
     re-estimation (``finetune`` continues from trained statistics).
     """
-    from crepetool.evaluation.heldout import HeldOut
     from crepetool.model import load_model, resolve_device
     from crepetool.weights import load, sha256
 
@@ -226,7 +244,7 @@ def recover(
     record: dict[str, Any] = {"method": method, "seed": seed}
     teacher_weights = teacher if isinstance(teacher, Weights) else load(teacher)
     teacher_model = load_model(teacher_weights, resolved)
-    held_out = HeldOut(teacher_model) if measure else None
+    held_out = _held_out(teacher_weights, teacher_model, resolved) if measure else None
     before = held_out.score(load_model(state_dict, resolved)) if held_out else None
     if calibrate:
         state_dict = recalibrate_batchnorm(state_dict, calibration_count, seed=seed)

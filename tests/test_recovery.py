@@ -157,3 +157,13 @@ def test_finetune_cli_continues_and_keeps_history(cli, tmp_path: Path) -> None:
     assert not torch.equal(tuned.state_dict["conv1.weight"], load(first).state_dict["conv1.weight"])
     code, _, err = cli("finetune", first, "--teacher", "tiny", "--steps", "2")
     assert code == 2 and "already exists" in err
+
+
+def test_default_steps_follow_the_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crepetool import recovery
+
+    assert all(recovery.default_steps(k) == 360 for k in range(1, 33))
+    monkeypatch.setattr(recovery, "SCHEDULE", ((4, 720), (8, 540), (32, 360)))
+    assert [recovery.default_steps(k) for k in (1, 4, 5, 8, 9, 32)] == [720, 720, 540, 540, 360, 360]
+    bare = prune("tiny", 2)
+    assert recovery.recover(bare, "distill", measure=False, time_budget=0.0).metadata["recovery"]["steps"] == 1

@@ -59,6 +59,8 @@ def pitch_metrics(
     ``median_cents`` / ``mean_cents`` (absolute error); with periodicity,
     ``voicing_recall`` and ``voicing_false_alarm``.
     """
+    import warnings
+
     import mir_eval
 
     estimate = np.asarray(estimate, dtype=np.float64).reshape(-1)
@@ -71,25 +73,24 @@ def pitch_metrics(
         if periodicity is None
         else np.asarray(periodicity, dtype=np.float64).reshape(-1) > threshold
     )
-    ref_voicing, ref_cent, est_voicing, est_cent = mir_eval.melody.to_cent_voicing(
-        times, reference, times, np.maximum(estimate, 1e-6), est_voicing=decided.astype(np.float64)
-    )
-    if voiced.any():
-        error = np.abs(est_cent - ref_cent)[voiced]
-        result.update(
-            raw_pitch_accuracy=float(
-                mir_eval.melody.raw_pitch_accuracy(ref_voicing, ref_cent, est_voicing, est_cent)
-            ),
-            raw_chroma_accuracy=float(
-                mir_eval.melody.raw_chroma_accuracy(ref_voicing, ref_cent, est_voicing, est_cent)
-            ),
-            median_cents=float(np.median(error)),
-            mean_cents=float(np.mean(error)),
+    with warnings.catch_warnings():  # mir_eval's "no voiced frames" and the like: the numbers say it
+        warnings.simplefilter("ignore")
+        ref_voicing, ref_cent, est_voicing, est_cent = mir_eval.melody.to_cent_voicing(
+            times, reference, times, np.maximum(estimate, 1e-6), est_voicing=decided.astype(np.float64)
         )
-    if periodicity is not None:
-        recall, false_alarm = mir_eval.melody.voicing_measures(ref_voicing, est_voicing)
-        result["voicing_recall"] = float(recall) if voiced.any() else float("nan")
-        result["voicing_false_alarm"] = float(false_alarm)
+        if voiced.any():
+            error = np.abs(est_cent - ref_cent)[voiced]
+            args = (ref_voicing, ref_cent, est_voicing, est_cent)
+            result.update(
+                raw_pitch_accuracy=float(mir_eval.melody.raw_pitch_accuracy(*args)),
+                raw_chroma_accuracy=float(mir_eval.melody.raw_chroma_accuracy(*args)),
+                median_cents=float(np.median(error)),
+                mean_cents=float(np.mean(error)),
+            )
+        if periodicity is not None:
+            recall, false_alarm = mir_eval.melody.voicing_measures(ref_voicing, est_voicing)
+            result["voicing_recall"] = float(recall) if voiced.any() else float("nan")
+            result["voicing_false_alarm"] = float(false_alarm)
     return result
 
 

@@ -46,6 +46,8 @@ BN_EPS = 0.0010000000474974513
 PADDING: tuple[tuple[int, int], ...] = ((254, 254),) + ((31, 32),) * 5
 STRIDES: tuple[int, ...] = (4, 1, 1, 1, 1, 1)
 WINDOW_SIZE = 1024
+#: Frames whose conv1 windows are copied out for one GEMM (64 x 256 x 512 floats = 33 MB).
+CONV1_CHUNK = 64
 _CL = torch.channels_last
 #: ``cl`` (channels-last conv2d) or ``ncl`` (conv1d on [batch, C, time]); see :func:`default_layout`.
 LAYOUTS = ("cl", "ncl")
@@ -183,7 +185,23 @@ class Crepe(torch.nn.Module):
         windows = F.pad(frames, PADDING[0]).unfold(1, KERNEL_SIZES[0], STRIDES[0])
         steps = windows.size(1)  # 256
         weight = conv.weight.reshape(conv.out_channels, KERNEL_SIZES[0])
-        x = torch.addmm(conv.bias, windows.reshape(-1, KERNEL_SIZES[0]), weight.t())
+        if torch.is_grad_enabled() and (frames.requires_grad or weight.requires_grad):
+            x = torch.addmm(conv.bias, windows.reshape(-1, KERNEL_SIZES[0]), weight.t())
+        else:
+            # the overlapping windows are copied out for the GEMM: 512 KB a frame, so a few
+            # frames at a time (a 512-frame batch at once peaked 268 MB above the rest)
+            x = torch.empty(
+                frames.size(0) * steps, conv.out_channels, dtype=frames.dtype, device=frames.device
+            )
+            flat = x.view(frames.size(0), steps, -1)
+            for start in range(0, frames.size(0), CONV1_CHUNK):
+                part = windows[start : start + CONV1_CHUNK].reshape(-1, KERNEL_SIZES[0])
+                torch.addmm(
+                    conv.bias,
+                    part,
+                    weight.t(),
+                    out=flat[start : start + CONV1_CHUNK].view(-1, conv.out_channels),
+                )
         if self.layout == "ncl":
             return x.view(frames.size(0), steps, conv.out_channels).transpose(1, 2)
         # shape=(batch, steps, C1) is the channels-last storage of (batch, C1, steps, 1)

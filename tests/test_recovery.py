@@ -166,4 +166,6 @@ def test_default_steps_follow_the_schedule(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(recovery, "SCHEDULE", ((4, 720), (8, 540), (32, 360)))
     assert [recovery.default_steps(k) for k in (1, 4, 5, 8, 9, 32)] == [720, 720, 540, 540, 360, 360]
     bare = prune("tiny", 2)
-    assert recovery.recover(bare, "distill", measure=False, time_budget=0.0).metadata["recovery"]["steps"] == 1
+    assert (
+        recovery.recover(bare, "distill", measure=False, time_budget=0.0).metadata["recovery"]["steps"] == 1
+    )

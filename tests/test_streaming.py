@@ -150,3 +150,18 @@ def test_shards_cover_every_file_once_and_balance_sizes(tmp_path: Path) -> None:
     for bad in ("5/5", "-1/3", "a/b", "3"):
         with pytest.raises(Exception, match="--shard"):
             parse_shard(bad)
+
+
+def test_the_activation_file_holds_the_probabilities_behind_the_csv(cli, tmp_path: Path) -> None:
+    path = _write(tmp_path / "take.wav", _voice(1.3, 22050, seed=4), 22050)
+    code, _, err = cli("predict", path, "-w", "tiny", "-f", "csv", "-f", "npy")
+    assert code == 0, err
+    activation = np.load(tmp_path / "take.activation.npy")
+    rows = np.loadtxt(tmp_path / "take.f0.csv", delimiter=",", skiprows=1)
+    assert activation.dtype == np.float32 and activation.shape == (rows.shape[0], 360)
+    samples = audio_io.resample(_voice(1.3, 22050, seed=4), 22050)
+    expected = prediction.probabilities(load_model("tiny"), torch.from_numpy(samples.astype(np.float32)), 160)
+    assert np.abs(activation - expected.numpy()).max() <= 1e-5  # the network's own outputs
+    pitch, periodicity = decode.decode(torch.from_numpy(activation))  # decoding them gives the CSV
+    assert np.abs(rows[:, 1] - pitch.numpy()).max() <= 0.0005 + 1e-9  # %.3f
+    assert np.abs(rows[:, 2] - periodicity.numpy()).max() <= 5e-7 + 1e-9  # %.6f

@@ -47,6 +47,11 @@ BLOCK_SECONDS = 10.0
 # ---- resampling ---------------------------------------------------------------------------------
 
 
+def resampled_length(length: int, rate: int) -> int:
+    """Samples at 16 kHz of ``length`` samples at ``rate``, as resampy counts them."""
+    return length if rate == SAMPLE_RATE else int(length * SAMPLE_RATE / rate)
+
+
 class BlockResampler:
     """Resample to 16 kHz block by block, equal to one whole-file call of :func:`crepetool.audio.resample`.
 
@@ -61,7 +66,7 @@ class BlockResampler:
 
     def __init__(self, rate: int, length: int, method: str = "resampy") -> None:
         self.rate, self.length, self.method = rate, length, method
-        self.total = length if rate == SAMPLE_RATE else int(length * SAMPLE_RATE / rate)
+        self.total = resampled_length(length, rate)
         self.emitted = 0
         if rate == SAMPLE_RATE:
             return
@@ -302,12 +307,7 @@ def estimate_frames(path: str | Path, options: object) -> int:
         hop = options.hop(reader.sample_rate)  # type: ignore[attr-defined]
     except Exception:  # the file's own error is reported when it is processed
         return 0
-    length = (
-        reader.length
-        if reader.sample_rate == SAMPLE_RATE
-        else int(reader.length * SAMPLE_RATE / reader.sample_rate)
-    )
-    return 1 + length // hop
+    return 1 + resampled_length(reader.length, reader.sample_rate) // hop
 
 
 @dataclasses.dataclass

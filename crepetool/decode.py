@@ -104,6 +104,26 @@ def viterbi(probabilities: torch.Tensor, lo: int, hi: int) -> Decoded:
     return bins, local_average(probabilities, bins, lo, hi, squash=False)
 
 
+class ViterbiStep:
+    """One frame of the banded recurrence over ``states`` states, shared by the whole-recording
+    decoder and the online one (:class:`crepetool.streaming.OnlineViterbi`)."""
+
+    def __init__(self, states: int) -> None:
+        offsets = np.arange(-REACH, REACH + 1)
+        self.states = states
+        self.log_transition = np.log((REACH + 1 - np.abs(offsets)) / 144.0)[:, None]  # shape=(23, 1)
+        self.padded = np.full(states + 2 * REACH, -np.inf)
+        self.columns = np.arange(states)
+
+    def __call__(self, score: np.ndarray, emission: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The next scores and each state's best predecessor offset (0..22), ndarrays [shape=(states,)]."""
+        self.padded[REACH : REACH + self.states] = score
+        # candidates[r, j]: arriving at j from predecessor j + r - REACH
+        candidates = np.lib.stride_tricks.sliding_window_view(self.padded, self.states) + self.log_transition
+        best = candidates.argmax(axis=0)
+        return candidates[best, self.columns] + emission, best
+
+
 def viterbi_path(log_emissions: np.ndarray) -> np.ndarray:
     """Most likely state sequence under the band transition ``max(12 - |d|, 0) / 144``.
 
@@ -118,19 +138,11 @@ def viterbi_path(log_emissions: np.ndarray) -> np.ndarray:
     Ties go to the lower predecessor and the lower final state, as librosa's do.
     """
     frames, states = log_emissions.shape
-    offsets = np.arange(-REACH, REACH + 1)
-    log_transition = np.log((REACH + 1 - np.abs(offsets)) / 144.0)[:, None]  # shape=(23, 1)
+    step = ViterbiStep(states)
     pointers = np.empty((frames, states), dtype=np.int8)
-    padded = np.full(states + 2 * REACH, -np.inf)
     score = log_emissions[0].copy()
-    columns = np.arange(states)
     for t in range(1, frames):
-        padded[REACH : REACH + states] = score
-        # candidates[r, j]: arriving at j from predecessor j + r - REACH
-        candidates = np.lib.stride_tricks.sliding_window_view(padded, states) + log_transition
-        best = candidates.argmax(axis=0)
-        score = candidates[best, columns] + log_emissions[t]
-        pointers[t] = best
+        score, pointers[t] = step(score, log_emissions[t])
     path = np.empty(frames, dtype=np.int64)
     path[-1] = int(score.argmax())
     for t in range(frames - 1, 0, -1):

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from crepetool import audio as audio_io
-from crepetool.decode import REACH, bin_range, decode, local_average
+from crepetool.decode import REACH, ViterbiStep, bin_range, decode, local_average
 from crepetool.model import WINDOW_SIZE, Crepe
 from crepetool.names import SAMPLE_RATE
 
@@ -191,10 +191,7 @@ class OnlineViterbi:
         self.lo, self.hi = bin_range(fmin, fmax)
         self.states = self.hi - self.lo
         self.check_every = check_every
-        offsets = np.arange(-REACH, REACH + 1)
-        self._log_transition = np.log((REACH + 1 - np.abs(offsets)) / 144.0)[:, None]
-        self._padded = np.full(self.states + 2 * REACH, -np.inf)
-        self._columns = np.arange(self.states)
+        self._step = ViterbiStep(self.states)
         self._score: np.ndarray | None = None
         self._pointers: list[np.ndarray] = []  # one int8 row per undecided frame after the first
         self._probabilities: list[torch.Tensor] = []  # rows of undecided frames
@@ -207,12 +204,7 @@ class OnlineViterbi:
             if self._score is None:
                 self._score = emissions[t].copy()
             else:
-                self._padded[REACH : REACH + self.states] = self._score
-                candidates = (
-                    np.lib.stride_tricks.sliding_window_view(self._padded, self.states) + self._log_transition
-                )
-                best = candidates.argmax(axis=0)
-                self._score = candidates[best, self._columns] + emissions[t]
+                self._score, best = self._step(self._score, emissions[t])
                 self._pointers.append(best.astype(np.int8))
         self._probabilities.extend(probabilities.cpu().unbind(0))
         self.peak_undecided = max(self.peak_undecided, len(self._probabilities))

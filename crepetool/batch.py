@@ -22,10 +22,9 @@ import torch
 from crepetool import postprocess
 from crepetool.atomic import check_folder
 from crepetool.errors import CrepetoolError, UserInputError
-from crepetool.model import load_model, resolve_device
+from crepetool.model import resolve_device
 from crepetool.names import ENGINES, FORMATS, PLOT_FORMAT, SAMPLE_RATE
 from crepetool.outputs import open_writers, output_name
-from crepetool.precision import with_precision
 from crepetool.prediction import PredictOptions
 from crepetool.streaming import Decided, StreamInfo, estimate_frames, predict_stream
 from crepetool.weights import Weights, load
@@ -197,7 +196,7 @@ def predict_files(
 
         results = run_jobs(jobs, loaded, options, overwrite, ray_address, on_file)
         return BatchSummary(results, time.perf_counter() - started)
-    model = with_precision(load_model(loaded, resolve_device(options.device)), options.precision)
+    model = options.model(loaded)
     info = _model_info(loaded)
     results = []
     for job in jobs:

@@ -43,11 +43,8 @@ class Worker:
     def __init__(self, state_dict: dict, info: dict[str, Any], options: PredictOptions) -> None:
         import torch
 
-        from crepetool.model import load_model, resolve_device
-        from crepetool.precision import with_precision
-
         torch.set_num_threads(max(1, int(os.environ.get("CREPETOOL_WORKER_THREADS", "1"))))
-        self.model = with_precision(load_model(state_dict, resolve_device(options.device)), options.precision)
+        self.model = options.model(state_dict)
         self.info, self.options = info, options
 
     def run(self, job: Job, overwrite: bool) -> FileResult:

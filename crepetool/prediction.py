@@ -148,6 +148,17 @@ class PredictOptions:
             )
         return hop
 
+    def model(self, weights: str | Path | Weights | dict | torch.nn.Module) -> torch.nn.Module:
+        """``weights`` as a model on :attr:`device` at :attr:`precision` (see
+        :func:`crepetool.model.load_model`). A module passed in keeps its own device unless
+        :attr:`device` is set; one already at a precision is used as it is."""
+        if isinstance(weights, Wrapped):
+            return weights
+        keep = self.device is None and isinstance(weights, torch.nn.Module)
+        return with_precision(
+            load_model(weights, None if keep else resolve_device(self.device)), self.precision
+        )
+
     @property
     def voicing(self) -> Voicing:
         return Voicing(self.periodicity_threshold, self.silence_db, self.median_filter, self.mean_filter)
@@ -236,13 +247,7 @@ def predict(
         samples = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
         samples = samples.astype(np.float32).reshape(-1)
     hop = options.hop(sample_rate)
-    if isinstance(weights, Wrapped):  # already at its precision, on its device
-        model: torch.nn.Module = weights
-    else:
-        keep = options.device is None and isinstance(weights, torch.nn.Module)
-        model = with_precision(
-            load_model(weights, None if keep else resolve_device(options.device)), options.precision
-        )
+    model = options.model(weights)
     audio16k = torch.from_numpy(
         np.ascontiguousarray(audio_io.resample(samples, sample_rate, options.resampler), dtype=np.float32)
     )

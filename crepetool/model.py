@@ -230,8 +230,7 @@ class Crepe(torch.nn.Module):
                 # contiguous: conv1's transposed output gave BatchNorm2d's training pass other gradients
                 return F.max_pool1d(bn(F.relu(x).contiguous()[..., None])[..., 0], 2)
             return pool(bn(F.relu(x)))
-        scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
-        shift = bn.bias - bn.running_mean * scale
+        scale, shift = bn_affine(bn)
         pooled = pool(x, 2) if x.dim() == 3 else pool(x)
         shape = (-1,) + (1,) * (x.dim() - 2)  # broadcast over time (and the trailing 1)
         negative = scale < 0
@@ -240,6 +239,12 @@ class Crepe(torch.nn.Module):
             low = -(pool(-x, 2) if x.dim() == 3 else pool(-x))
             pooled = torch.where(negative.view(shape), low, pooled)
         return torch.addcmul(shift.view(shape), F.relu(pooled), scale.view(shape))
+
+
+def bn_affine(bn: torch.nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval-mode batch norm as ``x * scale + shift``: two Tensors [shape=(C,)]."""
+    scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+    return scale, bn.bias - bn.running_mean * scale
 
 
 def from_state_dict(state_dict: dict[str, torch.Tensor]) -> Crepe:

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from crepetool.model import KERNEL_SIZES, LAYER_NAMES, PADDING, STRIDES, Crepe
+from crepetool.model import KERNEL_SIZES, LAYER_NAMES, PADDING, STRIDES, Crepe, bn_affine
 
 #: Frames whose im2col buffer is built at a time (full conv2: 8 x 128 x 65,536 bf16 = 134 MB).
 CHUNK = 8
@@ -95,8 +95,7 @@ class Bf16Crepe(Wrapped):
     def _activate(self, x: torch.Tensor, index: int) -> torch.Tensor:
         """Max-pool over time, then ReLU and batch norm (fused as in Crepe): [b, T, C] -> [b, T/2, C]."""
         bn = getattr(self.model, f"{LAYER_NAMES[index]}_BN")
-        scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
-        shift = bn.bias - bn.running_mean * scale
+        scale, shift = bn_affine(bn)
         pairs = x.unflatten(1, (x.size(1) // 2, 2))
         pooled = torch.where(scale < 0, pairs.amin(dim=2), pairs.amax(dim=2))
         return torch.addcmul(shift, F.relu(pooled), scale)

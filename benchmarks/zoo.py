@@ -68,10 +68,21 @@ def models(sizes: list[str], folder: Path, source: str) -> list[tuple[str, str, 
             continue
         pruned = folder / f"{size}-pruned-{source}.pth"
         if not pruned.exists():
+            curve: list[tuple[int, float]] = []
+
+            def progress(step: int, steps: int, loss: float, running: float | None) -> None:
+                if running is not None:  # held-out frame accuracy every steps/10: the step curve
+                    curve.append((step, running))
+                    print(f"{size}: step {step}/{steps}: held-out frames {running:.1%}", file=sys.stderr)
+
             started = time.perf_counter()
-            weights = recovery.recover(prune(source, capacity))
+            weights = recovery.recover(prune(source, capacity), progress=progress)
             save(weights, pruned)
-            print(f"{size}: pruned and recovered in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            seconds = time.perf_counter() - started
+            before = weights.metadata["recovery"]["evaluation"]["before"]
+            record = {"seconds": seconds, "before": before, "curve": curve}
+            pruned.with_suffix(".curve.json").write_text(json.dumps(record, indent=2))
+            print(f"{size}: pruned and recovered in {seconds:.0f} s", file=sys.stderr)
         rows.append((size, f"pruned ({source})", pruned))
     return rows
 

@@ -48,6 +48,9 @@ STRIDES: tuple[int, ...] = (4, 1, 1, 1, 1, 1)
 WINDOW_SIZE = 1024
 #: Frames whose conv1 windows are copied out for one GEMM (64 x 256 x 512 floats = 33 MB).
 CONV1_CHUNK = 64
+#: Inference runs the network a slice of the batch at a time, so that conv1's output (the
+#: largest activation: C1 x 256 floats a frame) stays under this; at least 64 frames a slice.
+INFERENCE_BYTES = 16 * 2**20
 _CL = torch.channels_last
 #: ``cl`` (channels-last conv2d) or ``ncl`` (conv1d on [batch, C, time]); see :func:`default_layout`.
 LAYOUTS = ("cl", "ncl")
@@ -144,6 +147,10 @@ class Crepe(torch.nn.Module):
         Returns
             probabilities (Tensor [shape=(batch, 360)]), sigmoid outputs in 0..1.
         """
+        chunk = self._inference_chunk(frames)
+        if chunk < frames.size(0):
+            # activations are a slice's, not the batch's: a 512-frame batch of tiny peaked 143 MB
+            return torch.cat([self.forward(part, embed) for part in frames.split(chunk)])
         x = self._features(frames)
         if embed:
             return x if self.layout == "cl" else x[..., None]
@@ -163,6 +170,19 @@ class Crepe(torch.nn.Module):
         """
         x = self._features(frames)
         return x if self.layout == "cl" else x[..., None]
+
+    def _inference_chunk(self, frames: torch.Tensor) -> int:
+        """Frames per slice without gradients (:data:`INFERENCE_BYTES`); else the whole batch
+        (training; tracing and export, where a split would fix the batch size)."""
+        if (
+            self.training
+            or torch.is_grad_enabled()
+            or torch.onnx.is_in_onnx_export()
+            or torch.jit.is_tracing()
+        ):
+            return frames.size(0)
+        per_frame = self.conv1.out_channels * 256 * frames.element_size()
+        return max(64, INFERENCE_BYTES // per_frame)
 
     def _features(self, frames: torch.Tensor) -> torch.Tensor:
         """conv1..conv5 in this model's own layout."""

@@ -117,3 +117,29 @@ def test_both_layouts_agree_in_eval_and_in_training() -> None:
     for name, expected in grads["cl"].items():
         scale = float(expected.abs().max())
         assert torch.allclose(grads["ncl"][name], expected, atol=1e-4 * scale + 1e-9), name
+
+
+@pytest.mark.parametrize("layout", ["cl", "ncl"])
+def test_inference_in_slices_equals_one_batch(layout: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without gradients the batch runs a slice at a time (bounded activations): same outputs,
+    and the slices really are smaller than the batch."""
+    from crepetool import model as model_module
+
+    model = Crepe(3, layout)
+    model.load_state_dict(random_state_dict(3, seed=5))
+    model.eval()
+    frames = torch.randn(150, 1024, generator=torch.Generator().manual_seed(2))
+    sizes: list[int] = []
+    features = model._features
+    monkeypatch.setattr(model, "_features", lambda x: sizes.append(x.size(0)) or features(x))
+    with torch.no_grad():
+        whole = model(frames[:64])  # at most 64 frames: one slice
+        assert sizes == [64]
+        monkeypatch.setattr(model_module, "INFERENCE_BYTES", 1)  # the 64-frame floor
+        sliced = model(frames)
+    assert sizes[1:] == [64, 64, 22]
+    assert torch.allclose(sliced[:64], whole, atol=1e-6)
+    expected = reference_forward(random_state_dict(3, seed=5), frames)
+    assert torch.allclose(sliced, expected, atol=1e-5)
+    model(frames).sum().backward()  # with gradients: one batch, so training sees the whole batch
+    assert sizes[-1] == 150

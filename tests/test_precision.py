@@ -3,6 +3,7 @@ on a CPU without bf16 matrix units."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +51,35 @@ def test_fallback_warns_once_and_runs_fp32(cli, tmp_path: Path, monkeypatch: pyt
     model = load_model("tiny")
     with pytest.warns(RuntimeWarning, match="running fp32"):
         assert precision.with_precision(model, "bf16") is model
+
+
+def test_evaluate_tracks_at_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """evaluate --precision bf16: the bf16 path really runs, and scores as fp32 does."""
+    from crepetool.evaluation.evaluate import evaluate
+
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)  # the GEMM path, emulated on this CPU
+    built, real = [], precision.Bf16Crepe
+    monkeypatch.setattr(precision, "Bf16Crepe", lambda m: built.append(m) or real(m))
+    fp32, bf16 = (evaluate(["tiny"], precision=p)["models"][0] for p in ("fp32", "bf16"))
+    assert len(built) == 1 and (fp32["precision"], bf16["precision"]) == ("fp32", "bf16")
+    assert abs(bf16["raw_pitch_accuracy"] - fp32["raw_pitch_accuracy"]) <= 0.01
+    assert abs(bf16["median_cents"] - fp32["median_cents"]) <= 1.0
+
+
+def test_verify_tracks_at_the_precision_asked(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify --precision: the accuracy check tracks with the bf16 model (its tracking is
+    evaluate's, tested above: here the fp32 model inside runs, to keep the suite short)."""
+    from crepetool.evaluation import signals
+
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    tracked, track = [], signals.track
+    monkeypatch.setattr(
+        signals, "track", lambda m, s: tracked.append(type(m)) or track(getattr(m, "model", m), s)
+    )
+    code, out, _ = cli("verify", "tiny", "--precision", "bf16", "--json")
+    assert code == 0 and tracked[0] is precision.Bf16Crepe  # then full's, for the agreement row
+    accuracy = next(c for c in json.loads(out)["checks"] if c["name"] == "accuracy")
+    assert accuracy["detail"].endswith("at bf16")
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)  # and the fallback, as predict's
+    code, _, err = cli("verify", "tiny", "--precision", "bf16")
+    assert code == 0 and sum("running fp32" in line for line in err.splitlines()) == 1

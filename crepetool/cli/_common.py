@@ -96,6 +96,14 @@ DeviceOpt = Annotated[
     typer.Option("--device", help="Torch device: cpu, cuda or cuda:N (default: cuda when available)."),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic on CPU).")]
+PrecisionOpt = Annotated[
+    Precision,
+    typer.Option(
+        "--precision",
+        help="fp32, or bf16 on CPUs with bf16 matrix units (AMX / AVX-512 BF16) and CUDA; elsewhere "
+        "bf16 falls back to fp32 with a warning. fp16: CUDA only.",
+    ),
+]
 
 
 def weights_output(output: Path | None, default: str, overwrite: bool) -> Path:

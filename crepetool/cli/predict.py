@@ -25,6 +25,7 @@ from crepetool.cli._common import (
     JsonOpt,
     OverwriteOpt,
     Precision,
+    PrecisionOpt,
     Resampler,
     err,
     out,
@@ -98,14 +99,7 @@ def predict_command(
         int | None,
         typer.Option("--mean-filter", help="Mean filter of this many frames (odd) on the voiced pitch."),
     ] = None,
-    precision: Annotated[
-        Precision,
-        typer.Option(
-            "--precision",
-            help="fp32, or bf16 on CPUs with bf16 matrix units (AMX / AVX-512 BF16) and CUDA; elsewhere "
-            "bf16 falls back to fp32 with a warning. fp16: CUDA only.",
-        ),
-    ] = Precision(names.DEFAULT_PRECISION),
+    precision: PrecisionOpt = Precision(names.DEFAULT_PRECISION),
     plot: Annotated[
         bool,
         typer.Option(

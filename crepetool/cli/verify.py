@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from crepetool.cli._common import DeviceOpt, JsonOpt, WeightsArg, err, out, print_json
+from crepetool import names
+from crepetool.cli._common import (
+    DeviceOpt,
+    JsonOpt,
+    Precision,
+    PrecisionOpt,
+    WeightsArg,
+    err,
+    out,
+    print_json,
+)
 
 VERDICTS = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "info": "[blue]INFO[/blue]"}
 
@@ -25,6 +35,7 @@ def verify_command(
         ),
     ] = None,
     device: DeviceOpt = None,
+    precision: PrecisionOpt = Precision(names.DEFAULT_PRECISION),
     json_output: JsonOpt = False,
 ) -> None:
     """Check structure, pitch, embedding, torchcrepe integration and accuracy; exit 1 if any check fails.
@@ -34,7 +45,13 @@ def verify_command(
     from crepetool.evaluation.verify import verify
 
     with err.status("verifying (tracking the known-f0 signals)..."):
-        report = verify(weights, min_accuracy=min_accuracy, min_agreement=min_agreement, device=device)
+        report = verify(
+            weights,
+            min_accuracy=min_accuracy,
+            min_agreement=min_agreement,
+            device=device,
+            precision=precision.value,
+        )
     if json_output:
         print_json(report.as_dict())
     else:
@@ -76,13 +93,14 @@ def evaluate_command(
         typer.Option("--plot", help="Write accuracy against frames/s of everything evaluated to this PNG."),
     ] = None,
     device: DeviceOpt = None,
+    precision: PrecisionOpt = Precision(names.DEFAULT_PRECISION),
     json_output: JsonOpt = False,
 ) -> None:
     """Pitch metrics of several models (and other trackers) side by side, with frames/s on this device."""
     from crepetool.evaluation import peers as peer_trackers
     from crepetool.evaluation.evaluate import evaluate
 
-    names = peer_trackers.parse(peers)
+    trackers = peer_trackers.parse(peers)
     if plot is not None:
         from crepetool.atomic import check_output
         from crepetool.plotting import require_matplotlib
@@ -90,7 +108,14 @@ def evaluate_command(
         require_matplotlib()
         check_output(plot, overwrite=True)
     with err.status("evaluating..."):
-        result = evaluate(weights, audio_dir=audio, reference=reference, device=device, peers=names)
+        result = evaluate(
+            weights,
+            audio_dir=audio,
+            reference=reference,
+            device=device,
+            peers=trackers,
+            precision=precision.value,
+        )
     if plot is not None:
         from crepetool.plotting import accuracy_against_speed
 

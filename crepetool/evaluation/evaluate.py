@@ -18,7 +18,8 @@ import numpy as np
 
 from crepetool.evaluation import metrics, signals
 from crepetool.model import load_model, resolve_device
-from crepetool.names import SAMPLE_RATE
+from crepetool.names import DEFAULT_PRECISION, SAMPLE_RATE
+from crepetool.precision import with_precision
 from crepetool.prediction import frame_count, predict
 from crepetool.weights import load, parameter_count
 
@@ -33,6 +34,7 @@ def evaluate(
     device: str | None = None,
     group_by: Callable[[str], str] | None = None,
     peers: list[str] | None = None,
+    precision: str = DEFAULT_PRECISION,
 ) -> dict[str, Any]:
     """Metrics of several models side by side, with frames/s on this device.
 
@@ -41,7 +43,8 @@ def evaluate(
     else agreement with the ``reference`` model on frames it finds voiced.
     ``group_by(name)`` labels each recording (a condition, a speaker): each row then
     also holds ``groups``, the ground-truth metrics of each label. ``peers`` adds rows
-    for other trackers (:mod:`crepetool.evaluation.peers`) on the same audio.
+    for other trackers (:mod:`crepetool.evaluation.peers`) on the same audio. ``precision``
+    runs the models (not the reference) as ``predict --precision`` does.
     """
     from crepetool.evaluation import peers as peer_trackers
 
@@ -64,7 +67,7 @@ def evaluate(
         peer = trackers.get(str(spec)) if spec not in specs else None
         if peer is None:
             weights = load(spec)
-            model = load_model(weights, resolved)
+            model = with_precision(load_model(weights, resolved), precision)
         estimates, periodicities, truths, agree_est, agree_ref = [], [], [], [], []
         labels: list[str] = []
         frame_total, started = 0, time.perf_counter()
@@ -89,7 +92,11 @@ def evaluate(
         elapsed = time.perf_counter() - started
         row: dict[str, Any] = {"weights": str(spec)}
         if peer is None:
-            row.update(capacity=weights.capacity, parameters=parameter_count(weights.state_dict))
+            row.update(
+                capacity=weights.capacity,
+                parameters=parameter_count(weights.state_dict),
+                precision=precision,
+            )
         else:
             row["peer"] = True
         if truths:

@@ -19,7 +19,8 @@ import torch
 from crepetool.decode import CENTS_PER_BIN, decode
 from crepetool.evaluation import metrics, signals
 from crepetool.model import Crepe, load_model, resolve_device
-from crepetool.names import DEFAULT_FMAX, DEFAULT_FMIN, SAMPLE_RATE
+from crepetool.names import DEFAULT_FMAX, DEFAULT_FMIN, DEFAULT_PRECISION, SAMPLE_RATE
+from crepetool.precision import with_precision
 from crepetool.prediction import frames, probabilities
 from crepetool.weights import Weights, load, non_finite_keys
 
@@ -77,8 +78,13 @@ def verify(
     min_accuracy: float = 0.9,
     min_agreement: float | None = None,
     device: str | None = None,
+    precision: str = DEFAULT_PRECISION,
 ) -> Report:
-    """Run every check. Raises WeightsError only when the file is not CREPE weights at all."""
+    """Run every check. Raises WeightsError only when the file is not CREPE weights at all.
+
+    ``precision`` is the one the accuracy and agreement checks track at (``predict
+    --precision``); structure, pitch, embedding and integration stay fp32.
+    """
     weights = spec if isinstance(spec, Weights) else load(spec, require_finite=False)
     resolved = resolve_device(device)
     checks: list[Check] = []
@@ -123,7 +129,7 @@ def verify(
     checks.append(_integration(model, tone, decode(tone_probabilities, decoder="weighted-argmax"), embedding))
 
     verify_signals = signals.verify_set()
-    estimate, periodicity, truth = signals.track(model, verify_signals)
+    estimate, periodicity, truth = signals.track(with_precision(model, precision), verify_signals)
     scores = metrics.pitch_metrics(estimate, truth, periodicity)
     accuracy = scores["raw_pitch_accuracy"]
     checks.append(
@@ -131,7 +137,8 @@ def verify(
             "accuracy",
             accuracy >= min_accuracy,
             f"{accuracy:.1%} within 50 cents",
-            f"median {scores['median_cents']:.1f} cents; needs >= {min_accuracy:.0%}",
+            f"median {scores['median_cents']:.1f} cents; needs >= {min_accuracy:.0%}"
+            + ("" if precision == DEFAULT_PRECISION else f"; at {precision}"),
         )
     )
     if not (

@@ -117,6 +117,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+#: glibc's M_MMAP_THRESHOLD, and the value set: see :func:`_return_large_blocks`.
+_M_MMAP_THRESHOLD, _LARGE_BLOCK = -3, 2**20
+
+
+def _return_large_blocks() -> None:
+    """Give blocks of 1 MiB and more back to the system when freed (glibc only).
+
+    After a large block is freed glibc raises its threshold (up to 32 MiB) and serves later
+    ones from a heap that does not shrink, so each inference slice's activations piled up:
+    a 3-minute file with tiny peaked at 566 MB against 498 MB with a fixed threshold, at
+    the same speed. A process-wide policy, so the command line sets it, not the library.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, _LARGE_BLOCK)
+    except (OSError, AttributeError):  # not glibc: its allocator decides
+        pass
+
+
 def run() -> None:
     """Console-script entry point."""
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:  # a user's own setting wins
+        _return_large_blocks()
     raise SystemExit(main())

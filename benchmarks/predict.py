@@ -7,7 +7,12 @@ Prints, measured in this run:
    --precision bf16 (marked when this CPU falls back to fp32), ONNX Runtime on the exported
    file, OpenVINO when installed; same frames, same threads;
 3. the stages of predict on a 44.1 kHz file: read, resample (resampy, soxr), frame and
-   normalise, network, decode, write, each in seconds and as a share.
+   normalise, network, decode, write, each in seconds and as a share;
+4. end to end on a folder of 100 short files (1 s, at 16/22.05/44.1/48 kHz), files/s and
+   frames/s: crepetool's batch (`predict_files`, CSV out) against torchcrepe's
+   `predict_from_file_to_file` steps (its loader needs torchaudio, which does not load
+   here: soundfile reads, as crepetool does), for tiny and full (torchcrepe builds no other size).
+   The 30-minute file end to end is benchmarks/memory.py's (with its peak memory).
 torchcrepe's dither is switched off so the pitch can be compared to the cent.
 """
 
@@ -69,6 +74,8 @@ def main(specs: list[str]) -> None:
     network_table(torchcrepe, specs)
     print()
     stage_table(specs)
+    print()
+    files_table(torchcrepe, specs)
 
 
 def _rate(fn, frames: int, repeats: int = 2) -> float:
@@ -221,3 +228,58 @@ def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, 
 
 if __name__ == "__main__":
     main(sys.argv[1:] or ["full", "tiny"])
+
+
+def files_table(torchcrepe, specs: list[str], count: int = 100, seconds: float = 1.0) -> None:
+    """End to end on many short files: where fixed costs per file show."""
+    import tempfile
+
+    import soundfile
+
+    from crepetool.batch import predict_files
+
+    rates = (16000, 22050, 44100, 48000)
+    print(f"{count} files of {seconds:g} s end to end (CSV out), files/s and frames/s")
+    print("| model | crepetool files/s | frames/s | torchcrepe files/s | frames/s | ratio |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i in range(count):
+            rate = rates[i % len(rates)]
+            t = np.arange(int(seconds * rate)) / rate
+            f0 = 120 + 2 * i
+            tone = sum(np.sin(2 * np.pi * h * f0 * t) / h for h in range(1, 6))
+            path = Path(folder) / f"clip{i:03d}.wav"
+            soundfile.write(str(path), (0.2 * tone).astype(np.float32), rate, subtype="PCM_16")
+            paths.append(path)
+        for spec in specs:
+            out = Path(folder) / f"out-{Path(spec).stem}"
+            out.mkdir()
+            summary, ours = timed(lambda: predict_files(paths, spec, formats=["csv"], output_dir=out))
+            frames = sum(r.frames for r in summary.results)
+            cells = [f"{count / ours:.1f}", f"{frames / ours:.0f}", "-", "-", "-"]
+            weights = load(spec)
+            if weights.capacity in (4, 32):
+                name = "full" if weights.capacity == 32 else "tiny"
+                _, theirs = timed(lambda: _torchcrepe_files(torchcrepe, paths, name, Path(folder)))
+                cells[2:] = [f"{count / theirs:.1f}", f"{frames / theirs:.0f}", f"{theirs / ours:.2f}x"]
+            print(f"| {Path(spec).name} | " + " | ".join(cells) + " |")
+
+
+def _torchcrepe_files(torchcrepe, paths: list[Path], name: str, folder: Path) -> None:
+    """torchcrepe.predict_from_file_to_file's steps with soundfile as the reader."""
+    import soundfile
+
+    for path in paths:
+        audio, rate = soundfile.read(str(path), dtype="float32")
+        pitch, periodicity = torchcrepe.predict(
+            torch.from_numpy(audio)[None],
+            rate,
+            rate // 100,
+            model=name,
+            batch_size=BATCH,
+            return_periodicity=True,
+            device="cpu",
+        )
+        torch.save(pitch, folder / f"tc-{name}-{path.stem}.pitch.pt")
+        torch.save(periodicity, folder / f"tc-{name}-{path.stem}.periodicity.pt")

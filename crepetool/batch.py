@@ -26,7 +26,7 @@ from crepetool.model import resolve_device
 from crepetool.names import ENGINES, FORMATS, PLOT_FORMAT, SAMPLE_RATE
 from crepetool.outputs import open_writers, output_name
 from crepetool.prediction import PredictOptions
-from crepetool.streaming import Decided, StreamInfo, estimate_frames, predict_stream
+from crepetool.streaming import Decided, Network, StreamInfo, estimate_frames, predict_stream
 from crepetool.weights import Weights, load
 
 
@@ -209,14 +209,17 @@ def predict_files(
 
 def run_job(
     job: Job,
-    model: torch.nn.Module,
+    model: torch.nn.Module | Network,
     info: dict[str, Any],
     options: PredictOptions,
     overwrite: bool,
     on_start: Callable[[Path, int], None] | None = None,
     on_frames: Callable[[int], None] | None = None,
 ) -> FileResult:
-    """One input, streamed: its outputs appear whole or not at all. Every engine runs this."""
+    """One input, streamed: its outputs appear whole or not at all. Every engine runs this.
+
+    ``model``: a module, or a :data:`crepetool.streaming.Network` running one elsewhere.
+    """
     path, outputs = job.input, job.outputs
     paths = list(outputs.values())
     if job.refusal is not None:

@@ -10,23 +10,34 @@ mount). A worker that dies in the middle of a file is restarted and the file ret
 (``max_restarts``/``max_task_retries``); its temporary file is gone with it, and nothing
 appears under an output name until a file is whole.
 
+A file longer than :data:`SPLIT_FRAMES` is not one worker's: this process reads, resamples
+and decodes it, and its network batches go to all the workers, several in flight, their
+results taken back in order. The batches are the ones the local engine makes, so the
+outputs are still the same, byte for byte, and one long recording uses the whole cluster.
+
 The cluster: ``address`` (``--ray-address``), else ``RAY_ADDRESS``, else a local cluster
 started for the batch on this machine (loopback only) and stopped after it.
 """
 
 from __future__ import annotations
 
+import collections
+import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from crepetool.batch import FileResult, Job, _model_info, run_job
 from crepetool.errors import UserInputError
 from crepetool.prediction import PredictOptions
+from crepetool.streaming import Network, estimate_frames
 from crepetool.weights import Weights
 
-#: Times a worker is restarted, and a file retried, after the worker dies.
+#: Times a worker is restarted, and a file retried (or a batch, for a split file), after it dies.
 RETRIES = 2
+#: Files with more frames than this (10 minutes at the default hop) are split over the workers
+#: batch by batch rather than given to one.
+SPLIT_FRAMES = 60_000
 
 
 def _ray() -> Any:
@@ -49,6 +60,39 @@ class Worker:
 
     def run(self, job: Job, overwrite: bool) -> FileResult:
         return run_job(job, self.model, self.info, self.options, overwrite)
+
+    def network(self, batch: Any) -> Any:
+        """Probabilities of one batch of a split file: Tensor [(n, 1024)] -> [(n, 360)]."""
+        import torch
+
+        with torch.no_grad():
+            return self.model(batch)
+
+
+def split(jobs: list[Job], options: PredictOptions) -> list[int]:
+    """Indices of the jobs whose files are long enough to be split over the workers."""
+    return [
+        i
+        for i, job in enumerate(jobs)
+        if job.refusal is None and estimate_frames(job.input, options) > SPLIT_FRAMES
+    ]
+
+
+def cluster_network(ray: Any, pool: list[Any]) -> Network:
+    """A :data:`~crepetool.streaming.Network` over the ``pool`` of workers: batches go round
+    the pool, two in flight per worker, and come back in the order they were sent."""
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        in_flight: collections.deque[Any] = collections.deque()
+        workers = itertools.cycle(pool)
+        for batch in batches:
+            in_flight.append(next(workers).network.remote(batch))
+            if len(in_flight) >= 2 * len(pool):
+                yield ray.get(in_flight.popleft())
+        while in_flight:
+            yield ray.get(in_flight.popleft())
+
+    return run
 
 
 def run_jobs(
@@ -77,10 +121,18 @@ def run_jobs(
         count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         remote = ray.remote(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)(Worker)
         state = ray.put({k: v.cpu() for k, v in weights.state_dict.items()})
-        pool = [
-            remote.remote(state, _model_info(weights), options) for _ in range(min(count, len(jobs)) or 1)
-        ]
-        queue = iter(range(len(jobs)))
+        long_files = split(jobs, options)
+        size = count if long_files else min(count, len(jobs)) or 1
+        pool = [remote.remote(state, _model_info(weights), options) for _ in range(size)]
+        results: list[FileResult | None] = [None] * len(jobs)
+        for index in long_files:  # one at a time, each over the whole pool
+            result = run_job(
+                jobs[index], cluster_network(ray, pool), _model_info(weights), options, overwrite
+            )
+            results[index] = result
+            if on_file is not None:
+                on_file(result)
+        queue = (i for i in range(len(jobs)) if i not in long_files)
         pending: dict[Any, tuple[int, Any]] = {}
 
         def submit(actor: Any) -> None:
@@ -91,7 +143,6 @@ def run_jobs(
         for actor in pool:  # two files in flight per worker: the next one is ready when one ends
             submit(actor)
             submit(actor)
-        results: list[FileResult | None] = [None] * len(jobs)
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             index, actor = pending.pop(done[0])

@@ -25,6 +25,7 @@ so writers can append rows as they are decided.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 from collections.abc import Callable, Iterator
@@ -35,7 +36,7 @@ import torch
 
 from crepetool import audio as audio_io
 from crepetool.decode import REACH, ViterbiStep, bin_range, decode, local_average
-from crepetool.model import WINDOW_SIZE, Crepe
+from crepetool.model import WINDOW_SIZE
 from crepetool.names import SAMPLE_RATE
 
 #: Frames between attempts to decide the online Viterbi's undecided stretch.
@@ -345,9 +346,26 @@ def max_spectrum_db(path: str | Path, options: object, block_seconds: float = BL
     return loudest
 
 
+#: Runs the network over normalised batches, yielding their probabilities in order; it may
+#: look ahead (the Ray engine keeps several batches in flight on its workers).
+Network = Callable[[Iterator[torch.Tensor]], Iterator[torch.Tensor]]
+
+
+def local_network(model: torch.nn.Module) -> Network:
+    """:data:`Network` of a model in this process: one batch at a time, on the model's device."""
+    device = next(model.parameters()).device
+
+    def run(batches: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
+        for batch in batches:
+            with torch.no_grad():
+                yield model(batch.to(device)).cpu()
+
+    return run
+
+
 def predict_stream(
     path: str | Path,
-    model: Crepe,
+    model: torch.nn.Module | Network,
     options: object,
     sink: Sink,
     *,
@@ -357,19 +375,22 @@ def predict_stream(
 ) -> StreamInfo:
     """Track pitch in an audio file block by block, handing decided frames to ``sink``.
 
-    ``options`` is a :class:`crepetool.prediction.PredictOptions`. With ``silence_db``, a
-    first pass finds the loudest STFT bin (torchcrepe's loudness clips 80 dB below it),
-    and each decided stretch carries its frames' loudness.
+    ``options`` is a :class:`crepetool.prediction.PredictOptions`. ``model`` is a module,
+    or a :data:`Network` that runs one elsewhere (the batches, and so the results, are the
+    same). With ``silence_db``, a first pass finds the loudest STFT bin (torchcrepe's
+    loudness clips 80 dB below it), and each decided stretch carries its frames' loudness.
     """
     from crepetool import postprocess
     from crepetool.prediction import PredictOptions, normalise_frames
 
     assert isinstance(options, PredictOptions)
+    network = local_network(model) if isinstance(model, torch.nn.Module) else model
     max_db = max_spectrum_db(path, options, block_seconds) if options.silence_db is not None else None
     decoder = decoder_for(options.fmin, options.fmax, options.decoder)
-    device = next(model.parameters()).device
     pending: list[torch.Tensor] = []  # probabilities given to the decoder, not yet decided
     quiet: list[torch.Tensor] = []  # their loudness, with silence_db
+    sizes: collections.deque[int] = collections.deque()  # batches sent, not yet back
+    info: StreamInfo | None = None
 
     def deliver(pitch: torch.Tensor, periodicity: torch.Tensor) -> None:
         if not pitch.numel():
@@ -383,20 +404,23 @@ def predict_stream(
             loud, quiet[:] = levels[:count], [levels[count:]]
         sink(Decided(pitch, periodicity, held[:count], loud))
 
-    info = None
-    for info, raw in _raw_frames(path, options, block_seconds):
-        if on_start is not None:
-            on_start(info)
-            on_start = None
-        for batch in raw.split(options.batch_size) if raw.size(0) else ():
-            if max_db is not None:
-                quiet.append(postprocess.loudness(batch, max_db))
-            with torch.no_grad():
-                probabilities = model(normalise_frames(batch.clone()).to(device)).cpu()
-            pending.append(probabilities)
-            deliver(*decoder.push(probabilities))
-            if progress is not None:
-                progress(batch.size(0))
+    def batches() -> Iterator[torch.Tensor]:
+        nonlocal info, on_start
+        for info, raw in _raw_frames(path, options, block_seconds):
+            if on_start is not None:
+                on_start(info)
+                on_start = None
+            for batch in raw.split(options.batch_size) if raw.size(0) else ():
+                if max_db is not None:
+                    quiet.append(postprocess.loudness(batch, max_db))
+                sizes.append(batch.size(0))
+                yield normalise_frames(batch.clone())
+
+    for probabilities in network(batches()):
+        pending.append(probabilities)
+        deliver(*decoder.push(probabilities))
+        if progress is not None:
+            progress(sizes.popleft())
     deliver(*decoder.finish())
     assert info is not None
     return info

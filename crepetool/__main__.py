@@ -1,6 +1,6 @@
-"""``python -m crepetool``."""
+"""``python -m crepetool``, the same as the ``crepetool`` command."""
 
-from crepetool.cli import main
+from crepetool.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -138,7 +138,7 @@ def _return_large_blocks() -> None:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Entry point of the ``crepetool`` command and ``python -m crepetool``."""
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:  # a user's own setting wins
         _return_large_blocks()
     raise SystemExit(main())

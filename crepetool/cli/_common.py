@@ -164,6 +164,9 @@ def recovery_progress(method: str, steps: int) -> Iterator[Callable[[int, int, f
             return
 
         def report(step: int, total: int, loss: float, accuracy: float | None) -> None:
+            from crepetool.cli import check_signals
+
+            check_signals()  # between steps: a Ctrl-C is never lost
             fields: dict[str, Any] = {"loss": f"{loss:.4f}"}
             if accuracy is not None:
                 fields["accuracy"] = f"{accuracy:.1%}"

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 from crepetool import names
+from crepetool.cli import check_signals
 from crepetool.cli._common import (
     Decoder,
     DeviceOpt,
@@ -178,11 +179,13 @@ def predict_command(
             progress.update(frames_task, total=frames or None)
 
         def on_frames(count: int) -> None:
+            check_signals()  # between batches: a Ctrl-C is never lost
             progress.advance(frames_task, count)
             speed = progress.tasks[frames_task].speed
             progress.update(frames_task, rate=f"{speed:,.0f} frames/s" if speed else "")
 
         def on_file(result) -> None:
+            check_signals()
             progress.advance(files_task)
             if engine.value == "ray":  # remote workers report whole files
                 progress.advance(frames_task, result.frames)

@@ -198,10 +198,10 @@ def prune(
     k = parse_capacity(capacity) if isinstance(capacity, str) else capacity
     if isinstance(source, str) and source == AUTO_SOURCE and not Path(source).exists():
         name, src = trained_source(k)
-        info = {**_source_info(name, src), "chosen_by": AUTO_SOURCE}
+        info = {**source_info(name, src), "chosen_by": AUTO_SOURCE}
     else:
         src = source if isinstance(source, Weights) else load(source)
-        info = _source_info(source, src)
+        info = source_info(source, src)
     state_dict, kept = prune_state_dict(src.state_dict, k, criterion, seed)
     metadata: dict[str, Any] = {
         "capacity": k,
@@ -215,7 +215,9 @@ def prune(
     return Weights(state_dict, k, metadata)
 
 
-def _source_info(spec: object, weights: Weights) -> dict[str, Any]:
+def source_info(spec: object, weights: Weights) -> dict[str, Any]:
+    """Where ``weights`` came from, for metadata: name (``spec``, or the file of a ``Weights``),
+    capacity, and the sha256 of its file or of the Keras file it was imported from."""
     name = weights.name if isinstance(spec, Weights) else str(spec)
     info: dict[str, Any] = {"name": name, "capacity": weights.capacity}
     if weights.path is not None and weights.path.is_file():

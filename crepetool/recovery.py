@@ -67,12 +67,12 @@ def default_teacher(weights: Weights) -> tuple[str, str | Weights]:
     source = weights.metadata.get("source")
     name = str(source.get("name", "")) if isinstance(source, dict) else ""
     width = source.get("capacity") if isinstance(source, dict) else None
-    if name.startswith("official-") and isinstance(width, int) and AUTO_TEACHER_MIN <= width < 32:
-        if width > weights.capacity:
-            try:
-                return name, import_keras(name.removeprefix("official-"))
-            except UserInputError:  # its package was removed since the cut
-                pass
+    cut = isinstance(width, int) and max(weights.capacity + 1, AUTO_TEACHER_MIN) <= width < 32
+    if cut and name.startswith("official-"):
+        try:
+            return name, import_keras(name.removeprefix("official-"))
+        except UserInputError:  # its package was removed since the cut
+            pass
     return "full", "full"
 
 
@@ -257,7 +257,8 @@ def recover(
     re-estimation (``finetune`` continues from trained statistics).
     """
     from crepetool.model import load_model, resolve_device
-    from crepetool.weights import load, sha256
+    from crepetool.pruning import source_info
+    from crepetool.weights import load
 
     if method not in RECOVERY_METHODS:
         raise ValueError(f"unknown recovery {method!r} (choose from {', '.join(RECOVERY_METHODS)})")
@@ -269,11 +270,10 @@ def recover(
     started = time.perf_counter()
     state_dict = weights.state_dict
     record: dict[str, Any] = {"method": method, "seed": seed}
+    spec: object = teacher
     if isinstance(teacher, str) and teacher == AUTO_TEACHER:
-        teacher_name, teacher = default_teacher(weights)
+        spec, teacher = default_teacher(weights)
         record["teacher_chosen_by"] = AUTO_TEACHER
-    else:
-        teacher_name = teacher.name if isinstance(teacher, Weights) else str(teacher)
     teacher_weights = teacher if isinstance(teacher, Weights) else load(teacher)
     teacher_model = load_model(teacher_weights, resolved)
     held_out = _held_out(teacher_weights, teacher_model, resolved) if measure else None
@@ -300,18 +300,13 @@ def recover(
             callback=step_done,
             device=resolved,
         )
+        teacher_info = source_info(spec, teacher_weights)
         record.update(
             steps=done,
             batch_size=DEFAULT_BATCH,
             learning_rate=DEFAULT_LR,
             known_weight=DEFAULT_KNOWN_WEIGHT,
-            teacher={
-                "name": teacher_name,
-                "capacity": teacher_weights.capacity,
-                "sha256": sha256(teacher_weights.path)
-                if teacher_weights.path
-                else teacher_weights.metadata.get("source", {}).get("sha256"),
-            },
+            teacher={**teacher_info, "sha256": teacher_info.get("sha256")},
             audio_frames=0 if pool is None else int(pool.size(0)),
         )
     record["seconds"] = round(time.perf_counter() - started, 1)

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crepetool import names
+from crepetool.cli import check_signals
 from crepetool.presets import PRESETS
 
 #: Data (tables, JSON) goes to stdout; progress, warnings and hints to stderr.
@@ -164,8 +165,6 @@ def recovery_progress(method: str, steps: int) -> Iterator[Callable[[int, int, f
             return
 
         def report(step: int, total: int, loss: float, accuracy: float | None) -> None:
-            from crepetool.cli import check_signals
-
             check_signals()  # between steps: a Ctrl-C is never lost
             fields: dict[str, Any] = {"loss": f"{loss:.4f}"}
             if accuracy is not None:

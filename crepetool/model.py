@@ -14,11 +14,19 @@ at hand (measured on 2 cores, ``full``, 64 frames a batch):
   GFLOP/s against ~255 for ``conv1d``. On AVX2-only CPUs (an AMD EPYC here) it is
   the other way round: ``conv1d`` on ``[batch, C, time]`` runs conv2 at ~173
   GFLOP/s against ~45 channels-last, so they stay in that layout;
-- conv1 (one input channel, stride 4) is a single GEMM over strided windows,
-  which lands its output channels-last for free;
+- conv1 (one input channel, kernel 512, stride 4): in ``ncl``, a stride-1
+  convolution over the frame's four phases (``[batch, 4, 383]`` against a
+  ``[C1, 4, 128]`` kernel), which oneDNN runs directly (tiny: 0.19 ms a frame
+  against 0.42 as a GEMM over copied windows); in ``cl``, that GEMM, which lands
+  its output channels-last for free;
+- the later layers run only the kernel taps that can reach their input: with
+  8 time steps (conv6) an output reads at most 15 of the 64 taps, the rest
+  see zero padding, so 4.3x fewer multiply-adds there and 2x in conv5;
 - in eval mode ReLU, batch norm and max-pool are fused: pooling first halves
   the tensor the other two touch (max commutes with ReLU and with a positive
-  affine map; channels whose BN scale is negative take the min instead).
+  affine map; channels whose BN scale is negative take the min instead), and
+  in ``ncl`` the result is written straight into the next convolution's
+  zero-padded input.
 
 All of this is exact up to float rounding (~1e-6 on probabilities).
 """
@@ -46,11 +54,13 @@ BN_EPS = 0.0010000000474974513
 PADDING: tuple[tuple[int, int], ...] = ((254, 254),) + ((31, 32),) * 5
 STRIDES: tuple[int, ...] = (4, 1, 1, 1, 1, 1)
 WINDOW_SIZE = 1024
-#: Frames whose conv1 windows are copied out for one GEMM (64 x 256 x 512 floats = 33 MB).
+#: Frames whose conv1 windows are copied out for one GEMM in ``cl`` (64 x 256 x 512 floats = 33 MB).
 CONV1_CHUNK = 64
 #: Inference runs the network a slice of the batch at a time, so that conv1's output (the
 #: largest activation: C1 x 256 floats a frame) stays under this; at least 64 frames a slice.
 INFERENCE_BYTES = 16 * 2**20
+#: Inference pads a batch to whole blocks of this many frames (see :meth:`Crepe.forward`).
+BATCH_BLOCK = 8
 _CL = torch.channels_last
 #: ``cl`` (channels-last conv2d) or ``ncl`` (conv1d on [batch, C, time]); see :func:`default_layout`.
 LAYOUTS = ("cl", "ncl")
@@ -147,8 +157,14 @@ class Crepe(torch.nn.Module):
         Returns
             probabilities (Tensor [shape=(batch, 360)]), sigmoid outputs in 0..1.
         """
-        chunk = self._inference_chunk(frames)
-        if chunk < frames.size(0):
+        count, chunk = frames.size(0), self._inference_chunk(frames)
+        if count % BATCH_BLOCK and chunk:
+            # oneDNN runs a batch's last partial block of 8 frames through other kernels (outputs
+            # ~1e-7 apart): in whole blocks, a frame's output never depends on which frames share
+            # its batch, so --batch-size, streaming and the Ray engine give the same bytes
+            blank = frames.new_zeros(-count % BATCH_BLOCK, frames.size(1))
+            return self.forward(torch.cat([frames, blank]), embed)[:count]
+        if chunk and chunk < count:
             # activations are a slice's, not the batch's: a 512-frame batch of tiny peaked 143 MB
             return torch.cat([self.forward(part, embed) for part in frames.split(chunk)])
         x = self._features(frames)
@@ -172,39 +188,41 @@ class Crepe(torch.nn.Module):
         return x if self.layout == "cl" else x[..., None]
 
     def _inference_chunk(self, frames: torch.Tensor) -> int:
-        """Frames per slice without gradients (:data:`INFERENCE_BYTES`); else the whole batch
-        (training; tracing and export, where a split would fix the batch size)."""
+        """Frames per slice without gradients (:data:`INFERENCE_BYTES`, whole blocks of
+        :data:`BATCH_BLOCK`); 0 where the batch runs as it is (training; tracing and export,
+        where a split would fix the batch size)."""
         if (
             self.training
             or torch.is_grad_enabled()
             or torch.onnx.is_in_onnx_export()
             or torch.jit.is_tracing()
         ):
-            return frames.size(0)
+            return 0
         per_frame = self.conv1.out_channels * 256 * frames.element_size()
-        return max(64, INFERENCE_BYTES // per_frame)
+        return max(64, INFERENCE_BYTES // per_frame // BATCH_BLOCK * BATCH_BLOCK)
 
     def _features(self, frames: torch.Tensor) -> torch.Tensor:
         """conv1..conv5 in this model's own layout."""
-        x = self._activate(self._conv1(frames), 0)
+        x = self._conv1(frames)
         for index in range(1, 5):
-            x = self._layer(x, index)
-        return x
+            taps, padding = _taps(index, x.size(2) // 2)  # pooling halves the time steps
+            # the activation writes straight into conv ``index``'s padded input
+            x = self._conv(self._activate(x, index - 1, padding), index, taps)
+        return self._activate(x, 4)
 
     def _conv1(self, frames: torch.Tensor) -> torch.Tensor:
-        """conv1 as one GEMM: (batch * 256 windows of 512) @ (512, C1).
-
-        Returns Tensor [shape=(batch, C1, 256, 1)] channels-last, or [shape=(batch, C1, 256)].
-        """
+        """conv1: Tensor [shape=(batch, 1024)] -> [shape=(batch, C1, 256)], or (batch, C1, 256, 1)
+        channels-last in ``cl``."""
         conv = self.conv1
-        if torch.onnx.is_in_onnx_export():  # ONNX has no Unfold with a dynamic batch: a strided conv
-            x = F.conv1d(
-                F.pad(frames, PADDING[0])[:, None], conv.weight[..., 0], conv.bias, stride=STRIDES[0]
-            )
+        weight = conv.weight.reshape(conv.out_channels, KERNEL_SIZES[0])
+        if self.layout == "ncl" or torch.onnx.is_in_onnx_export():  # ONNX has no Unfold with a dynamic batch
+            # out[t] = sum_j w[j] x[4t + j] = sum_(phase p, m) w[4m + p] x[4(t + m) + p]
+            phases = F.pad(frames, PADDING[0]).unflatten(1, (-1, STRIDES[0])).transpose(1, 2)
+            kernel = weight.unflatten(1, (-1, STRIDES[0])).transpose(1, 2)  # shape=(C1, 4, 128)
+            x = _conv1d(phases, kernel, conv.bias)
             return x if self.layout == "ncl" else x[..., None].contiguous(memory_format=_CL)
         windows = F.pad(frames, PADDING[0]).unfold(1, KERNEL_SIZES[0], STRIDES[0])
         steps = windows.size(1)  # 256
-        weight = conv.weight.reshape(conv.out_channels, KERNEL_SIZES[0])
         if torch.is_grad_enabled() and (frames.requires_grad or weight.requires_grad):
             x = torch.addmm(conv.bias, windows.reshape(-1, KERNEL_SIZES[0]), weight.t())
         else:
@@ -222,43 +240,68 @@ class Crepe(torch.nn.Module):
                     weight.t(),
                     out=flat[start : start + CONV1_CHUNK].view(-1, conv.out_channels),
                 )
-        if self.layout == "ncl":
-            return x.view(frames.size(0), steps, conv.out_channels).transpose(1, 2)
         # shape=(batch, steps, C1) is the channels-last storage of (batch, C1, steps, 1)
         return x.view(frames.size(0), steps, 1, conv.out_channels).permute(0, 3, 1, 2)
 
     def _layer(self, x: torch.Tensor, index: int) -> torch.Tensor:
         """pad -> conv -> ReLU -> batch norm -> max-pool(2), torchcrepe's order."""
+        taps, padding = _taps(index, x.size(2))
+        x = F.pad(x, padding if x.dim() == 3 else (0, 0, *padding))
+        return self._activate(self._conv(x, index, taps), index)
+
+    def _conv(self, padded: torch.Tensor, index: int, taps: slice) -> torch.Tensor:
+        """Convolution ``index`` (1..5) with kernel ``taps`` of an input padded as :func:`_taps` says."""
         conv: torch.nn.Conv2d = getattr(self, LAYER_NAMES[index])
         if self.layout == "ncl":
-            padded, weight = F.pad(x, PADDING[index]), conv.weight[..., 0]
-            if torch.is_grad_enabled() and (weight.requires_grad or padded.requires_grad):
-                x = _Conv1d.apply(padded, weight.contiguous(), conv.bias)
-            else:
-                x = F.conv1d(padded, weight, conv.bias)
-        else:
-            x = F.pad(x.contiguous(memory_format=_CL), (0, 0, *PADDING[index]))
-            x = F.conv2d(x, conv.weight, conv.bias, stride=conv.stride)
-        return self._activate(x, index)
+            return _conv1d(padded, conv.weight[:, :, taps, 0], conv.bias)
+        return F.conv2d(padded.contiguous(memory_format=_CL), conv.weight[:, :, taps], conv.bias)
 
-    def _activate(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        """ReLU, batch norm, max-pool over time: [(b, C, T, 1)] -> [(b, C, T/2, 1)] (or without the 1)."""
+    def _activate(self, x: torch.Tensor, index: int, padding: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """ReLU, batch norm, max-pool over time, zero ``padding`` around it:
+        [(b, C, T, 1)] -> [(b, C, left + T/2 + right, 1)] (or without the 1)."""
         bn: torch.nn.BatchNorm2d = getattr(self, f"{LAYER_NAMES[index]}_BN")
-        pool = F.max_pool1d if x.dim() == 3 else lambda t: F.max_pool2d(t, (2, 1), (2, 1))
+        ncl = x.dim() == 3
+        pool = F.max_pool1d if ncl else lambda t, _: F.max_pool2d(t, (2, 1), (2, 1))
+        pad = padding if ncl else (0, 0, *padding)
         if self.training:
-            if x.dim() == 3:  # BatchNorm2d wants 4-D; its running statistics must still update
+            if ncl:  # BatchNorm2d wants 4-D; its running statistics must still update
                 # contiguous: conv1's transposed output gave BatchNorm2d's training pass other gradients
-                return F.max_pool1d(bn(F.relu(x).contiguous()[..., None])[..., 0], 2)
-            return pool(bn(F.relu(x)))
+                return F.pad(F.max_pool1d(bn(F.relu(x).contiguous()[..., None])[..., 0], 2), pad)
+            return F.pad(pool(bn(F.relu(x)), 2), pad)
         scale, shift = bn_affine(bn)
-        pooled = pool(x, 2) if x.dim() == 3 else pool(x)
+        pooled = pool(x, 2)
         shape = (-1,) + (1,) * (x.dim() - 2)  # broadcast over time (and the trailing 1)
         negative = scale < 0
         if bool(negative.any()):
             # a negative scale turns the max of the affine map into its min
-            low = -(pool(-x, 2) if x.dim() == 3 else pool(-x))
-            pooled = torch.where(negative.view(shape), low, pooled)
-        return torch.addcmul(shift.view(shape), F.relu(pooled), scale.view(shape))
+            pooled = torch.where(negative.view(shape), -pool(-x, 2), pooled)
+        return F.pad(torch.addcmul(shift.view(shape), pooled.relu_(), scale.view(shape)), pad)
+
+
+def _taps(index: int, steps: int) -> tuple[slice, tuple[int, int]]:
+    """The kernel taps of conv ``index`` (1..5) that can reach an input of ``steps`` time
+    steps, and the zero padding (before, after) they need.
+
+    With torchcrepe's padding (31, 32), output t reads x[t + j - 31] at tap j, so with
+    fewer than 32 steps only taps 32 - steps .. 30 + steps ever meet the input; the others
+    multiply zeros. Convolving with just those, padded by steps - 1 on each side, gives
+    the same outputs. An ONNX export keeps the whole kernel: the exporter cannot give a
+    sliced kernel a shape, and ONNX runtimes skip the padding themselves.
+    """
+    before, after = PADDING[index]
+    first, last = max(0, before - steps + 1), min(KERNEL_SIZES[index] - 1, before + steps - 1)
+    if (first == 0 and last == KERNEL_SIZES[index] - 1) or torch.onnx.is_in_onnx_export():
+        return slice(None), (before, after)
+    return slice(first, last + 1), (before - first, last - before)
+
+
+def _conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.conv1d`` (stride 1, no padding), through :class:`_Conv1d` when gradients flow
+    (not in an ONNX export, which has no operator for it)."""
+    training = torch.is_grad_enabled() and (weight.requires_grad or x.requires_grad)
+    if training and not torch.onnx.is_in_onnx_export():
+        return _Conv1d.apply(x, weight.contiguous(), bias)
+    return F.conv1d(x, weight, bias)
 
 
 def bn_affine(bn: torch.nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:

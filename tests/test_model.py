@@ -115,8 +115,10 @@ def test_both_layouts_agree_in_eval_and_in_training() -> None:
         grads[layout] = {name: p.grad for name, p in model.named_parameters()}
     assert torch.allclose(outputs["ncl"], outputs["cl"], atol=1e-5)
     for name, expected in grads["cl"].items():
+        # batch norm's batch statistics (8 frames) amplify rounding: against float64, conv1.bias
+        # is off by 6.7e-5 (ncl) and 3.8e-5 (cl) of its largest element, the rest by less
         scale = float(expected.abs().max())
-        assert torch.allclose(grads["ncl"][name], expected, atol=1e-4 * scale + 1e-9), name
+        assert torch.allclose(grads["ncl"][name], expected, atol=2e-4 * scale + 1e-9), name
 
 
 @pytest.mark.parametrize("layout", ["cl", "ncl"])
@@ -137,9 +139,28 @@ def test_inference_in_slices_equals_one_batch(layout: str, monkeypatch: pytest.M
         assert sizes == [64]
         monkeypatch.setattr(model_module, "INFERENCE_BYTES", 1)  # the 64-frame floor
         sliced = model(frames)
-    assert sizes[1:] == [64, 64, 22]
+    assert sizes[1:] == [64, 64, 24]  # 150 frames padded to whole blocks of 8
     assert torch.allclose(sliced[:64], whole, atol=1e-6)
     expected = reference_forward(random_state_dict(3, seed=5), frames)
     assert torch.allclose(sliced, expected, atol=1e-5)
     model(frames).sum().backward()  # with gradients: one batch, so training sees the whole batch
     assert sizes[-1] == 150
+
+
+def test_a_frames_output_does_not_depend_on_its_batch() -> None:
+    """Bit for bit: without whole blocks of 8, 6 of these 12 slices of tiny differed by ~1e-7
+    from the same frames in one batch, and the Ray engine's files from the local engine's."""
+    from crepetool.model import load_model
+
+    model = load_model("tiny")
+    frames = torch.randn(520, 1024, generator=torch.Generator().manual_seed(3))
+    generator = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        whole = model(frames)
+        for _ in range(12):
+            start = int(torch.randint(0, 400, (1,), generator=generator))
+            count = int(torch.randint(1, 520 - start, (1,), generator=generator))
+            assert torch.equal(model(frames[start : start + count]), whole[start : start + count]), (
+                start,
+                count,
+            )

@@ -80,12 +80,16 @@ def main(specs: list[str]) -> None:
     files_table(torchcrepe, [s for s in specs if load(s).capacity < 32])
 
 
-def _rate(fn, frames: int, repeats: int = 2) -> float:
+def _rate(fn, frames: int, repeats: int = 5) -> float:
+    """Frames/s of ``fn`` on ``frames`` frames: its fastest of ``repeats`` calls after a warm-up
+    (on a shared 2-core machine the mean of two calls varied by up to 30%)."""
     fn()
-    started = time.perf_counter()
+    fastest = float("inf")
     for _ in range(repeats):
+        started = time.perf_counter()
         fn()
-    return frames * repeats / (time.perf_counter() - started)
+        fastest = min(fastest, time.perf_counter() - started)
+    return frames / fastest
 
 
 def network_table(torchcrepe, specs: list[str], count: int = 256) -> None:

@@ -24,9 +24,7 @@ at hand (measured on 2 cores, ``full``, 64 frames a batch):
   see zero padding, so 4.3x fewer multiply-adds there and 2x in conv5;
 - in eval mode ReLU, batch norm and max-pool are fused: pooling first halves
   the tensor the other two touch (max commutes with ReLU and with a positive
-  affine map; channels whose BN scale is negative take the min instead), and
-  in ``ncl`` the result is written straight into the next convolution's
-  zero-padded input.
+  affine map; channels whose BN scale is negative take the min instead).
 
 All of this is exact up to float rounding (~1e-6 on probabilities).
 """
@@ -206,7 +204,6 @@ class Crepe(torch.nn.Module):
         x = self._conv1(frames)
         for index in range(1, 5):
             taps, padding = _taps(index, x.size(2) // 2)  # pooling halves the time steps
-            # the activation writes straight into conv ``index``'s padded input
             x = self._conv(self._activate(x, index - 1, padding), index, taps)
         return self._activate(x, 4)
 
@@ -265,8 +262,7 @@ class Crepe(torch.nn.Module):
         pad = padding if ncl else (0, 0, *padding)
         if self.training:
             if ncl:  # BatchNorm2d wants 4-D; its running statistics must still update
-                # contiguous: conv1's transposed output gave BatchNorm2d's training pass other gradients
-                return F.pad(F.max_pool1d(bn(F.relu(x).contiguous()[..., None])[..., 0], 2), pad)
+                return F.pad(F.max_pool1d(bn(F.relu(x)[..., None])[..., 0], 2), pad)
             return F.pad(pool(bn(F.relu(x)), 2), pad)
         scale, shift = bn_affine(bn)
         pooled = pool(x, 2)

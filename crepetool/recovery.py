@@ -45,11 +45,19 @@ AUTO_TEACHER_MIN = 16
 DEFAULT_BATCH = 64
 DEFAULT_LR = 1e-2
 DEFAULT_KNOWN_WEIGHT = 0.8
+#: Under a time budget, :func:`distill` re-fits its schedule to the pace every this many steps.
+PACE_STEPS = 10
 
 
 def default_steps(capacity: int) -> int:
     """Distillation steps :func:`recover` takes by default at ``capacity`` (:data:`SCHEDULE`)."""
     return next(steps for largest, steps in SCHEDULE if capacity <= largest)
+
+
+def fitted_steps(budget: float, elapsed: float, done: int, steps: int) -> int:
+    """Steps that fit in ``budget`` seconds at the pace of ``done`` steps in ``elapsed``, at
+    most ``steps`` and at least one more than done."""
+    return max(done + 1, min(steps, int(budget * done / max(elapsed, 1e-9))))
 
 
 def default_teacher(weights: Weights) -> tuple[str, str | Weights]:
@@ -139,7 +147,10 @@ def distill(
     its (re-estimated) statistics: ``frozen_norm=False`` trains with batch
     statistics instead, which measured worse (the running statistics lag behind).
 
-    ``time_budget`` (seconds) stops early; ``callback(step, loss, student)`` runs
+    ``time_budget`` (seconds) fits the run to a deadline: every :data:`PACE_STEPS` steps the
+    cosine decay is re-aimed at the steps that the pace so far fits in the budget (at most
+    ``steps``), so a short budget still ends annealed rather than cut off at a high learning
+    rate; the steps done then depend on the machine. ``callback(step, loss, student)`` runs
     after each step. Returns the new state dict and the steps done. Deterministic
     for a given seed and step count on CPU.
     """
@@ -152,13 +163,16 @@ def distill(
     teacher_model = load_model(teacher, device)
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(student.parameters(), lr=lr)
+    total = steps  # the cosine's length; a time budget re-aims it at the pace measured
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps))
+        optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
     )
     started, done = time.perf_counter(), 0
     fresh = max(1, round(batch_size * fresh_share))
     replay: tuple[torch.Tensor, torch.Tensor] | None = None
     for step in range(steps):
+        if step >= total:
+            break
         frames, f0 = training_frames.frames(fresh, generator)
         known = training_frames.targets(f0).float()
         # known f0 sharpens voiced targets; unvoiced frames and recordings follow the teacher alone
@@ -186,8 +200,12 @@ def distill(
         done = step + 1
         if callback is not None:
             callback(done, loss.item(), student)
-        if time_budget is not None and time.perf_counter() - started > time_budget:
-            break
+        if time_budget is not None:
+            elapsed = time.perf_counter() - started
+            if elapsed > time_budget:
+                break
+            if done % PACE_STEPS == 0:
+                total = fitted_steps(time_budget, elapsed, done, steps)
     student.eval()
     return {k: v.detach().clone() for k, v in student.state_dict().items()}, done
 
@@ -254,7 +272,8 @@ def recover(
     student before and after and the teacher are scored on held-out signals
     (:class:`crepetool.evaluation.heldout.HeldOut`, computed once per teacher file); the table lands in
     ``metadata["recovery"]["evaluation"]``. ``calibrate=False`` skips the
-    re-estimation (``finetune`` continues from trained statistics).
+    re-estimation (``finetune`` continues from trained statistics). ``time_budget`` (seconds)
+    covers the whole recovery: distillation gets what the rest leaves (:func:`distill`).
     """
     from crepetool.model import load_model, resolve_device
     from crepetool.pruning import source_info
@@ -277,7 +296,11 @@ def recover(
     teacher_weights = teacher if isinstance(teacher, Weights) else load(teacher)
     teacher_model = load_model(teacher_weights, resolved)
     held_out = _held_out(teacher_weights, teacher_model, resolved) if measure else None
+    scoring = time.perf_counter()
     before = held_out.score(load_model(state_dict, resolved)) if held_out else None
+    scoring = time.perf_counter() - scoring  # the score after will take as long
+    if time_budget is not None:
+        record["time_budget"] = time_budget
     if calibrate:
         state_dict = recalibrate_batchnorm(state_dict, calibration_count, seed=seed)
         record["calibration_frames"] = calibration_count
@@ -290,13 +313,15 @@ def recover(
             running = held_out.frame_accuracy(student) if held_out and step % every == 0 else None
             progress(step, steps, loss, running)
 
+        # the budget covers the whole recovery: what came before and the score to come
+        left = None if time_budget is None else time_budget - (time.perf_counter() - started) - scoring
         state_dict, done = distill(
             state_dict,
             teacher_model,
             steps,
             seed=seed,
             audio=pool,
-            time_budget=time_budget,
+            time_budget=left,
             callback=step_done,
             device=resolved,
         )

@@ -102,6 +102,36 @@ def test_time_budget_stops_early() -> None:
     assert steps == 1
 
 
+def test_time_budget_ends_annealed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A budget that fits ~40 of 1,000 steps re-aims the cosine decay: the run stops near 40
+    steps with the learning rate near zero, not at 96% of it as a plain cut-off would."""
+    from crepetool import recovery
+
+    class Clock:  # one second a reading: distill reads it once a step, after the start
+        now = 0.0
+
+        def perf_counter(self) -> float:
+            self.now += 1.0
+            return self.now
+
+    rates: list[float] = []
+
+    class Recorded(torch.optim.Adam):
+        def step(self, closure=None):  # type: ignore[no-untyped-def]
+            rates.append(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    monkeypatch.setattr(recovery, "time", Clock())
+    monkeypatch.setattr(torch.optim, "Adam", Recorded)
+    _, done = distill(prune("tiny", 1).state_dict, "tiny", 1_000, batch_size=8, lr=1.0, time_budget=40.0)
+    assert 35 <= done <= 42
+    assert rates[0] == pytest.approx(1.0)
+    assert rates[-1] < 0.05
+    assert recovery.fitted_steps(40.0, 10.0, 10, 1_000) == 40
+    assert recovery.fitted_steps(40.0, 39.5, 39, 1_000) == 40  # always one step more than done
+    assert recovery.fitted_steps(1e6, 10.0, 10, 1_000) == 1_000  # never past --steps
+
+
 def _wav(path: Path, audio: np.ndarray) -> Path:
     soundfile.write(str(path), audio, 16000)
     return path

@@ -33,13 +33,16 @@ StepsOpt = Annotated[
         "--steps",
         min=1,
         help="Distillation steps of 64 frames [default: recovery.SCHEDULE, 540 at K=9..15, else 360; "
-        "at K=12 about 12 minutes in all on 2 AVX2 EPYC cores].",
+        "at K=12 about 9 minutes in all on 2 AVX2 EPYC cores].",
     ),
 ]
 MinutesOpt = Annotated[
     float | None,
     typer.Option(
-        "--minutes", min=0.0, help="Stop distilling after this many minutes, whatever --steps says."
+        "--minutes",
+        min=0.0,
+        help="Fit recovery into this many minutes: the learning-rate decay is re-aimed at the steps "
+        "that fit at the pace measured (at most --steps), so it ends annealed. Steps then vary by machine.",
     ),
 ]
 AudioOpt = Annotated[

@@ -23,7 +23,8 @@ BUNDLED_MODELS: tuple[str, ...] = ("full", "tiny")
 #: ``prune --source auto``: the smallest installed trained model at least as wide as K.
 AUTO_SOURCE = "auto"
 #: ``prune --teacher auto``: the trained model a cut started from when it is official medium or
-#: large, else full (crepetool.recovery.default_teacher).
+#: large, official medium for what starts from official small, else full
+#: (crepetool.recovery.default_teacher).
 AUTO_TEACHER = "auto"
 #: Weights file suffixes: PyTorch pickles (read with weights_only=True) and safetensors.
 PTH_SUFFIXES: tuple[str, ...] = (".pth", ".pt")

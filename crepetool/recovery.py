@@ -34,14 +34,16 @@ if TYPE_CHECKING:
     from crepetool.model import Crepe
 
 #: Default distillation steps by capacity: (largest K, steps), the first row whose K is at
-#: least the model's. K = 9..15 are cut from official ``medium`` (``--source auto``), which
-#: also teaches them (:func:`default_teacher`): a step costs ~2/3 of one taught by ``full``, so
-#: 540 steps take the time 360 did, and at K=12 they measured better on both evaluation sets
-#: (see the README). K = 4, 8 and 16 start from the trained model of their size: 360.
-SCHEDULE: tuple[tuple[int, int], ...] = ((8, 360), (15, 540), (32, 360))
+#: least the model's. K = 5..15 are taught by official ``medium`` (:func:`default_teacher`):
+#: a step costs ~2/3 of one taught by ``full`` at K=12, so 540 steps take the time 360 did,
+#: and at K=12 and K=8 they measured better on both evaluation sets (see the README). K = 4,
+#: 16 and 24 start from the trained model of their size and ``full`` teaches them: 360.
+SCHEDULE: tuple[tuple[int, int], ...] = ((4, 360), (15, 540), (32, 360))
 DEFAULT_STEPS = 360
 #: The narrowest trained source that :func:`default_teacher` lets teach its own cut.
 AUTO_TEACHER_MIN = 16
+#: Trained sources too narrow to teach, and the official model that teaches what starts from them.
+TAUGHT_BY = {"official-small": "medium"}
 DEFAULT_BATCH = 64
 DEFAULT_LR = 1e-2
 DEFAULT_KNOWN_WEIGHT = 0.8
@@ -63,11 +65,14 @@ def fitted_steps(budget: float, elapsed: float, done: int, steps: int) -> int:
 def default_teacher(weights: Weights) -> tuple[str, str | Weights]:
     """The teacher of ``teacher="auto"`` for pruned ``weights``, as (name, weights or name):
     the trained model the cut started from (``metadata["source"]``) when it is official
-    ``medium`` or ``large`` and wider than ``weights``, else ``full``.
+    ``medium`` or ``large`` and wider than ``weights``; official ``medium`` for what started
+    from official ``small`` (:data:`TAUGHT_BY`); else ``full``. An official model whose
+    package is not installed gives way to ``full``.
 
     At K=12 official ``medium`` teaches as well as ``full`` (hard set 83.26% against 83.33%,
-    realistic 87.18% against 87.29%, 360 steps each) at ~2/3 of the time a step. Models not
-    cut (K = 4, 8, 16, 24 from the trained model of their size) keep ``full``, as measured.
+    realistic 87.18% against 87.29%, 360 steps each) at ~2/3 of the time a step; at K=8 it
+    taught 540 steps to 83.69% / 87.35% against ``full``'s 360 to 83.57% / 87.42%. K = 4, 16
+    and 24, started from the trained model of their size, keep ``full``, as measured.
     """
     from crepetool.errors import UserInputError
     from crepetool.keras import import_keras
@@ -76,10 +81,11 @@ def default_teacher(weights: Weights) -> tuple[str, str | Weights]:
     name = str(source.get("name", "")) if isinstance(source, dict) else ""
     width = source.get("capacity") if isinstance(source, dict) else None
     cut = isinstance(width, int) and max(weights.capacity + 1, AUTO_TEACHER_MIN) <= width < 32
-    if cut and name.startswith("official-"):
+    teacher = name.removeprefix("official-") if cut and name.startswith("official-") else TAUGHT_BY.get(name)
+    if teacher is not None:
         try:
-            return name, import_keras(name.removeprefix("official-"))
-        except UserInputError:  # its package was removed since the cut
+            return f"official-{teacher}", import_keras(teacher)
+        except UserInputError:  # its package is not installed (or was removed since the cut)
             pass
     return "full", "full"
 
@@ -133,6 +139,7 @@ def distill(
     time_budget: float | None = None,
     callback: Callable[[int, float, Crepe], None] | None = None,
     device: torch.device | str = "cpu",
+    refitted: Callable[[int], None] | None = None,
 ) -> tuple[StateDict, int]:
     """Train the pruned ``state_dict`` to imitate ``teacher`` on fresh synthetic frames.
 
@@ -150,7 +157,8 @@ def distill(
     ``time_budget`` (seconds) fits the run to a deadline: every :data:`PACE_STEPS` steps the
     cosine decay is re-aimed at the steps that the pace so far fits in the budget (at most
     ``steps``), so a short budget still ends annealed rather than cut off at a high learning
-    rate; the steps done then depend on the machine. ``callback(step, loss, student)`` runs
+    rate; the steps done then depend on the machine, and ``refitted(steps)`` hears each new
+    aim. ``callback(step, loss, student)`` runs
     after each step. Returns the new state dict and the steps done. Deterministic
     for a given seed and step count on CPU.
     """
@@ -206,6 +214,8 @@ def distill(
                 break
             if done % PACE_STEPS == 0:
                 total = fitted_steps(time_budget, elapsed, done, steps)
+                if refitted is not None:
+                    refitted(total)
     student.eval()
     return {k: v.detach().clone() for k, v in student.state_dict().items()}, done
 
@@ -305,13 +315,14 @@ def recover(
         state_dict = recalibrate_batchnorm(state_dict, calibration_count, seed=seed)
         record["calibration_frames"] = calibration_count
     if method == "distill":
+        aim = [steps]  # the steps a time budget fits, as distill refits them
 
         def step_done(step: int, loss: float, student: Crepe) -> None:
             if progress is None:
                 return
             every = max(1, steps // 10)
             running = held_out.frame_accuracy(student) if held_out and step % every == 0 else None
-            progress(step, steps, loss, running)
+            progress(step, aim[0], loss, running)
 
         # the budget covers the whole recovery: what came before and the score to come
         left = None if time_budget is None else time_budget - (time.perf_counter() - started) - scoring
@@ -324,6 +335,7 @@ def recover(
             time_budget=left,
             callback=step_done,
             device=resolved,
+            refitted=lambda total: aim.__setitem__(0, total),
         )
         teacher_info = source_info(spec, teacher_weights)
         record.update(

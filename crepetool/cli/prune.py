@@ -32,7 +32,7 @@ StepsOpt = Annotated[
     typer.Option(
         "--steps",
         min=1,
-        help="Distillation steps of 64 frames [default: recovery.SCHEDULE, 540 at K=9..15, else 360; "
+        help="Distillation steps of 64 frames [default: recovery.SCHEDULE, 540 at K=5..15, else 360; "
         "at K=12 about 9 minutes in all on 2 AVX2 EPYC cores].",
     ),
 ]

@@ -189,12 +189,13 @@ def accuracy_against_speed(
 
 def _place_labels(axis: Any, labels: list[tuple[str, float, float, str]], size: float = 7.5) -> None:
     """Annotate each (text, x, y, colour) at the first of four corners that stays inside the figure
-    and overlaps nothing placed."""
+    and overlaps nothing placed. Higher points go first, so of two close points the upper one
+    keeps the label above it."""
     figure = axis.figure
     renderer = figure.canvas.get_renderer()
     placed: list[Any] = []
     corners = [(6, 5), (6, -12), (-6, 5), (-6, -12)]
-    for text, x, y, colour in labels:
+    for text, x, y, colour in sorted(labels, key=lambda label: -label[2]):
         for dx, dy in corners:
             note = axis.annotate(
                 text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=size, color=colour,

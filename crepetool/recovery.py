@@ -306,23 +306,27 @@ def recover(
     teacher_weights = teacher if isinstance(teacher, Weights) else load(teacher)
     teacher_model = load_model(teacher_weights, resolved)
     held_out = _held_out(teacher_weights, teacher_model, resolved) if measure else None
-    scoring = time.perf_counter()
+    scored = time.perf_counter()
     before = held_out.score(load_model(state_dict, resolved)) if held_out else None
-    scoring = time.perf_counter() - scoring  # the score after will take as long
+    scoring = time.perf_counter() - scored  # the score after will take as long
     if time_budget is not None:
         record["time_budget"] = time_budget
     if calibrate:
         state_dict = recalibrate_batchnorm(state_dict, calibration_count, seed=seed)
         record["calibration_frames"] = calibration_count
     if method == "distill":
-        aim = [steps]  # the steps a time budget fits, as distill refits them
+        aim = steps  # the steps a time budget fits, as distill refits them: the bar's total
+
+        def refitted(total: int) -> None:
+            nonlocal aim
+            aim = total
 
         def step_done(step: int, loss: float, student: Crepe) -> None:
             if progress is None:
                 return
             every = max(1, steps // 10)
             running = held_out.frame_accuracy(student) if held_out and step % every == 0 else None
-            progress(step, aim[0], loss, running)
+            progress(step, aim, loss, running)
 
         # the budget covers the whole recovery: what came before and the score to come
         left = None if time_budget is None else time_budget - (time.perf_counter() - started) - scoring
@@ -335,7 +339,7 @@ def recover(
             time_budget=left,
             callback=step_done,
             device=resolved,
-            refitted=lambda total: aim.__setitem__(0, total),
+            refitted=refitted,
         )
         teacher_info = source_info(spec, teacher_weights)
         record.update(

@@ -6,19 +6,22 @@ state dict moves between :class:`Crepe` and ``torchcrepe.Crepe`` with
 ``strict=True`` both ways.
 
 The convolutions are 1-D over time. How they run is chosen for speed on the CPU
-at hand (measured on 2 cores, ``full``, 64 frames a batch):
+(measured on 2 AVX2 cores of an AMD EPYC, 256-frame batches):
 
-- the layout of the activations (:func:`default_layout`). On CPUs with AVX-512
-  (Sapphire Rapids) they are kept channels-last (``[batch, C, time, 1]`` stored
-  as ``[batch, time, 1, C]``), where oneDNN's convolution runs conv2 at ~460
-  GFLOP/s against ~255 for ``conv1d``. On AVX2-only CPUs (an AMD EPYC here) it is
-  the other way round: ``conv1d`` on ``[batch, C, time]`` runs conv2 at ~173
-  GFLOP/s against ~45 channels-last, so they stay in that layout;
-- conv1 (one input channel, kernel 512, stride 4): in ``ncl``, a stride-1
-  convolution over the frame's four phases (``[batch, 4, 383]`` against a
-  ``[C1, 4, 128]`` kernel), which oneDNN runs directly (tiny: 0.19 ms a frame
-  against 0.42 as a GEMM over copied windows); in ``cl``, that GEMM, which lands
-  its output channels-last for free;
+- the layout of the activations (:func:`default_layout`): ``cl`` keeps them
+  channels-last as ``[batch, C, 1, time]`` (stored ``[batch, time, C]``), time on
+  the image's width, where oneDNN runs its brgemm convolution and pads inside it
+  without multiplying the padding. Against ``conv1d`` on ``[batch, C, time]``
+  (``ncl``) the network runs 1.1x (``full``) to 1.2x (``tiny``) the frames/s, and a
+  training step takes the same time. (Time on the height instead, ``[batch, C,
+  time, 1]``, ran conv2 4x slower here: oneDNN then blocks over an output width of 1. On an
+  AVX-512 Sapphire Rapids that orientation had measured conv2 at ~460 GFLOP/s against
+  ~255 for ``conv1d``; the width orientation is not measured there yet.)
+- conv1 (one input channel, kernel 512, stride 4) is a stride-1 convolution over
+  the frame's four phases (``[batch, 4, 383]`` against a ``[C1, 4, 128]`` kernel),
+  which oneDNN runs directly (tiny: 0.19 ms a frame against 0.42 as a GEMM over
+  copied windows); padded frames and kernel are already the channels-last storage
+  of phases and kernel, so ``cl`` copies neither;
 - the later layers run only the kernel taps that can reach their input: with
   8 time steps (conv6) an output reads at most 15 of the 64 taps, the rest
   see zero padding, so 4.3x fewer multiply-adds there and 2x in conv5;
@@ -52,15 +55,14 @@ BN_EPS = 0.0010000000474974513
 PADDING: tuple[tuple[int, int], ...] = ((254, 254),) + ((31, 32),) * 5
 STRIDES: tuple[int, ...] = (4, 1, 1, 1, 1, 1)
 WINDOW_SIZE = 1024
-#: Frames whose conv1 windows are copied out for one GEMM in ``cl`` (64 x 256 x 512 floats = 33 MB).
-CONV1_CHUNK = 64
 #: Inference runs the network a slice of the batch at a time, so that conv1's output (the
 #: largest activation: C1 x 256 floats a frame) stays under this; at least 64 frames a slice.
 INFERENCE_BYTES = 16 * 2**20
 #: Inference pads a batch to whole blocks of this many frames (see :meth:`Crepe.forward`).
 BATCH_BLOCK = 8
 _CL = torch.channels_last
-#: ``cl`` (channels-last conv2d) or ``ncl`` (conv1d on [batch, C, time]); see :func:`default_layout`.
+#: ``cl`` (channels-last conv2d over [batch, C, 1, time]) or ``ncl`` (conv1d on [batch, C, time]);
+#: see :func:`default_layout`.
 LAYOUTS = ("cl", "ncl")
 LAYOUT_ENV = "CREPETOOL_LAYOUT"
 
@@ -99,17 +101,15 @@ class _Conv1d(torch.autograd.Function):
 
 
 def default_layout() -> str:
-    """The faster activation layout on this CPU: ``cl`` with AVX-512, ``ncl`` otherwise.
+    """``cl``, unless ``CREPETOOL_LAYOUT=cl|ncl`` says otherwise.
 
-    ``CREPETOOL_LAYOUT=cl|ncl`` overrides it. Results are the same either way (float rounding).
+    Results are the same either way (float rounding). ``ncl`` is the plain reference, and a
+    choice for a CPU where it measures faster (``benchmarks/predict.py`` prints both).
     """
     import os
 
     chosen = os.environ.get(LAYOUT_ENV, "").strip().lower()
-    if chosen in LAYOUTS:
-        return chosen
-    capability = torch.backends.cpu.get_cpu_capability()
-    return "cl" if capability.startswith(("AVX512", "AMX")) else "ncl"
+    return chosen if chosen in LAYOUTS else "cl"
 
 
 class Crepe(torch.nn.Module):
@@ -167,10 +167,10 @@ class Crepe(torch.nn.Module):
             return torch.cat([self.forward(part, embed) for part in frames.split(chunk)])
         x = self._features(frames)
         if embed:
-            return x if self.layout == "cl" else x[..., None]
-        x = self._layer(x, 5)  # shape=(batch, C6, 4, 1) or (batch, C6, 4)
+            return self._torchcrepe_layout(x)
+        x = self._activate(self._conv(x, 5), 5).flatten(2)  # shape=(batch, C6, 4)
         # shape=(batch, 4 * C6): flattened as (time, channel), as torchcrepe does
-        x = x.transpose(1, 2).reshape(x.size(0), self.in_features)
+        x = x.transpose(1, 2).reshape(-1, self.in_features)
         return torch.sigmoid(self.classifier(x))
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
@@ -182,8 +182,11 @@ class Crepe(torch.nn.Module):
         Returns
             embedding (Tensor [shape=(batch, C5, 8, 1)])
         """
-        x = self._features(frames)
-        return x if self.layout == "cl" else x[..., None]
+        return self._torchcrepe_layout(self._features(frames))
+
+    def _torchcrepe_layout(self, x: torch.Tensor) -> torch.Tensor:
+        """[(b, C, T)] (``ncl``) or [(b, C, 1, T)] (``cl``) -> [(b, C, T, 1)]."""
+        return x[..., None] if self.layout == "ncl" else x.transpose(2, 3)
 
     def _inference_chunk(self, frames: torch.Tensor) -> int:
         """Frames per slice without gradients (:data:`INFERENCE_BYTES`, whole blocks of
@@ -203,75 +206,61 @@ class Crepe(torch.nn.Module):
         """conv1..conv5 in this model's own layout."""
         x = self._conv1(frames)
         for index in range(1, 5):
-            taps, padding = _taps(index, x.size(2) // 2)  # pooling halves the time steps
-            x = self._conv(self._activate(x, index - 1, padding), index, taps)
+            x = self._conv(self._activate(x, index - 1), index)
         return self._activate(x, 4)
 
     def _conv1(self, frames: torch.Tensor) -> torch.Tensor:
-        """conv1: Tensor [shape=(batch, 1024)] -> [shape=(batch, C1, 256)], or (batch, C1, 256, 1)
-        channels-last in ``cl``."""
+        """conv1 over the frame's four phases: Tensor [shape=(batch, 1024)] -> [shape=(batch, C1, 256)]
+        in ``ncl``, [shape=(batch, C1, 1, 256)] channels-last in ``cl``.
+
+        out[t] = sum_j w[j] x[4t + j] = sum_(phase p, m) w[4m + p] x[4(t + m) + p]: a stride-1
+        convolution of the four phases ``[batch, 4, 383]`` with a ``[C1, 4, 128]`` kernel.
+        """
         conv = self.conv1
-        weight = conv.weight.reshape(conv.out_channels, KERNEL_SIZES[0])
-        if self.layout == "ncl" or torch.onnx.is_in_onnx_export():  # ONNX has no Unfold with a dynamic batch
-            # out[t] = sum_j w[j] x[4t + j] = sum_(phase p, m) w[4m + p] x[4(t + m) + p]
-            phases = F.pad(frames, PADDING[0]).unflatten(1, (-1, STRIDES[0])).transpose(1, 2)
-            kernel = weight.unflatten(1, (-1, STRIDES[0])).transpose(1, 2)  # shape=(C1, 4, 128)
-            x = _conv1d(phases, kernel, conv.bias)
-            return x if self.layout == "ncl" else x[..., None].contiguous(memory_format=_CL)
-        windows = F.pad(frames, PADDING[0]).unfold(1, KERNEL_SIZES[0], STRIDES[0])
-        steps = windows.size(1)  # 256
-        if torch.is_grad_enabled() and (frames.requires_grad or weight.requires_grad):
-            x = torch.addmm(conv.bias, windows.reshape(-1, KERNEL_SIZES[0]), weight.t())
-        else:
-            # the overlapping windows are copied out for the GEMM: 512 KB a frame, so a few
-            # frames at a time (a 512-frame batch at once peaked 268 MB above the rest)
-            x = torch.empty(
-                frames.size(0) * steps, conv.out_channels, dtype=frames.dtype, device=frames.device
-            )
-            flat = x.view(frames.size(0), steps, -1)
-            for start in range(0, frames.size(0), CONV1_CHUNK):
-                part = windows[start : start + CONV1_CHUNK].reshape(-1, KERNEL_SIZES[0])
-                torch.addmm(
-                    conv.bias,
-                    part,
-                    weight.t(),
-                    out=flat[start : start + CONV1_CHUNK].view(-1, conv.out_channels),
-                )
-        # shape=(batch, steps, C1) is the channels-last storage of (batch, C1, steps, 1)
-        return x.view(frames.size(0), steps, 1, conv.out_channels).permute(0, 3, 1, 2)
+        # [batch, 383, 4] and [C1, 128, 4]: already the channels-last storage of phases and kernel
+        phases = F.pad(frames, PADDING[0]).unflatten(1, (-1, STRIDES[0]))
+        kernel = conv.weight.reshape(conv.out_channels, -1, STRIDES[0])
+        if self.layout == "cl":
+            return F.conv2d(phases.transpose(1, 2)[:, :, None], kernel.transpose(1, 2)[:, :, None], conv.bias)
+        # a channels-last-strided kernel would make oneDNN write a channels-last output, which
+        # max-pool then copies: tiny's conv1 and pool took 0.33 ms a frame that way, 0.19 contiguous
+        return _conv1d(phases.transpose(1, 2).contiguous(), kernel.transpose(1, 2).contiguous(), conv.bias)
 
-    def _layer(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        """pad -> conv -> ReLU -> batch norm -> max-pool(2), torchcrepe's order."""
-        taps, padding = _taps(index, x.size(2))
-        x = F.pad(x, padding if x.dim() == 3 else (0, 0, *padding))
-        return self._activate(self._conv(x, index, taps), index)
-
-    def _conv(self, padded: torch.Tensor, index: int, taps: slice) -> torch.Tensor:
-        """Convolution ``index`` (1..5) with kernel ``taps`` of an input padded as :func:`_taps` says."""
+    def _conv(self, x: torch.Tensor, index: int) -> torch.Tensor:
+        """Convolution ``index`` (1..5) with torchcrepe's zero padding, only the kernel taps
+        that reach the input (:func:`_taps`): [(b, C, T)] -> [(b, C', T)] (``cl``: with a 1 before T)."""
         conv: torch.nn.Conv2d = getattr(self, LAYER_NAMES[index])
+        taps, (before, after) = _taps(index, x.size(-1))
         if self.layout == "ncl":
-            return _conv1d(padded, conv.weight[:, :, taps, 0], conv.bias)
-        return F.conv2d(padded.contiguous(memory_format=_CL), conv.weight[:, :, taps], conv.bias)
+            return _conv1d(F.pad(x, (before, after)), conv.weight[:, :, taps, 0], conv.bias)
+        # oneDNN pads inside the convolution and never multiplies the padding (K=12 conv2: 1.40 ms
+        # a frame against 2.40 after F.pad), but pads both sides alike: the extra output is dropped
+        side = max(before, after)
+        x = F.conv2d(x, conv.weight[:, :, taps].transpose(2, 3), conv.bias, padding=(0, side))
+        return x[..., side - before : x.size(-1) - side + after]
 
-    def _activate(self, x: torch.Tensor, index: int, padding: tuple[int, int] = (0, 0)) -> torch.Tensor:
-        """ReLU, batch norm, max-pool over time, zero ``padding`` around it:
-        [(b, C, T, 1)] -> [(b, C, left + T/2 + right, 1)] (or without the 1)."""
+    def _activate(self, x: torch.Tensor, index: int) -> torch.Tensor:
+        """ReLU, batch norm, max-pool over time: [(b, C, T)] -> [(b, C, T/2)] (``cl``: with a 1 before T)."""
         bn: torch.nn.BatchNorm2d = getattr(self, f"{LAYER_NAMES[index]}_BN")
-        ncl = x.dim() == 3
-        pool = F.max_pool1d if ncl else lambda t, _: F.max_pool2d(t, (2, 1), (2, 1))
-        pad = padding if ncl else (0, 0, *padding)
         if self.training:
-            if ncl:  # BatchNorm2d wants 4-D; its running statistics must still update
-                return F.pad(F.max_pool1d(bn(F.relu(x)[..., None])[..., 0], 2), pad)
-            return F.pad(pool(bn(F.relu(x)), 2), pad)
+            if self.layout == "ncl":  # BatchNorm2d wants 4-D; its running statistics must still update
+                return F.max_pool1d(bn(F.relu(x)[..., None])[..., 0], 2)
+            return F.max_pool2d(bn(F.relu(x)), (1, 2), (1, 2))
         scale, shift = bn_affine(bn)
-        pooled = pool(x, 2)
-        shape = (-1,) + (1,) * (x.dim() - 2)  # broadcast over time (and the trailing 1)
+        shape = (-1,) + (1,) * (x.dim() - 2)  # broadcast over time (and the 1)
+        pooled = self._pool(x)
         negative = scale < 0
         if bool(negative.any()):
             # a negative scale turns the max of the affine map into its min
-            pooled = torch.where(negative.view(shape), -pool(-x, 2), pooled)
-        return F.pad(torch.addcmul(shift.view(shape), pooled.relu_(), scale.view(shape)), pad)
+            pooled = torch.where(negative.view(shape), -self._pool(-x), pooled)
+        return torch.addcmul(shift.view(shape), pooled.relu_(), scale.view(shape))
+
+    def _pool(self, x: torch.Tensor) -> torch.Tensor:
+        """Max-pool by 2 over time (the last axis)."""
+        if self.layout == "ncl":
+            return F.max_pool1d(x, 2)
+        # the larger of each pair, elementwise: channels-last in and out, 3x faster than max_pool2d
+        return torch.maximum(x[..., 0::2], x[..., 1::2])
 
 
 def _taps(index: int, steps: int) -> tuple[slice, tuple[int, int]]:

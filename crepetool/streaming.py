@@ -112,13 +112,11 @@ class BlockResampler:
         return self._emit(self.length, final=True)
 
     def _emit(self, end: int, final: bool = False) -> np.ndarray:
-        import resampy
-
         begin = self._done_in
         first = max(0, begin - self._margin)  # a multiple of the period
         last = self.length if final else min(self.length, end + self._margin)
         piece = self._buffer[first - self._start : last - self._start]
-        out = resampy.resample(piece, self.rate, SAMPLE_RATE)
+        out = audio_io.resampy_resample(piece, self.rate, self.length)
         # global output index of out[0] is first * 16000 / rate, an integer
         offset = first // self._period_in * self._period_out
         lo = begin // self._period_in * self._period_out

@@ -49,6 +49,32 @@ def test_block_resampling_equals_whole_file(method: str, rate: int, seconds: flo
         assert np.abs(streamed - whole).max() <= 1e-6, sizes
 
 
+def test_long_recordings_resample_in_parallel_to_the_same_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """resampy's parallel loop for long recordings (here: 1 s and more), whole and block by
+    block, gives the samples its serial loop gives; a short recording stays serial."""
+    import resampy
+
+    serial_resample, calls = resampy.resample, []
+
+    def recorded(*args, **kwargs):
+        calls.append(kwargs.get("parallel", False))
+        return serial_resample(*args, **kwargs)
+
+    monkeypatch.setattr(resampy, "resample", recorded)
+    monkeypatch.setattr(audio_io, "PARALLEL_SECONDS", 1.0)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)  # a 1-core runner still takes the path
+    signal = _voice(3.37, 44100)
+    serial = serial_resample(signal, 44100, 16000)
+    assert np.array_equal(audio_io.resample(signal, 44100), serial)
+    resampler = streaming.BlockResampler(44100, signal.size)  # blocks of 1/3 s, of a 3.37 s recording
+    pieces = [resampler.push(chunk) for chunk in _chunks(signal, [44100 // 3])] + [resampler.finish()]
+    assert np.abs(np.concatenate(pieces) - serial).max() <= 1e-6
+    assert len(calls) > 2 and all(calls)
+    calls.clear()
+    audio_io.resample(signal[:22050], 44100)
+    assert calls == [False]
+
+
 @pytest.mark.parametrize(
     ("samples", "hop"), [(300, 160), (1024, 160), (16000 * 2 + 77, 160), (5000, 80), (7001, 333)]
 )

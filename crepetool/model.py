@@ -224,7 +224,7 @@ class Crepe(torch.nn.Module):
             return F.conv2d(phases.transpose(1, 2)[:, :, None], kernel.transpose(1, 2)[:, :, None], conv.bias)
         # a channels-last-strided kernel would make oneDNN write a channels-last output, which
         # max-pool then copies: tiny's conv1 and pool took 0.33 ms a frame that way, 0.19 contiguous
-        return _conv1d(phases.transpose(1, 2).contiguous(), kernel.transpose(1, 2).contiguous(), conv.bias)
+        return _conv1d(phases.transpose(1, 2), kernel.transpose(1, 2).contiguous(), conv.bias)
 
     def _conv(self, x: torch.Tensor, index: int) -> torch.Tensor:
         """Convolution ``index`` (1..5) with torchcrepe's zero padding, only the kernel taps

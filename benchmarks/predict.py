@@ -13,6 +13,9 @@ Prints, measured in this run:
    `predict_from_file_to_file` steps (its loader needs torchaudio, which does not load
    here: soundfile reads, as crepetool does), for tiny and full (torchcrepe builds no other size).
    The 30-minute file end to end is benchmarks/memory.py's (with its peak memory).
+5. where CUDA is available: full on the GPU, batch 2048, frames/s and the peak bin's agreement
+   with torchcrepe's fp32: torchcrepe fp32 and under fp16 autocast, crepetool fp32 / fp16 / bf16;
+   then predict end to end on 5 minutes of 16 kHz audio against torchcrepe.predict.
 torchcrepe's dither is switched off so the pitch can be compared to the cent.
 """
 
@@ -78,6 +81,9 @@ def main(specs: list[str]) -> None:
     # full's fixed costs are the smallest share, and 100 files with torchcrepe's full take
     # ~10 minutes on an AVX2 CPU: the files table is for the smaller models
     files_table(torchcrepe, [s for s in specs if load(s).capacity < 32])
+    if torch.cuda.is_available():
+        print()
+        cuda_table(torchcrepe)
 
 
 def _rate(fn, frames: int, repeats: int = 5) -> float:
@@ -289,3 +295,74 @@ def _torchcrepe_files(torchcrepe, paths: list[Path], name: str, folder: Path) ->
 
 if __name__ == "__main__":
     main(sys.argv[1:] or ["full", "tiny"])
+
+
+def cuda_table(torchcrepe, batch: int = 2048) -> None:
+    """full on the GPU: the network alone (CUDA events, median of 10 after 3 warm-ups), then predict."""
+    import functools
+    import statistics
+
+    from crepetool.precision import with_precision
+
+    device = torch.device("cuda")
+    weights = load("full")
+    frames = torch.randn(batch, 1024, device=device)
+    frames = (frames - frames.mean(1, keepdim=True)) / frames.std(1, keepdim=True)
+
+    def rate(fn) -> float:
+        for _ in range(3):
+            fn()
+        times = []
+        for _ in range(10):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize()
+            times.append(start.elapsed_time(end) / 1000)
+        return batch / statistics.median(times)
+
+    theirs = torchcrepe.Crepe("full")
+    theirs.load_state_dict(weights.state_dict)
+    theirs = theirs.eval().to(device)
+
+    def autocast() -> torch.Tensor:
+        with torch.autocast("cuda", dtype=torch.float16):
+            return theirs(frames).float()
+
+    ours = load_model(weights, device)
+    runs = {"torchcrepe fp32": lambda: theirs(frames), "torchcrepe fp16 autocast": autocast}
+    runs |= {f"crepetool {p}": with_precision(ours, p) for p in ("fp32", "fp16", "bf16")}
+    expected = theirs(frames).argmax(1)
+    print(f"CUDA ({torch.cuda.get_device_name(0)}), full, batch {batch}: the network alone")
+    print("| path | frames/s | peak bin as torchcrepe fp32 |")
+    print("|---|---|---|")
+    for name, fn in runs.items():
+        agree = (fn().argmax(1) == expected).float().mean().item()
+        print(f"| {name} | {rate(fn):.0f} | {agree:.2%} |")
+    seconds = 300
+    t = np.arange(seconds * 16000) / 16000
+    audio = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    count = 1 + audio.size // 160
+    signal = torch.from_numpy(audio)[None]
+    paths = {
+        f"crepetool {p}": functools.partial(
+            prediction.predict,
+            audio,
+            16000,
+            with_precision(ours, p),
+            batch_size=batch,
+            decoder="weighted-argmax",
+        )
+        for p in ("fp32", "fp16", "bf16")
+    }
+    paths["torchcrepe"] = functools.partial(
+        torchcrepe.predict, signal, 16000, 160, 50, 2006, "full", batch_size=batch, device="cuda"
+    )
+    cells = []
+    for name, run in paths.items():
+        run()
+        torch.cuda.synchronize()
+        _, took = timed(lambda: (run(), torch.cuda.synchronize()))
+        cells.append(f"{name} {count / took:.0f}")
+    print(f"predict end to end on {seconds} s of 16 kHz audio, frames/s: " + ", ".join(cells))

@@ -13,10 +13,10 @@ The convolutions are 1-D over time. How they run is chosen for speed on the CPU
   the image's width, where oneDNN runs its brgemm convolution and pads inside it
   without multiplying the padding. Against ``conv1d`` on ``[batch, C, time]``
   (``ncl``) the network runs 1.1x (``full``) to 1.2x (``tiny``) the frames/s, and a
-  training step takes the same time. (Time on the height instead, ``[batch, C,
-  time, 1]``, ran conv2 4x slower here: oneDNN then blocks over an output width of 1. On an
-  AVX-512 Sapphire Rapids that orientation had measured conv2 at ~460 GFLOP/s against
-  ~255 for ``conv1d``; the width orientation is not measured there yet.)
+  training step takes the same time. On 2 threads of an AVX-512 Intel Xeon with AMX,
+  ``cl`` ran 2.0x ``ncl`` for ``full`` (75 against 38 frames/s) and 1.7x for ``tiny``.
+  (Time on the height instead, ``[batch, C, time, 1]``, ran conv2 4x slower on the
+  EPYC: oneDNN then blocks over an output width of 1.) On CUDA ``ncl`` is faster.
 - conv1 (one input channel, kernel 512, stride 4) is a stride-1 convolution over
   the frame's four phases (``[batch, 4, 383]`` against a ``[C1, 4, 128]`` kernel),
   which oneDNN runs directly (tiny: 0.19 ms a frame against 0.42 as a GEMM over
@@ -27,7 +27,9 @@ The convolutions are 1-D over time. How they run is chosen for speed on the CPU
   see zero padding, so 4.3x fewer multiply-adds there and 2x in conv5;
 - in eval mode ReLU, batch norm and max-pool are fused: pooling first halves
   the tensor the other two touch (max commutes with ReLU and with a positive
-  affine map; channels whose BN scale is negative take the min instead).
+  affine map; channels whose BN scale is negative take the min instead);
+- a convolution whose kernel is bf16 or fp16 runs at that precision, and the batch
+  norm after it returns fp32 (:mod:`crepetool.precision` builds such a model).
 
 All of this is exact up to float rounding (~1e-6 on probabilities).
 """
@@ -100,16 +102,19 @@ class _Conv1d(torch.autograd.Function):
         return grad_input, grad_weight, grad_bias
 
 
-def default_layout() -> str:
-    """``cl``, unless ``CREPETOOL_LAYOUT=cl|ncl`` says otherwise.
+def default_layout(device: str | torch.device | None = None) -> str:
+    """``cl`` on the CPU, ``ncl`` on CUDA, unless ``CREPETOOL_LAYOUT=cl|ncl`` says otherwise.
 
-    Results are the same either way (float rounding). ``ncl`` is the plain reference, and a
+    Results are the same either way (float rounding). On an H200, ``full`` in fp32 ran
+    48,800 frames/s in ``ncl`` against 36,600 in ``cl`` (batch 2048); ``ncl`` is also the
     choice for a CPU where it measures faster (``benchmarks/predict.py`` prints both).
     """
     import os
 
     chosen = os.environ.get(LAYOUT_ENV, "").strip().lower()
-    return chosen if chosen in LAYOUTS else "cl"
+    if chosen in LAYOUTS:
+        return chosen
+    return "ncl" if device is not None and torch.device(device).type == "cuda" else "cl"
 
 
 class Crepe(torch.nn.Module):
@@ -194,6 +199,7 @@ class Crepe(torch.nn.Module):
         where a split would fix the batch size)."""
         if (
             self.training
+            or frames.device.type != "cpu"  # a GPU takes the batch whole: 64-frame slices starve it
             or torch.is_grad_enabled()
             or torch.onnx.is_in_onnx_export()
             or torch.jit.is_tracing()
@@ -216,6 +222,12 @@ class Crepe(torch.nn.Module):
         out[t] = sum_j w[j] x[4t + j] = sum_(phase p, m) w[4m + p] x[4(t + m) + p]: a stride-1
         convolution of the four phases ``[batch, 4, 383]`` with a ``[C1, 4, 128]`` kernel.
         """
+        if frames.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            # under CPU autocast, oneDNN's AMX bf16 convolution of the four phases (4 channels,
+            # kernel 128) returned wrong values (relative error 1.06; torch 2.11, an Intel
+            # Xeon with AMX), so conv1 stays fp32; the stride-4 form was right in bf16
+            with torch.autocast("cpu", enabled=False):
+                return self._conv1(frames.float())
         conv = self.conv1
         # [batch, 383, 4] and [C1, 128, 4]: already the channels-last storage of phases and kernel
         phases = F.pad(frames, PADDING[0]).unflatten(1, (-1, STRIDES[0]))
@@ -230,6 +242,7 @@ class Crepe(torch.nn.Module):
         """Convolution ``index`` (1..5) with torchcrepe's zero padding, only the kernel taps
         that reach the input (:func:`_taps`): [(b, C, T)] -> [(b, C', T)] (``cl``: with a 1 before T)."""
         conv: torch.nn.Conv2d = getattr(self, LAYER_NAMES[index])
+        x = x.to(conv.weight.dtype)  # a bf16/fp16 kernel runs its convolution at that precision
         taps, (before, after) = _taps(index, x.size(-1))
         if self.layout == "ncl":
             return _conv1d(F.pad(x, (before, after)), conv.weight[:, :, taps, 0], conv.bias)
@@ -281,10 +294,11 @@ def _taps(index: int, steps: int) -> tuple[slice, tuple[int, int]]:
 
 
 def _conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """``F.conv1d`` (stride 1, no padding), through :class:`_Conv1d` when gradients flow
-    (not in an ONNX export, which has no operator for it)."""
+    """``F.conv1d`` (stride 1, no padding), through :class:`_Conv1d` when gradients flow on
+    the CPU (its backward is oneDNN's workaround; not in an ONNX export, which has no
+    operator for it)."""
     training = torch.is_grad_enabled() and (weight.requires_grad or x.requires_grad)
-    if training and not torch.onnx.is_in_onnx_export():
+    if training and x.device.type == "cpu" and not torch.onnx.is_in_onnx_export():
         return _Conv1d.apply(x, weight.contiguous(), bias)
     return F.conv1d(x, weight, bias)
 
@@ -295,11 +309,11 @@ def bn_affine(bn: torch.nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     return scale, bn.bias - bn.running_mean * scale
 
 
-def from_state_dict(state_dict: dict[str, torch.Tensor]) -> Crepe:
+def from_state_dict(state_dict: dict[str, torch.Tensor], layout: str | None = None) -> Crepe:
     """A :class:`Crepe` in eval mode holding ``state_dict`` (capacity inferred from shapes)."""
     from crepetool.weights import infer_capacity
 
-    model = Crepe(infer_capacity(state_dict))
+    model = Crepe(infer_capacity(state_dict), layout)
     model.load_state_dict(state_dict, strict=True)
     return model.eval()
 
@@ -320,15 +334,16 @@ def load_model(
     from crepetool.weights import Weights, load
 
     target = None if device is None else resolve_device(device)
+    layout = default_layout(target)  # for a model built here; a given Crepe keeps its own
     if isinstance(source, Crepe):
         model = source
     elif isinstance(source, torch.nn.Module):
-        model = from_state_dict(source.state_dict())
+        model = from_state_dict(source.state_dict(), layout)
     elif isinstance(source, dict):
-        model = from_state_dict(source)
+        model = from_state_dict(source, layout)
     else:
         weights = source if isinstance(source, Weights) else load(source)
-        model = from_state_dict(weights.state_dict)
+        model = from_state_dict(weights.state_dict, layout)
     if target is not None or not isinstance(source, Crepe):
         model = model.to(target or torch.device("cpu"))
     return model.eval()

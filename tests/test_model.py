@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from crepetool.compat import import_torchcrepe
-from crepetool.model import Crepe, from_state_dict
+from crepetool.model import LAYOUT_ENV, Crepe, default_layout, from_state_dict, load_model
 from tests.conftest import random_state_dict
 
 
@@ -119,6 +119,18 @@ def test_both_layouts_agree_in_eval_and_in_training() -> None:
         # is off by 6.7e-5 (ncl) and 3.8e-5 (cl) of its largest element, the rest by less
         scale = float(expected.abs().max())
         assert torch.allclose(grads["ncl"][name], expected, atol=2e-4 * scale + 1e-9), name
+
+
+def test_layout_follows_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cl on the CPU, ncl on CUDA (where it ran 1.33x cl), unless CREPETOOL_LAYOUT says otherwise."""
+    monkeypatch.delenv(LAYOUT_ENV, raising=False)
+    assert (default_layout(), default_layout("cpu"), default_layout("cuda:0")) == ("cl", "cl", "ncl")
+    assert load_model(random_state_dict(2), "cpu").layout == "cl"
+    monkeypatch.setenv(LAYOUT_ENV, "ncl")
+    assert (default_layout(), default_layout("cuda")) == ("ncl", "ncl")
+    assert load_model(random_state_dict(2), "cpu").layout == "ncl"
+    monkeypatch.setenv(LAYOUT_ENV, "cl")
+    assert default_layout("cuda") == "cl"
 
 
 @pytest.mark.parametrize("layout", ["cl", "ncl"])

@@ -1,5 +1,5 @@
-"""--precision bf16: the bf16 GEMM path agrees with fp32, and falls back with one warning line
-on a CPU without bf16 matrix units."""
+"""--precision bf16: the half-precision copy agrees with fp32, and falls back with one warning
+line on a CPU without bf16 matrix units."""
 
 from __future__ import annotations
 
@@ -28,13 +28,20 @@ def _frames() -> torch.Tensor:
 
 
 @pytest.mark.parametrize("name", ["tiny", "random-3"])
-def test_bf16_gemms_agree_with_fp32(name: str) -> None:
+def test_bf16_agrees_with_fp32(name: str) -> None:
     model = load_model("tiny" if name == "tiny" else random_state_dict(3, seed=2))
     frames = _frames()
     with torch.no_grad():
         expected = model(frames)
-    fast = precision.with_precision(model, "bf16", force=True)  # the GEMM path, whatever this CPU has
-    assert isinstance(fast, precision.Bf16Crepe)
+    fast = precision.with_precision(model, "bf16", force=True)  # the bf16 path, whatever this CPU has
+    assert isinstance(fast, precision.HalfCrepe)
+    # conv2..conv6 in bf16 in a channels-last copy; conv1, batch norm, classifier and the model given stay fp32
+    dtypes = {name: p.dtype for name, p in fast.fast.named_parameters()}
+    assert {dtypes[f"conv{i}.weight"] for i in range(2, 7)} == {torch.bfloat16}
+    assert {d for n, d in dtypes.items() if n.startswith(("conv1.", "classifier")) or "_BN" in n} == {
+        torch.float32
+    }
+    assert fast.fast.layout == "cl" and {p.dtype for p in model.parameters()} == {torch.float32}
     got = fast(frames)
     # bf16 keeps 8 bits of mantissa: probabilities within 0.05, the peak bin almost always the same
     assert (got - expected).abs().max() < 0.05
@@ -55,15 +62,30 @@ def test_fallback_warns_once_and_runs_fp32(cli, tmp_path: Path, monkeypatch: pyt
     model = load_model("tiny")
     with pytest.warns(RuntimeWarning, match="running fp32"):
         assert precision.with_precision(model, "bf16") is model
+    with pytest.warns(RuntimeWarning, match="fp16 runs on CUDA only; running fp32"):
+        assert precision.with_precision(model, "fp16") is model
+
+
+def test_conv1_stays_fp32_under_cpu_autocast() -> None:
+    """On an AMX CPU oneDNN's bf16 convolution of conv1's four phases returned wrong values
+    (relative error 1.06): under CPU autocast, conv1 runs fp32 (the rest follows autocast)."""
+    model = load_model("tiny")
+    frames = _frames()[:64]
+    with torch.no_grad():
+        expected, probabilities = model._conv1(frames), model(frames)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got, autocast = model._conv1(frames), model(frames)
+    assert got.dtype == torch.float32 and torch.equal(got, expected)
+    assert (autocast.float() - probabilities).abs().max() < 0.05
 
 
 def test_evaluate_tracks_at_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     """evaluate --precision bf16: the bf16 path really runs, and scores as fp32 does."""
     from crepetool.evaluation.evaluate import evaluate
 
-    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)  # the GEMM path, emulated on this CPU
-    built, real = [], precision.Bf16Crepe
-    monkeypatch.setattr(precision, "Bf16Crepe", lambda m: built.append(m) or real(m))
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)  # the bf16 path, emulated on this CPU
+    built, real = [], precision.HalfCrepe
+    monkeypatch.setattr(precision, "HalfCrepe", lambda m, d: built.append(m) or real(m, d))
     fp32, bf16 = (evaluate(["tiny"], precision=p)["models"][0] for p in ("fp32", "bf16"))
     assert len(built) == 1 and (fp32["precision"], bf16["precision"]) == ("fp32", "bf16")
     assert abs(bf16["raw_pitch_accuracy"] - fp32["raw_pitch_accuracy"]) <= 0.01
@@ -81,7 +103,7 @@ def test_verify_tracks_at_the_precision_asked(cli, monkeypatch: pytest.MonkeyPat
         signals, "track", lambda m, s: tracked.append(type(m)) or track(getattr(m, "model", m), s)
     )
     code, out, _ = cli("verify", "tiny", "--precision", "bf16", "--json")
-    assert code == 0 and tracked[0] is precision.Bf16Crepe  # then full's, for the agreement row
+    assert code == 0 and tracked[0] is precision.HalfCrepe  # then full's, for the agreement row
     accuracy = next(c for c in json.loads(out)["checks"] if c["name"] == "accuracy")
     assert accuracy["detail"].endswith("at bf16")
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)  # and the fallback, as predict's

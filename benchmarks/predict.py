@@ -25,6 +25,10 @@ import sys
 import time
 from pathlib import Path
 
+from crepetool.cli import tune_allocator
+
+tune_allocator()  # as the command does, before torch's first allocation
+
 import numpy as np
 import torch
 

@@ -3,6 +3,7 @@ working memory does not grow with the recording."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +192,41 @@ def test_the_activation_file_holds_the_probabilities_behind_the_csv(cli, tmp_pat
     pitch, periodicity = decode.decode(torch.from_numpy(activation))  # decoding them gives the CSV
     assert np.abs(rows[:, 1] - pitch.numpy()).max() <= 0.0005 + 1e-9  # %.3f
     assert np.abs(rows[:, 2] - periodicity.numpy()).max() <= 5e-7 + 1e-9  # %.6f
+
+
+_FAULTS = """
+import os, resource, sys
+if sys.argv[1] == "tuned":
+    from crepetool.cli import tune_allocator
+    tune_allocator()
+import torch
+from crepetool.model import load_model
+torch.set_grad_enabled(False)
+model = load_model("tiny")
+frames = torch.randn(256, 1024)
+model(frames), model(frames)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    model(frames)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="page-fault counts as Linux reports them")
+def test_the_command_reuses_freed_activations() -> None:
+    """The command's allocator policy (cli.tune_allocator): glibc reuses the freed activations of
+    one batch for the next, where by default it maps fresh pages, each faulting when touched."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "THP_"))}
+    faults = {
+        policy: int(
+            subprocess.run(
+                [sys.executable, "-c", _FAULTS, policy], env=env, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for policy in ("default", "tuned")
+    }
+    pages = 3 * 256 * 128 * 256 * 4 // 4096  # conv1's output alone, three batches, in 4 KiB pages
+    assert faults["default"] > pages and faults["tuned"] < pages // 20, faults

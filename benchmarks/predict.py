@@ -297,10 +297,6 @@ def _torchcrepe_files(torchcrepe, paths: list[Path], name: str, folder: Path) ->
         torch.save(periodicity, folder / f"tc-{name}-{path.stem}.periodicity.pt")
 
 
-if __name__ == "__main__":
-    main(sys.argv[1:] or ["full", "tiny"])
-
-
 def cuda_table(torchcrepe, batch: int = 2048) -> None:
     """full on the GPU: the network alone (CUDA events, median of 10 after 3 warm-ups), then predict."""
     import functools
@@ -370,3 +366,7 @@ def cuda_table(torchcrepe, batch: int = 2048) -> None:
         _, took = timed(lambda: (run(), torch.cuda.synchronize()))
         cells.append(f"{name} {count / took:.0f}")
     print(f"predict end to end on {seconds} s of 16 kHz audio, frames/s: " + ", ".join(cells))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["full", "tiny"])

@@ -64,7 +64,7 @@ class HalfCrepe(Wrapped):
 
     def __init__(self, model: Crepe, dtype: torch.dtype = torch.bfloat16) -> None:
         super().__init__()
-        self.model, self.dtype = model.eval(), dtype
+        self.model = model.eval()
         device = next(model.parameters()).device
         self.fast = Crepe(model.capacity, "cl")
         self.fast.load_state_dict(model.state_dict())

@@ -195,7 +195,7 @@ def test_the_activation_file_holds_the_probabilities_behind_the_csv(cli, tmp_pat
 
 
 _FAULTS = """
-import os, resource, sys
+import resource, sys
 if sys.argv[1] == "tuned":
     from crepetool.cli import tune_allocator
     tune_allocator()

@@ -2,10 +2,16 @@
 
 Run: python benchmarks/predict.py [WEIGHTS ...]   (default: full tiny)
 Prints, measured in this run:
-1. one row per model: torchcrepe.predict vs crepetool's predict (ratio), and the decoders' time;
-2. the network alone, frames/s: torchcrepe's module, crepetool fp32 in each layout, crepetool
-   --precision bf16 (marked when this CPU falls back to fp32), ONNX Runtime on the exported
-   file, OpenVINO when installed; same frames, same threads;
+1. one row per model: torchcrepe.predict vs crepetool's predict, conv2..conv6 transformed (the
+   default on a CPU) and direct (ratios to torchcrepe), and the decoders' time;
+2. the network alone, frames/s: torchcrepe's module, crepetool fp32 direct in each layout and
+   transformed (crepetool.spectral), crepetool --precision bf16 (marked when this CPU falls back
+   to fp32), ONNX Runtime on the file exported direct and transformed, OpenVINO when installed
+   (direct graph); same frames, same threads;
+2b. each of conv2..conv6 alone, direct against transformed, at K = 1, 4, 12, 32 (the rule of
+   crepetool.spectral.choose: transformed wherever it does fewer multiply-adds);
+2c. a distillation step (recovery.distill, 64 frames, the teacher prune's default picks) at
+   K = 4, 8, 12, 16, seconds a step, direct against transformed;
 3. the stages of predict on a 44.1 kHz file: read, resample (resampy, soxr), frame and
    normalise, network, decode, write, each in seconds and as a share;
 4. end to end on a folder of 100 short files (1 s, at 16/22.05/44.1/48 kHz), files/s and
@@ -21,6 +27,8 @@ torchcrepe's dither is switched off so the pitch can be compared to the cent.
 
 from __future__ import annotations
 
+import functools
+import operator
 import sys
 import time
 from pathlib import Path
@@ -73,12 +81,19 @@ def main(specs: list[str]) -> None:
     frames = 1 + audio.size // 160
     print(f"{SECONDS} s of audio, {frames} frames, torch threads {torch.get_num_threads()}")
     full_fps = None
-    header = f"{'model':>12} {'torchcrepe f/s':>15} {'crepetool f/s':>14} {'ratio':>6} {'max |dcents|':>13} {'viterbi ms':>11} {'tc viterbi ms':>14}"
+    header = (
+        f"{'model':>12} {'torchcrepe f/s':>15} {'crepetool f/s':>14} {'direct f/s':>11} {'ratio':>7} {'direct':>7}"
+        f" {'max |dcents|':>13} {'viterbi ms':>11} {'tc viterbi ms':>14}"
+    )
     print(header)
     for spec in specs:
         full_fps = bench(torchcrepe, spec, audio, x, rate, frames, full_fps)
     print()
     network_table(torchcrepe, specs)
+    print()
+    layer_table()
+    print()
+    recovery_table()
     print()
     stage_table(specs)
     print()
@@ -104,7 +119,6 @@ def _rate(fn, frames: int, repeats: int = 5) -> float:
 
 def network_table(torchcrepe, specs: list[str], count: int = 256) -> None:
     """The network alone: frames/s of each runtime on the same normalised frames."""
-    import tempfile
 
     from crepetool.model import Crepe
     from crepetool.precision import cpu_has_bf16, with_precision
@@ -113,9 +127,10 @@ def network_table(torchcrepe, specs: list[str], count: int = 256) -> None:
     frames = (frames - frames.mean(1, keepdim=True)) / frames.std(1, keepdim=True)
     print(f"network alone, {count} frames a batch (bf16 units on this CPU: {cpu_has_bf16()})")
     print(
-        "| model | torchcrepe | crepetool fp32 ncl | crepetool fp32 cl | crepetool bf16 | ONNX Runtime | OpenVINO |"
+        "| model | torchcrepe | direct ncl | direct cl | transform | transform / direct cl | bf16 "
+        "| ONNX Runtime direct | ONNX Runtime transform | OpenVINO direct |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for spec in specs:
         weights = load(spec)
         cells = []
@@ -125,37 +140,110 @@ def network_table(torchcrepe, specs: list[str], count: int = 256) -> None:
             cells.append(f"{_rate(lambda m=module.eval(): m(frames), count):.0f}")
         else:
             cells.append("-")
-        for layout in ("ncl", "cl"):
-            model = Crepe(weights.capacity, layout)
+        rates = {}
+        for layout, conv in (("ncl", "direct"), ("cl", "direct"), ("cl", "transform")):
+            model = Crepe(weights.capacity, layout, conv)
             model.load_state_dict(weights.state_dict)
             model.eval()
-            cells.append(f"{_rate(lambda m=model: m(frames), count):.0f}")
+            rates[layout, conv] = _rate(lambda m=model: m(frames), count)
+            cells.append(f"{rates[layout, conv]:.0f}")
+        cells.append(f"{rates['cl', 'transform'] / rates['cl', 'direct']:.2f}x")
         fast = with_precision(load_model(weights), "bf16", force=cpu_has_bf16())
         cells.append(
             f"{_rate(lambda m=fast: m(frames), count):.0f}" + ("" if cpu_has_bf16() else " (fp32 fallback)")
         )
-        try:
-            import onnxruntime
-
-            from crepetool.export import export_onnx
-
-            with tempfile.TemporaryDirectory() as folder:
-                path = export_onnx(weights, Path(folder) / "model.onnx")
-                options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = torch.get_num_threads()
-                session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-                array = frames.numpy()
-                cells.append(f"{_rate(lambda: session.run(None, {'frames': array}), count):.0f}")
-                try:
-                    import openvino
-
-                    compiled = openvino.Core().compile_model(str(path), "CPU")
-                    cells.append(f"{_rate(lambda: compiled(array), count):.0f}")
-                except ImportError:
-                    cells.append("not installed")
-        except ImportError:
-            cells += ["not installed", "-"]
+        cells += _runtime_cells(weights, frames.numpy(), count)
         print(f"| {Path(spec).name} | " + " | ".join(cells) + " |")
+
+
+def _runtime_cells(weights, array: np.ndarray, count: int) -> list[str]:
+    """ONNX Runtime on the file exported direct and transformed, and OpenVINO on the direct one."""
+    import tempfile
+
+    try:
+        import onnxruntime
+
+        from crepetool.export import export_onnx
+    except ImportError:
+        return ["not installed"] * 2 + ["-"]
+    cells = []
+    with tempfile.TemporaryDirectory() as folder:
+        for conv in ("direct", "transform"):
+            path = export_onnx(weights, Path(folder) / f"{conv}.onnx", conv=conv)
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = torch.get_num_threads()
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            cells.append(f"{_rate(lambda: session.run(None, {'frames': array}), count):.0f}")
+        try:
+            import openvino
+
+            compiled = openvino.Core().compile_model(str(Path(folder) / "direct.onnx"), "CPU")
+            cells.append(f"{_rate(lambda: compiled(array), count):.0f}")
+        except ImportError:
+            cells.append("not installed")
+    return cells
+
+
+def layer_table(count: int = 64) -> None:
+    """Each of conv2..conv6 alone, direct (the cl path's oneDNN convolution) against transformed,
+    ms a frame: the measurements behind crepetool.spectral.choose."""
+    import torch.nn.functional as F
+
+    from crepetool import spectral
+    from crepetool.model import _plan, _taps
+    from crepetool.presets import channels
+
+    print(f"conv2..conv6 alone, {count} frames, ms a frame: direct / transformed (ratio), multiply-adds saved")
+    print("| K | conv2 | conv3 | conv4 | conv5 | conv6 |")
+    print("|---|---|---|---|---|---|")
+    generator = torch.Generator().manual_seed(0)
+    for capacity in (1, 4, 12, 32):
+        widths, cells = channels(capacity), []
+        for index in range(1, 6):
+            steps = 256 >> index
+            plan, (taps, (before, after)) = _plan(index, steps), _taps(index, steps)
+            c_in, c_out = widths[index - 1], widths[index]
+            weight = torch.randn(c_out, c_in, 64, generator=generator)[:, :, taps] / (64 * c_in) ** 0.5
+            bias = torch.zeros(c_out)
+            x = torch.randn(count, c_in, 1, steps).contiguous(memory_format=torch.channels_last)
+            kernel = weight[:, :, None].contiguous(memory_format=torch.channels_last)
+            side = max(before, after)
+            major = x[:, :, 0].permute(2, 1, 0).contiguous()
+            blocks = spectral.exact_spectrum(weight, plan)
+            direct = count / _rate(lambda: F.conv2d(x, kernel, bias, padding=(0, side)), count)
+            transformed = count / _rate(lambda: spectral.correlate(major, blocks, plan, bias), count)
+            saved = operator.truediv(*spectral.multiply_adds(plan, c_in, c_out))
+            cells.append(
+                f"{direct * 1e3:.3f} / {transformed * 1e3:.3f} ({direct / transformed:.1f}x), {saved:.1f}x"
+            )
+        print(f"| {capacity} | " + " | ".join(cells) + " |")
+
+
+def recovery_table(steps: int = 6) -> None:
+    """Seconds a distillation step (64 frames: 32 fresh, labelled by the teacher, and 32 replayed)
+    at K = 4, 8, 12, 16, from the source and with the teacher prune's defaults pick."""
+    from crepetool import pruning, recovery
+
+    print(f"a distillation step, seconds (the median of {steps} after one)")
+    print("| K | source | teacher | direct | transform | ratio |")
+    print("|---|---|---|---|---|---|")
+    for capacity in (4, 8, 12, 16):
+        cut = pruning.prune("auto", capacity)
+        name, teacher = recovery.default_teacher(cut)
+        cells = []
+        for conv in ("direct", "transform"):
+            times: list[float] = []
+            last = [time.perf_counter()]
+
+            def tick(step, loss, student, times=times, last=last) -> None:
+                now = time.perf_counter()
+                times.append(now - last[0])
+                last[0] = now
+
+            recovery.distill(cut.state_dict, load_model(teacher, conv=conv), steps + 1, callback=tick, conv=conv)
+            cells.append(sorted(times[1:])[len(times[1:]) // 2])
+        source_name = cut.metadata.get("source", {}).get("name", "?")
+        print(f"| {capacity} | {source_name} | {name} | {cells[0]:.3f} | {cells[1]:.3f} | {cells[0] / cells[1]:.2f}x |")
 
 
 def stage_table(specs: list[str], seconds: float = 60.0) -> None:
@@ -203,16 +291,15 @@ def stage_table(specs: list[str], seconds: float = 60.0) -> None:
 
 def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, frames: int, full_fps):
     weights = load(spec)
-    model = load_model(weights)
-    ours, our_time = timed(
-        lambda: prediction.predict(audio, rate, model, decoder="weighted-argmax", batch_size=BATCH)
-    )
-    ours, our_time = timed(
-        lambda: prediction.predict(audio, rate, model, decoder="weighted-argmax", batch_size=BATCH)
-    )
-    fps = frames / our_time
+    fps = {}
+    for conv in ("transform", "direct"):
+        model = load_model(weights, conv=conv)
+        run = functools.partial(prediction.predict, audio, rate, model, decoder="weighted-argmax", batch_size=BATCH)
+        run()
+        ours, our_time = timed(run)
+        fps[conv] = frames / our_time
     tc_cells = f"{'-':>15}"
-    ratio_cells = f"{'-':>6} {'-':>13}"
+    ratio_cells = f"{'-':>7} {'-':>7} {'-':>13}"
     if weights.capacity in (4, 32):  # torchcrepe builds only tiny and full
         name = "full" if weights.capacity == 32 else "tiny"
         tc_model = torchcrepe.Crepe(name)
@@ -227,17 +314,18 @@ def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, 
         run_tc()
         tc_pitch, tc_time = timed(run_tc)
         cents = (1200 * torch.log2(ours.pitch.double() / tc_pitch.double())).abs().max().item()
-        tc_cells = f"{frames / tc_time:15.1f}"
-        ratio_cells = f"{tc_time / our_time:5.2f}x {cents:13.4f}"
-    probs = prediction.probabilities(model, torch.from_numpy(audio), 160, BATCH)
+        tc_fps = frames / tc_time
+        tc_cells = f"{tc_fps:15.1f}"
+        ratio_cells = f"{fps['transform'] / tc_fps:6.2f}x {fps['direct'] / tc_fps:6.2f}x {cents:13.4f}"
+    probs = prediction.probabilities(load_model(weights), torch.from_numpy(audio), 160, BATCH)
     _, v_time = timed(lambda: decode.decode(probs, decoder="viterbi"))
     _, tcv_time = timed(lambda: decode.decode(probs, decoder="viterbi-torchcrepe"))
     if weights.capacity == 32:
-        full_fps = fps
-    versus_full = f"   ({fps / full_fps:.1f}x full)" if full_fps and weights.capacity != 32 else ""
+        full_fps = fps["transform"]
+    versus_full = f"   ({fps['transform'] / full_fps:.1f}x full)" if full_fps and weights.capacity != 32 else ""
     print(
-        f"{Path(spec).name:>12} {tc_cells} {fps:14.1f} {ratio_cells} {v_time * 1000:11.0f} {tcv_time * 1000:14.0f}"
-        + versus_full
+        f"{Path(spec).name:>12} {tc_cells} {fps['transform']:14.1f} {fps['direct']:11.1f} {ratio_cells}"
+        f" {v_time * 1000:11.0f} {tcv_time * 1000:14.0f}" + versus_full
     )
     return full_fps
 

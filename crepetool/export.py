@@ -24,12 +24,23 @@ from crepetool.weights import Weights, load
 #: Lowest opset the exported graph is written for.
 MIN_OPSET = 17
 INPUT, OUTPUT = "frames", "probabilities"
+#: How the exported graph convolves (export --conv): the faster under ONNX Runtime, see docs/benchmarks.md.
+EXPORT_CONV = "transform"
 
 
 def export_onnx(
-    weights: str | Path | Weights, path: str | Path, *, opset: int = MIN_OPSET, overwrite: bool = False
+    weights: str | Path | Weights,
+    path: str | Path,
+    *,
+    opset: int = MIN_OPSET,
+    overwrite: bool = False,
+    conv: str = EXPORT_CONV,
 ) -> Path:
-    """Write ``weights`` as an ONNX model at ``path`` (atomically). Needs ``crepetool[onnx]``."""
+    """Write ``weights`` as an ONNX model at ``path`` (atomically). Needs ``crepetool[onnx]``.
+
+    ``conv``: ``direct`` writes Conv nodes; ``transform`` writes conv2..conv6 as the frequency
+    domain's MatMuls (:mod:`crepetool.spectral`), their kernel spectra as initializers.
+    """
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         raise UserInputError(f"{path}: output must end in .onnx")
@@ -41,8 +52,10 @@ def export_onnx(
         raise UserInputError("export needs the onnx package: pip install 'crepetool[onnx]'") from None
     check_output(path, overwrite)
     loaded = weights if isinstance(weights, Weights) else load(weights)
-    model = load_model(loaded, "cpu")
+    model = load_model(loaded, "cpu", conv)
     example = torch.randn(2, WINDOW_SIZE)
+    with torch.no_grad():
+        model(example)  # the kernel spectra, computed once here: constants of the graph, not nodes
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation notes
         torch.onnx.export(

@@ -17,6 +17,11 @@ The convolutions are 1-D over time. How they run is chosen for speed on the CPU
   ``cl`` ran 2.0x ``ncl`` for ``full`` (75 against 38 frames/s) and 1.7x for ``tiny``.
   (Time on the height instead, ``[batch, C, time, 1]``, ran conv2 4x slower on the
   EPYC: oneDNN then blocks over an output width of 1.) On CUDA ``ncl`` is faster.
+- conv2..conv6 run in the frequency domain (:mod:`crepetool.spectral`) wherever
+  :func:`crepetool.spectral.choose` says so (every layer of every capacity on a CPU in fp32;
+  never on CUDA or at half precision), on time-major activations ``[time, C, batch]``: three
+  matrix products instead of a convolution, 3.5x to 16x fewer multiply-adds. ``conv="direct"``
+  (or ``CREPETOOL_CONV=direct``) keeps every layer direct, the reference;
 - conv1 (one input channel, kernel 512, stride 4) is a stride-1 convolution over
   the frame's four phases (``[batch, 4, 383]`` against a ``[C1, 4, 128]`` kernel),
   which oneDNN runs directly (tiny: 0.19 ms a frame against 0.42 as a GEMM over
@@ -42,6 +47,8 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
+from crepetool import spectral
+from crepetool.names import CONV_ENV, CONV_MODES, DEFAULT_CONV
 from crepetool.presets import (
     CLASSIFIER_TIME_STEPS,
     KERNEL_SIZES,
@@ -102,6 +109,14 @@ class _Conv1d(torch.autograd.Function):
         return grad_input, grad_weight, grad_bias
 
 
+def default_conv() -> str:
+    """``auto`` unless ``CREPETOOL_CONV=auto|direct|transform`` says otherwise."""
+    import os
+
+    chosen = os.environ.get(CONV_ENV, "").strip().lower()
+    return chosen if chosen in CONV_MODES else DEFAULT_CONV
+
+
 def default_layout(device: str | torch.device | None = None) -> str:
     """``cl`` on the CPU, ``ncl`` on CUDA, unless ``CREPETOOL_LAYOUT=cl|ncl`` says otherwise.
 
@@ -126,14 +141,22 @@ class Crepe(torch.nn.Module):
             ``large``, ``full``).
         layout (str)
             ``cl`` or ``ncl`` (see the module docstring); None picks :func:`default_layout`.
+        conv (str)
+            ``auto``, ``direct`` or ``transform``: how conv2..conv6 run (:meth:`conv_plan`);
+            None picks :func:`default_conv`.
     """
 
-    def __init__(self, capacity: int | str = "full", layout: str | None = None) -> None:
+    def __init__(self, capacity: int | str = "full", layout: str | None = None, conv: str | None = None) -> None:
         super().__init__()
         self.capacity = parse_capacity(capacity)
         self.layout = layout or default_layout()
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout {self.layout!r} is not one of {', '.join(LAYOUTS)}")
+        self.conv = conv or default_conv()
+        if self.conv not in CONV_MODES:
+            raise ValueError(f"conv {self.conv!r} is not one of {', '.join(CONV_MODES)}")
+        # kernel spectra of inference, by layer: (the weight's identity and version, spectrum)
+        self._spectra: dict[int, tuple[tuple, torch.Tensor]] = {}
         out_channels = channels(self.capacity)
         in_channels = [1, *out_channels[:-1]]
         for name, c_in, c_out, k, stride in zip(
@@ -170,12 +193,13 @@ class Crepe(torch.nn.Module):
         if chunk and chunk < count:
             # activations are a slice's, not the batch's: a 512-frame batch of tiny peaked 143 MB
             return torch.cat([self.forward(part, embed) for part in frames.split(chunk)])
-        x = self._features(frames)
+        x, major = self._features(frames)
         if embed:
-            return self._torchcrepe_layout(x)
-        x = self._activate(self._conv(x, 5), 5).flatten(2)  # shape=(batch, C6, 4)
-        # shape=(batch, 4 * C6): flattened as (time, channel), as torchcrepe does
-        x = x.transpose(1, 2).reshape(-1, self.in_features)
+            return self._torchcrepe_layout(x, major)
+        x = self._activate(self._conv(x, 5, major), 5, major, major)
+        if major:  # shape=(4, C6, batch) -> (batch, 4 * C6), flattened as (time, channel) as torchcrepe does
+            return torch.sigmoid(self.classifier(x.reshape(self.in_features, -1).t()))
+        x = x.flatten(2).transpose(1, 2).reshape(-1, self.in_features)  # shape=(batch, C6, 4) -> (batch, 4 * C6)
         return torch.sigmoid(self.classifier(x))
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
@@ -187,10 +211,16 @@ class Crepe(torch.nn.Module):
         Returns
             embedding (Tensor [shape=(batch, C5, 8, 1)])
         """
-        return self._torchcrepe_layout(self._features(frames))
+        return self._torchcrepe_layout(*self._features(frames))
 
-    def _torchcrepe_layout(self, x: torch.Tensor) -> torch.Tensor:
-        """[(b, C, T)] (``ncl``) or [(b, C, 1, T)] (``cl``) -> [(b, C, T, 1)]."""
+    def conv_plan(self) -> tuple[str, ...]:
+        """How conv2..conv6 run where this model's kernels are: ``direct`` or ``transform`` each."""
+        return tuple(spectral.TRANSFORM if self._transformed(i) else spectral.DIRECT for i in range(1, 6))
+
+    def _torchcrepe_layout(self, x: torch.Tensor, major: bool) -> torch.Tensor:
+        """[(T, C, b)] (time-major), [(b, C, T)] (``ncl``) or [(b, C, 1, T)] (``cl``) -> [(b, C, T, 1)]."""
+        if major:
+            return x.permute(2, 1, 0)[..., None]
         return x[..., None] if self.layout == "ncl" else x.transpose(2, 3)
 
     def _inference_chunk(self, frames: torch.Tensor) -> int:
@@ -208,12 +238,27 @@ class Crepe(torch.nn.Module):
         per_frame = self.conv1.out_channels * 256 * frames.element_size()
         return max(64, INFERENCE_BYTES // per_frame // BATCH_BLOCK * BATCH_BLOCK)
 
-    def _features(self, frames: torch.Tensor) -> torch.Tensor:
-        """conv1..conv5 in this model's own layout."""
-        x = self._conv1(frames)
-        for index in range(1, 5):
-            x = self._conv(self._activate(x, index - 1), index)
-        return self._activate(x, 4)
+    def _features(self, frames: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        """conv1..conv5 and their activations, each activation written in the layout that the
+        next convolution reads: (x, whether x is time-major ``[T, C, batch]``; else it is in
+        this model's layout)."""
+        x, major = self._conv1(frames), False
+        for index in range(1, 6):  # the activation of conv `index`, then conv `index + 1`
+            into = self._transformed(index)
+            x, major = self._activate(x, index - 1, major, into), into
+            if index < 5:
+                x = self._conv(x, index, major)
+        return x, major
+
+    def _transformed(self, index: int) -> bool:
+        """Whether conv ``index`` (1..5) runs in the frequency domain: this model's ``conv``, or
+        for ``auto`` :func:`crepetool.spectral.choose` for its kernel's device and dtype."""
+        if self.conv != "auto":
+            return self.conv == spectral.TRANSFORM
+        conv: torch.nn.Conv2d = getattr(self, LAYER_NAMES[index])
+        weight, plan = conv.weight, _plan(index, 256 >> index)
+        choice = spectral.choose(plan, conv.in_channels, conv.out_channels, weight.device, weight.dtype)
+        return choice == spectral.TRANSFORM
 
     def _conv1(self, frames: torch.Tensor) -> torch.Tensor:
         """conv1 over the frame's four phases: Tensor [shape=(batch, 1024)] -> [shape=(batch, C1, 256)]
@@ -238,11 +283,16 @@ class Crepe(torch.nn.Module):
         # max-pool then copies: tiny's conv1 and pool took 0.33 ms a frame that way, 0.19 contiguous
         return _conv1d(phases.transpose(1, 2), kernel.transpose(1, 2).contiguous(), conv.bias)
 
-    def _conv(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        """Convolution ``index`` (1..5) with torchcrepe's zero padding, only the kernel taps
-        that reach the input (:func:`_taps`): [(b, C, T)] -> [(b, C', T)] (``cl``: with a 1 before T)."""
+    def _conv(self, x: torch.Tensor, index: int, major: bool) -> torch.Tensor:
+        """Convolution ``index`` (1..5) with torchcrepe's zero padding and only the kernel taps
+        that reach the input (:func:`_taps`): in the frequency domain on time-major input,
+        [(T, C, b)] -> [(T, C', b)], else direct, [(b, C, T)] -> [(b, C', T)] (``cl``: with a 1
+        before T)."""
         conv: torch.nn.Conv2d = getattr(self, LAYER_NAMES[index])
         x = x.to(conv.weight.dtype)  # a bf16/fp16 kernel runs its convolution at that precision
+        if major:
+            plan = _plan(index, x.size(0))
+            return spectral.correlate(x, self._spectrum(index, plan), plan, conv.bias)
         taps, (before, after) = _taps(index, x.size(-1))
         if self.layout == "ncl":
             return _conv1d(F.pad(x, (before, after)), conv.weight[:, :, taps, 0], conv.bias)
@@ -252,43 +302,84 @@ class Crepe(torch.nn.Module):
         x = F.conv2d(x, conv.weight[:, :, taps].transpose(2, 3), conv.bias, padding=(0, side))
         return x[..., side - before : x.size(-1) - side + after]
 
-    def _activate(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        """ReLU, batch norm, max-pool over time: [(b, C, T)] -> [(b, C, T/2)] (``cl``: with a 1 before T)."""
+    def _spectrum(self, index: int, plan: spectral.Plan) -> torch.Tensor:
+        """The kernel spectrum of conv ``index``: computed with its gradient where one flows (a
+        training step), else once per kernel (its storage and version) and kept."""
+        weight = getattr(self, LAYER_NAMES[index]).weight
+        taps = slice(PADDING[index][0] - plan.before, PADDING[index][0] - plan.before + plan.taps)
+        if torch.is_grad_enabled() and weight.requires_grad and not torch.onnx.is_in_onnx_export():
+            return spectral.spectrum(weight[:, :, taps, 0], plan)
+        key = (weight.data_ptr(), weight._version, weight.device, weight.dtype, plan)
+        cached = self._spectra.get(index)
+        if cached is None or cached[0] != key:
+            cached = self._spectra[index] = (key, spectral.exact_spectrum(weight[:, :, taps, 0], plan))
+        return cached[1]
+
+    def _activate(self, x: torch.Tensor, index: int, major: bool, into: bool) -> torch.Tensor:
+        """ReLU, batch norm, max-pool over time: [(b, C, T)] -> [(b, C, T/2)] (``cl``: with a 1
+        before T), or time-major [(T, C, b)] -> [(T/2, C, b)]; written time-major if ``into``."""
         bn: torch.nn.BatchNorm2d = getattr(self, f"{LAYER_NAMES[index]}_BN")
         if self.training:
-            if self.layout == "ncl":  # BatchNorm2d wants 4-D; its running statistics must still update
-                return F.max_pool1d(bn(F.relu(x)[..., None])[..., 0], 2)
-            return F.max_pool2d(bn(F.relu(x)), (1, 2), (1, 2))
+            if major or self.layout == "ncl":  # BatchNorm2d wants 4-D; its running statistics must still update
+                return self._pool(bn(F.relu(x)[..., None])[..., 0], major, into)
+            return self._relayout(F.max_pool2d(bn(F.relu(x)), (1, 2), (1, 2)), major, into)
         scale, shift = bn_affine(bn)
-        shape = (-1,) + (1,) * (x.dim() - 2)  # broadcast over time (and the 1)
-        pooled = self._pool(x)
+        pooled = self._pool(x, major, into)
+        shape = (-1,) + (1,) * (pooled.dim() - 2)  # broadcast over what follows the channels
         negative = scale < 0
         if bool(negative.any()):
             # a negative scale turns the max of the affine map into its min
-            pooled = torch.where(negative.view(shape), -self._pool(-x), pooled)
+            pooled = torch.where(negative.view(shape), self._pool(x, major, into, torch.minimum), pooled)
         return torch.addcmul(shift.view(shape), pooled.relu_(), scale.view(shape))
 
-    def _pool(self, x: torch.Tensor) -> torch.Tensor:
-        """Max-pool by 2 over time (the last axis)."""
+    def _pool(self, x: torch.Tensor, major: bool, into: bool, pick=torch.maximum) -> torch.Tensor:
+        """Max-pool by 2 over time (the first axis if time-major, else the last), or min-pool
+        with ``pick=torch.minimum``; the result time-major if ``into``, else in this model's layout."""
+        if major:  # the larger of each pair of [C, batch] slabs
+            return self._relayout(pick(x[0::2], x[1::2]), major, into)
+        if into and not (x.requires_grad or torch.jit.is_tracing()):  # (autograd takes no out=; a trace
+            # would fix the batch in new_empty's shape)
+            # written time-major as it is computed: the transposition costs no pass of its own
+            x = x[:, :, 0] if self.layout == "cl" else x  # shape=(batch, C, T)
+            result = x.new_empty(x.size(2) // 2, x.size(1), x.size(0))
+            pick(x[..., 0::2], x[..., 1::2], out=result.permute(2, 1, 0))
+            return result
         if self.layout == "ncl":
-            return F.max_pool1d(x, 2)
-        # the larger of each pair, elementwise: channels-last in and out, 3x faster than max_pool2d
-        return torch.maximum(x[..., 0::2], x[..., 1::2])
+            pooled = F.max_pool1d(x, 2) if pick is torch.maximum else -F.max_pool1d(-x, 2)
+        else:  # the larger of each pair, elementwise: channels-last in and out, 3x faster than max_pool2d
+            pooled = pick(x[..., 0::2], x[..., 1::2])
+        return self._relayout(pooled, major, into)
+
+    def _relayout(self, x: torch.Tensor, major: bool, into: bool) -> torch.Tensor:
+        """``x`` (time-major if ``major``) time-major if ``into``, else in this model's layout."""
+        if into == major:
+            return x
+        if into:  # shape=(T, C, batch)
+            return (x[:, :, 0] if self.layout == "cl" else x).permute(2, 1, 0).contiguous()
+        x = x.permute(2, 1, 0)
+        return x.contiguous() if self.layout == "ncl" else x[:, :, None].contiguous(memory_format=_CL)
 
 
-def _taps(index: int, steps: int) -> tuple[slice, tuple[int, int]]:
+def _plan(index: int, steps: int) -> spectral.Plan:
+    """The correlation conv ``index`` (1..5) does over ``steps`` time steps, reachable taps only."""
+    before, after = _taps(index, steps, whole_in_export=False)[1]
+    return spectral.Plan(steps, before + after + 1, before)
+
+
+def _taps(index: int, steps: int, whole_in_export: bool = True) -> tuple[slice, tuple[int, int]]:
     """The kernel taps of conv ``index`` (1..5) that can reach an input of ``steps`` time
     steps, and the zero padding (before, after) they need.
 
     With torchcrepe's padding (31, 32), output t reads x[t + j - 31] at tap j, so with
     fewer than 32 steps only taps 32 - steps .. 30 + steps ever meet the input; the others
     multiply zeros. Convolving with just those, padded by steps - 1 on each side, gives
-    the same outputs. An ONNX export keeps the whole kernel: the exporter cannot give a
-    sliced kernel a shape, and ONNX runtimes skip the padding themselves.
+    the same outputs. An ONNX export of a direct convolution keeps the whole kernel
+    (``whole_in_export``): the exporter cannot give a sliced kernel a shape, and ONNX runtimes
+    skip the padding themselves.
     """
     before, after = PADDING[index]
     first, last = max(0, before - steps + 1), min(KERNEL_SIZES[index] - 1, before + steps - 1)
-    if (first == 0 and last == KERNEL_SIZES[index] - 1) or torch.onnx.is_in_onnx_export():
+    if (first == 0 and last == KERNEL_SIZES[index] - 1) or (whole_in_export and torch.onnx.is_in_onnx_export()):
         return slice(None), (before, after)
     return slice(first, last + 1), (before - first, last - before)
 
@@ -309,11 +400,13 @@ def bn_affine(bn: torch.nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     return scale, bn.bias - bn.running_mean * scale
 
 
-def from_state_dict(state_dict: dict[str, torch.Tensor], layout: str | None = None) -> Crepe:
+def from_state_dict(
+    state_dict: dict[str, torch.Tensor], layout: str | None = None, conv: str | None = None
+) -> Crepe:
     """A :class:`Crepe` in eval mode holding ``state_dict`` (capacity inferred from shapes)."""
     from crepetool.weights import infer_capacity
 
-    model = Crepe(infer_capacity(state_dict), layout)
+    model = Crepe(infer_capacity(state_dict), layout, conv)
     model.load_state_dict(state_dict, strict=True)
     return model.eval()
 
@@ -321,6 +414,7 @@ def from_state_dict(state_dict: dict[str, torch.Tensor], layout: str | None = No
 def load_model(
     source: str | Path | Weights | dict[str, torch.Tensor] | torch.nn.Module,
     device: str | torch.device | None = None,
+    conv: str | None = None,
 ) -> Crepe:
     """The one way from "some model" to a :class:`Crepe` in eval mode on a device.
 
@@ -330,6 +424,9 @@ def load_model(
             (``torchcrepe.Crepe``).
         device: where the model runs. ``None`` keeps a given :class:`Crepe` where it
             is and puts anything loaded on the CPU; otherwise see :func:`resolve_device`.
+        conv: ``auto``, ``direct`` or ``transform`` (:class:`Crepe`); None keeps a given
+            :class:`Crepe`'s and builds anything else with :func:`default_conv`. A given
+            :class:`Crepe` of another conv is copied, never changed.
     """
     from crepetool.weights import Weights, load
 
@@ -337,16 +434,22 @@ def load_model(
     layout = default_layout(target)  # for a model built here; a given Crepe keeps its own
     if isinstance(source, Crepe):
         model = source
+        if conv is not None and conv != source.conv:
+            model = from_state_dict(source.state_dict(), source.layout, conv).to(_device_of(source))
     elif isinstance(source, torch.nn.Module):
-        model = from_state_dict(source.state_dict(), layout)
+        model = from_state_dict(source.state_dict(), layout, conv)
     elif isinstance(source, dict):
-        model = from_state_dict(source, layout)
+        model = from_state_dict(source, layout, conv)
     else:
         weights = source if isinstance(source, Weights) else load(source)
-        model = from_state_dict(weights.state_dict, layout)
+        model = from_state_dict(weights.state_dict, layout, conv)
     if target is not None or not isinstance(source, Crepe):
         model = model.to(target or torch.device("cpu"))
     return model.eval()
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:

@@ -43,6 +43,12 @@ RECOVERY_METHODS: tuple[str, ...] = ("distill", "bn", "none")
 #: Arithmetic of the network: fp32 (default), bf16 (CPU matrix units or CUDA), fp16 (CUDA).
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 DEFAULT_PRECISION = "fp32"
+#: How conv2..conv6 run (crepetool.spectral): ``auto`` chooses per layer, capacity and device,
+#: ``direct`` convolves, ``transform`` multiplies in the frequency domain.
+CONV_MODES: tuple[str, ...] = ("auto", "direct", "transform")
+DEFAULT_CONV = "auto"
+#: Overrides the default conv mode of every model built in the process.
+CONV_ENV = "CREPETOOL_CONV"
 #: Where predict runs its files: this process, or a Ray cluster (crepetool[ray]).
 ENGINES: tuple[str, ...] = ("local", "ray")
 #: Resamplers to 16 kHz: resampy (torchcrepe's, for parity) or soxr (much faster).

@@ -26,6 +26,7 @@ from crepetool.decode import decode
 from crepetool.errors import UserInputError
 from crepetool.model import WINDOW_SIZE, Crepe, load_model, resolve_device
 from crepetool.names import (
+    CONV_MODES,
     DECODERS,
     DEFAULT_BATCH,
     DEFAULT_DECODER,
@@ -76,6 +77,8 @@ class PredictOptions:
         resampler: ``resampy`` (torchcrepe's, the default) or ``soxr`` (faster).
         precision: ``fp32``, ``bf16`` (CPU matrix units, or CUDA) or ``fp16`` (CUDA); see
             :mod:`crepetool.precision`.
+        conv: ``auto``, ``direct`` or ``transform``: how conv2..conv6 run (:mod:`crepetool.spectral`);
+            None is the model's own (``auto``, or ``CREPETOOL_CONV``).
         periodicity_threshold, silence_db, median_filter, mean_filter: voicing and smoothing
             after decoding (:mod:`crepetool.postprocess`), all off by default.
     """
@@ -89,6 +92,7 @@ class PredictOptions:
     device: str | None = None
     resampler: str = DEFAULT_RESAMPLER
     precision: str = DEFAULT_PRECISION
+    conv: str | None = None
     periodicity_threshold: float | None = None
     silence_db: float | None = None
     median_filter: int | None = None
@@ -121,6 +125,8 @@ class PredictOptions:
             raise UserInputError(
                 f"--precision: unknown precision {self.precision!r} (choose from {', '.join(PRECISIONS)})"
             )
+        if self.conv is not None and self.conv not in CONV_MODES:
+            raise UserInputError(f"--conv: unknown mode {self.conv!r} (choose from {', '.join(CONV_MODES)})")
         if self.resampler not in RESAMPLERS:
             raise UserInputError(
                 f"--resampler: unknown resampler {self.resampler!r} (choose from {', '.join(RESAMPLERS)})"
@@ -156,7 +162,7 @@ class PredictOptions:
             return weights
         keep = self.device is None and isinstance(weights, torch.nn.Module)
         return with_precision(
-            load_model(weights, None if keep else resolve_device(self.device)), self.precision
+            load_model(weights, None if keep else resolve_device(self.device), self.conv), self.precision
         )
 
     @property

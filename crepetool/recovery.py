@@ -140,6 +140,7 @@ def distill(
     callback: Callable[[int, float, Crepe], None] | None = None,
     device: torch.device | str = "cpu",
     refitted: Callable[[int], None] | None = None,
+    conv: str | None = None,
 ) -> tuple[StateDict, int]:
     """Train the pruned ``state_dict`` to imitate ``teacher`` on fresh synthetic frames.
 
@@ -158,17 +159,18 @@ def distill(
     cosine decay is re-aimed at the steps that the pace so far fits in the budget (at most
     ``steps``), so a short budget still ends annealed rather than cut off at a high learning
     rate; the steps done then depend on the machine, and ``refitted(steps)`` hears each new
-    aim. ``callback(step, loss, student)`` runs
+    aim. ``conv`` is the convolution of student and teacher (:class:`crepetool.model.Crepe`; a
+    teacher given as a model keeps its own). ``callback(step, loss, student)`` runs
     after each step. Returns the new state dict and the steps done. Deterministic
     for a given seed and step count on CPU.
     """
     from crepetool import training_frames
     from crepetool.model import load_model
 
-    student = load_model(state_dict, device)
+    student = load_model(state_dict, device, conv)
     if not frozen_norm:
         student.train()
-    teacher_model = load_model(teacher, device)
+    teacher_model = load_model(teacher, device, None if isinstance(teacher, torch.nn.Module) else conv)
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(student.parameters(), lr=lr)
     total = steps  # the cosine's length; a time budget re-aims it at the pace measured

@@ -96,6 +96,7 @@ def test_every_cli_choice_list_is_the_librarys() -> None:
     assert tuple(outputs.WRITERS) == (*names.FORMATS, names.PLOT_FORMAT)  # --plot adds the picture
     assert _choices("predict", "resampler") == names.RESAMPLERS
     assert _choices("predict", "engine") == names.ENGINES
+    assert _choices("predict", "conv") == names.CONV_MODES
     for command in ("predict", "verify", "evaluate"):
         assert _choices(command, "precision") == names.PRECISIONS
     assert _choices("prune", "criterion") == tuple(pruning.CRITERIA) == names.CRITERIA

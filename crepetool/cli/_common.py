@@ -55,6 +55,7 @@ Format = choices("Format", names.FORMATS)
 Resampler = choices("Resampler", names.RESAMPLERS)
 Engine = choices("Engine", names.ENGINES)
 Precision = choices("Precision", names.PRECISIONS)
+Conv = choices("Conv", names.CONV_MODES)
 
 
 WeightsArg = Annotated[
@@ -103,6 +104,16 @@ PrecisionOpt = Annotated[
         "--precision",
         help="fp32, or bf16 on CPUs with bf16 matrix units (AMX / AVX-512 BF16) and CUDA; elsewhere "
         "bf16 falls back to fp32 with a warning. fp16: CUDA only.",
+    ),
+]
+
+ConvOpt = Annotated[
+    Conv | None,
+    typer.Option(
+        "--conv",
+        help="How conv2..conv6 run: transform (in the frequency domain: far fewer multiply-adds), direct "
+        f"(the reference) or auto (transform on a CPU in fp32, direct on CUDA) [default: auto, or ${names.CONV_ENV}].",
+        show_default=False,
     ),
 ]
 

@@ -19,6 +19,7 @@ from rich.progress import (
 from crepetool import names
 from crepetool.cli import check_signals
 from crepetool.cli._common import (
+    ConvOpt,
     Decoder,
     DeviceOpt,
     Engine,
@@ -101,6 +102,7 @@ def predict_command(
         typer.Option("--mean-filter", help="Mean filter of this many frames (odd) on the voiced pitch."),
     ] = None,
     precision: PrecisionOpt = Precision(names.DEFAULT_PRECISION),
+    conv: ConvOpt = None,
     plot: Annotated[
         bool,
         typer.Option(
@@ -148,6 +150,7 @@ def predict_command(
         device=device,
         resampler=resampler.value,
         precision=precision.value,
+        conv=None if conv is None else conv.value,
         periodicity_threshold=periodicity_threshold,
         silence_db=silence,
         median_filter=median_filter,

@@ -193,7 +193,9 @@ def layer_table(count: int = 64) -> None:
     from crepetool.model import _plan, _taps
     from crepetool.presets import channels
 
-    print(f"conv2..conv6 alone, {count} frames, ms a frame: direct / transformed (ratio), multiply-adds saved")
+    print(
+        f"conv2..conv6 alone, {count} frames, ms a frame: direct / transformed (ratio), multiply-adds saved"
+    )
     print("| K | conv2 | conv3 | conv4 | conv5 | conv6 |")
     print("|---|---|---|---|---|---|")
     generator = torch.Generator().manual_seed(0)
@@ -240,10 +242,14 @@ def recovery_table(steps: int = 6) -> None:
                 times.append(now - last[0])
                 last[0] = now
 
-            recovery.distill(cut.state_dict, load_model(teacher, conv=conv), steps + 1, callback=tick, conv=conv)
+            recovery.distill(
+                cut.state_dict, load_model(teacher, conv=conv), steps + 1, callback=tick, conv=conv
+            )
             cells.append(sorted(times[1:])[len(times[1:]) // 2])
         source_name = cut.metadata.get("source", {}).get("name", "?")
-        print(f"| {capacity} | {source_name} | {name} | {cells[0]:.3f} | {cells[1]:.3f} | {cells[0] / cells[1]:.2f}x |")
+        print(
+            f"| {capacity} | {source_name} | {name} | {cells[0]:.3f} | {cells[1]:.3f} | {cells[0] / cells[1]:.2f}x |"
+        )
 
 
 def stage_table(specs: list[str], seconds: float = 60.0) -> None:
@@ -294,7 +300,9 @@ def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, 
     fps = {}
     for conv in ("transform", "direct"):
         model = load_model(weights, conv=conv)
-        run = functools.partial(prediction.predict, audio, rate, model, decoder="weighted-argmax", batch_size=BATCH)
+        run = functools.partial(
+            prediction.predict, audio, rate, model, decoder="weighted-argmax", batch_size=BATCH
+        )
         run()
         ours, our_time = timed(run)
         fps[conv] = frames / our_time
@@ -322,7 +330,9 @@ def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, 
     _, tcv_time = timed(lambda: decode.decode(probs, decoder="viterbi-torchcrepe"))
     if weights.capacity == 32:
         full_fps = fps["transform"]
-    versus_full = f"   ({fps['transform'] / full_fps:.1f}x full)" if full_fps and weights.capacity != 32 else ""
+    versus_full = (
+        f"   ({fps['transform'] / full_fps:.1f}x full)" if full_fps and weights.capacity != 32 else ""
+    )
     print(
         f"{Path(spec).name:>12} {tc_cells} {fps['transform']:14.1f} {fps['direct']:11.1f} {ratio_cells}"
         f" {v_time * 1000:11.0f} {tcv_time * 1000:14.0f}" + versus_full

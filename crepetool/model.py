@@ -146,7 +146,9 @@ class Crepe(torch.nn.Module):
             None picks :func:`default_conv`.
     """
 
-    def __init__(self, capacity: int | str = "full", layout: str | None = None, conv: str | None = None) -> None:
+    def __init__(
+        self, capacity: int | str = "full", layout: str | None = None, conv: str | None = None
+    ) -> None:
         super().__init__()
         self.capacity = parse_capacity(capacity)
         self.layout = layout or default_layout()
@@ -199,7 +201,9 @@ class Crepe(torch.nn.Module):
         x = self._activate(self._conv(x, 5, major), 5, major, major)
         if major:  # shape=(4, C6, batch) -> (batch, 4 * C6), flattened as (time, channel) as torchcrepe does
             return torch.sigmoid(self.classifier(x.reshape(self.in_features, -1).t()))
-        x = x.flatten(2).transpose(1, 2).reshape(-1, self.in_features)  # shape=(batch, C6, 4) -> (batch, 4 * C6)
+        x = (
+            x.flatten(2).transpose(1, 2).reshape(-1, self.in_features)
+        )  # shape=(batch, C6, 4) -> (batch, 4 * C6)
         return torch.sigmoid(self.classifier(x))
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
@@ -320,7 +324,9 @@ class Crepe(torch.nn.Module):
         before T), or time-major [(T, C, b)] -> [(T/2, C, b)]; written time-major if ``into``."""
         bn: torch.nn.BatchNorm2d = getattr(self, f"{LAYER_NAMES[index]}_BN")
         if self.training:
-            if major or self.layout == "ncl":  # BatchNorm2d wants 4-D; its running statistics must still update
+            if (
+                major or self.layout == "ncl"
+            ):  # BatchNorm2d wants 4-D; its running statistics must still update
                 return self._pool(bn(F.relu(x)[..., None])[..., 0], major, into)
             return self._relayout(F.max_pool2d(bn(F.relu(x)), (1, 2), (1, 2)), major, into)
         scale, shift = bn_affine(bn)
@@ -379,7 +385,9 @@ def _taps(index: int, steps: int, whole_in_export: bool = True) -> tuple[slice, 
     """
     before, after = PADDING[index]
     first, last = max(0, before - steps + 1), min(KERNEL_SIZES[index] - 1, before + steps - 1)
-    if (first == 0 and last == KERNEL_SIZES[index] - 1) or (whole_in_export and torch.onnx.is_in_onnx_export()):
+    if (first == 0 and last == KERNEL_SIZES[index] - 1) or (
+        whole_in_export and torch.onnx.is_in_onnx_export()
+    ):
         return slice(None), (before, after)
     return slice(first, last + 1), (before - first, last - before)
 

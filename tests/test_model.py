@@ -164,7 +164,9 @@ def test_inference_in_slices_equals_one_batch(layout: str, monkeypatch: pytest.M
     assert sizes[-1] == 150
 
 
-@pytest.mark.parametrize(("name", "conv"), [("tiny", "direct"), ("tiny", "transform"), ("regular", "transform")])
+@pytest.mark.parametrize(
+    ("name", "conv"), [("tiny", "direct"), ("tiny", "transform"), ("regular", "transform")]
+)
 def test_a_frames_output_does_not_depend_on_its_batch(name: str, conv: str) -> None:
     """Bit for bit: without whole blocks of 8, 6 of these 12 slices of tiny differed by ~1e-7
     from the same frames in one batch, and the Ray engine's files from the local engine's."""

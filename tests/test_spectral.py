@@ -50,7 +50,9 @@ def test_gradients_are_the_direct_convolutions(plan: spectral.Plan) -> None:
     bias = torch.randn(4, dtype=torch.float64, generator=generator, requires_grad=True)
 
     def transformed(x, weight, bias):
-        return spectral.correlate(x.permute(2, 1, 0), spectral.spectrum(weight, plan), plan, bias).permute(2, 1, 0)
+        return spectral.correlate(x.permute(2, 1, 0), spectral.spectrum(weight, plan), plan, bias).permute(
+            2, 1, 0
+        )
 
     assert torch.autograd.gradcheck(transformed, (x, weight, bias))
     probe = torch.randn(3, 4, plan.length, dtype=torch.float64, generator=generator)
@@ -61,7 +63,9 @@ def test_gradients_are_the_direct_convolutions(plan: spectral.Plan) -> None:
 
 
 @pytest.mark.parametrize("capacity", [3, 12])
-@pytest.mark.parametrize(("train", "dtype", "tolerance"), [(True, torch.float64, 1e-10), (False, torch.float32, 1e-5)])
+@pytest.mark.parametrize(
+    ("train", "dtype", "tolerance"), [(True, torch.float64, 1e-10), (False, torch.float32, 1e-5)]
+)
 def test_a_training_step_has_the_direct_paths_gradients(
     capacity: int, train: bool, dtype: torch.dtype, tolerance: float
 ) -> None:

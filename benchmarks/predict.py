@@ -212,8 +212,8 @@ def layer_table(count: int = 64) -> None:
             side = max(before, after)
             major = x[:, :, 0].permute(2, 1, 0).contiguous()
             blocks = spectral.exact_spectrum(weight, plan)
-            direct = count / _rate(lambda: F.conv2d(x, kernel, bias, padding=(0, side)), count)
-            transformed = count / _rate(lambda: spectral.correlate(major, blocks, plan, bias), count)
+            direct = 1 / _rate(lambda: F.conv2d(x, kernel, bias, padding=(0, side)), count)
+            transformed = 1 / _rate(lambda: spectral.correlate(major, blocks, plan, bias), count)
             saved = operator.truediv(*spectral.multiply_adds(plan, c_in, c_out))
             cells.append(
                 f"{direct * 1e3:.3f} / {transformed * 1e3:.3f} ({direct / transformed:.1f}x), {saved:.1f}x"
@@ -242,9 +242,10 @@ def recovery_table(steps: int = 6) -> None:
                 times.append(now - last[0])
                 last[0] = now
 
-            recovery.distill(
-                cut.state_dict, load_model(teacher, conv=conv), steps + 1, callback=tick, conv=conv
-            )
+            with torch.enable_grad():  # main() switched gradients off
+                recovery.distill(
+                    cut.state_dict, load_model(teacher, conv=conv), steps + 1, callback=tick, conv=conv
+                )
             cells.append(sorted(times[1:])[len(times[1:]) // 2])
         source_name = cut.metadata.get("source", {}).get("name", "?")
         print(

@@ -28,6 +28,7 @@ import torch
 
 from crepetool import keras, recovery
 from crepetool.errors import UserInputError
+from crepetool.evaluation import peers
 from crepetool.evaluation.evaluate import evaluate
 from crepetool.presets import PRESETS
 from crepetool.pruning import prune
@@ -106,7 +107,7 @@ def plot(table: list[dict], path: Path) -> None:
 
     points = [
         {
-            "label": f"{row['size']} ({row['capacity']}/32)",
+            "label": f"{row['size']} ({row['capacity']}/32)" if row["capacity"] else row["size"],
             "frames_per_second": row["frames_per_second"],
             "accuracy": row["hard"]["raw_pitch_accuracy"],
             "kind": row["kind"],
@@ -118,7 +119,7 @@ def plot(table: list[dict], path: Path) -> None:
         path,
         "CREPE sizes: accuracy on degraded audio (the hard set) against speed, one 2-core CPU",
         "raw pitch accuracy on the hard set (%)",
-        join=tuple(dict.fromkeys(row["kind"] for row in table)),
+        join=tuple(k for k in dict.fromkeys(row["kind"] for row in table) if k != "peer"),
     )
 
 
@@ -132,25 +133,32 @@ def main() -> None:
     parser.add_argument("--sizes", default="tiny,small,regular,medium,large,full")
     parser.add_argument("--source", default="auto", help="prune's --source for the pruned rows")
     parser.add_argument("--plot", type=Path, default=None, help="write accuracy-vs-speed as a PNG")
+    parser.add_argument(
+        "--peers", default=None, help="other trackers beside, e.g. swift-f0 (crepetool[peers])"
+    )
     args = parser.parse_args()
     rows = models(args.sizes.split(","), args.models, args.source)
     paths = [str(p) for _, _, p in rows]
-    realistic_set = evaluate(paths, audio_dir=_ensure(args.evalset, "realistic"))["models"]
-    hard_set = evaluate(paths, audio_dir=_ensure(args.hard, "hard"), group_by=hard.condition_of)["models"]
+    trackers = peers.parse(args.peers)
+    realistic_set = evaluate(paths, audio_dir=_ensure(args.evalset, "realistic"), peers=trackers)["models"]
+    hard_set = evaluate(
+        paths, audio_dir=_ensure(args.hard, "hard"), group_by=hard.condition_of, peers=trackers
+    )["models"]
+    rows += [(name, "peer", None) for name in trackers]
     table = []
     for (size, kind, path), easy, difficult in zip(rows, realistic_set, hard_set):
         table.append(
             {
                 "size": size,
-                "capacity": PRESETS[size],
+                "capacity": PRESETS.get(size, 0),
                 "kind": kind,
-                "parameters": easy["parameters"],
-                "file_mb": path.stat().st_size / 2**20,
-                "frames_per_second": speed(PRESETS[size]),
+                "parameters": easy.get("parameters", 0),
+                "file_mb": path.stat().st_size / 2**20 if path else 0.0,
+                "frames_per_second": speed(PRESETS[size]) if path else easy["frames_per_second"],
                 "realistic": {k: easy[k] for k in ("raw_pitch_accuracy", "median_cents", "voicing_recall")},
                 "hard": {k: difficult[k] for k in ("raw_pitch_accuracy", "median_cents", "voicing_recall")},
                 "conditions": {
-                    c: {k: m[k] for k in ("raw_pitch_accuracy", "median_cents")}
+                    c: {k: m[k] for k in ("raw_pitch_accuracy", "median_cents", "clip_spread")}
                     for c, m in difficult["groups"].items()
                 },
             }
@@ -167,12 +175,13 @@ def main() -> None:
             f"| {e['hard']['median_cents']:.1f} |"
         )
     conditions = list(table[0]["conditions"])
-    print("\nhard set by condition (RPA / median cents)\n")
+    print("\nhard set by condition (RPA ± its standard deviation between clips / median cents)\n")
     print("| weights | " + " | ".join(conditions) + " |")
     print("|---" * (len(conditions) + 1) + "|")
     for e in table:
         cells = [
-            f"{e['conditions'][c]['raw_pitch_accuracy']:.1%} / {e['conditions'][c]['median_cents']:.1f}"
+            f"{e['conditions'][c]['raw_pitch_accuracy']:.1%} ± {e['conditions'][c]['clip_spread']:.1%}"
+            f" / {e['conditions'][c]['median_cents']:.1f}"
             for c in conditions
         ]
         print(f"| {e['size']} {e['kind']} | " + " | ".join(cells) + " |")

@@ -8,7 +8,8 @@ centre (0 when unvoiced), over CREPE's whole range (32-1,975 Hz). Voiced frames
 are harmonic sources with a random spectral tilt, odd-only or weak-fundamental
 spectra, a random formant envelope (speech-like) or a flat one (instrument-like),
 glides, portamento, vibrato and note changes, onsets and offsets, breath noise.
-Unvoiced frames are coloured noise. Then the recording chain users meet, each
+Unvoiced frames are coloured noise. A share of voiced frames is mixed over a band
+(:func:`accompany`, :mod:`crepetool.accompaniment`). Then the recording chain users meet, each
 applied to a random share of frames by a small function of its own:
 :func:`reverberate` (a room, RT60 0.2-1.0 s), :func:`band_limit` (telephone
 band), :func:`codec` (a lossy coder's dropped spectral detail), :func:`clip`,
@@ -28,18 +29,18 @@ import math
 
 import torch
 
+from crepetool import accompaniment
 from crepetool.decode import CENTS_OFFSET, CENTS_PER_BIN, frequency_to_cents
 from crepetool.model import WINDOW_SIZE
 from crepetool.names import SAMPLE_RATE
 from crepetool.presets import PITCH_BINS
+from crepetool.synthesis import chance, uniform, unit, wavetable
 
 #: CREPE's range: the centres of its first and last bins (32.7 and 1,975.5 Hz).
 FMIN, FMAX = 32.7, 1975.5
 MAX_HARMONICS = int(SAMPLE_RATE / 2 / FMIN)
 #: Samples synthesised before each window, for reverberation tails (128 ms).
 CONTEXT = 2048
-#: Length of one wavetable period.
-TABLE = 4096
 #: Standard deviation of CREPE's Gaussian-blurred targets, in cents.
 TARGET_CENTS = 25.0
 
@@ -52,19 +53,10 @@ SHARES = {
     "quiet": 0.05,
     "noise": 0.6,
 }
-
-
-def _uniform(shape: tuple[int, ...], lo: float, hi: float, generator: torch.Generator) -> torch.Tensor:
-    return lo + (hi - lo) * torch.rand(shape, generator=generator)
-
-
-def _chance(count: int, share: float, generator: torch.Generator) -> torch.Tensor:
-    """Bool Tensor [shape=(count, 1)]: True for about ``share`` of the rows."""
-    return torch.rand(count, 1, generator=generator) < share
-
-
-def _unit(audio: torch.Tensor) -> torch.Tensor:
-    return audio / audio.std(dim=-1, keepdim=True).clamp(min=1e-8)
+#: Share of voiced frames whose voice is mixed over a band (:mod:`crepetool.accompaniment`),
+#: before the recording chain, and the signal-to-interference ratios drawn for them (dB).
+BLEED_SHARE = 0.2
+BLEED_SIR = (3.0, 20.0)
 
 
 def coloured_noise(count: int, length: int, generator: torch.Generator) -> torch.Tensor:
@@ -75,20 +67,20 @@ def coloured_noise(count: int, length: int, generator: torch.Generator) -> torch
     """
     spectrum = torch.fft.rfft(torch.randn(count, length, generator=generator))
     freqs = torch.fft.rfftfreq(length, 1 / SAMPLE_RATE).clamp(min=SAMPLE_RATE / length)
-    slope = _uniform((count, 1), 0.0, 1.0, generator)  # 0 white, 0.5 pink, 1 brown
+    slope = uniform((count, 1), 0.0, 1.0, generator)  # 0 white, 0.5 pink, 1 brown
     shaped = spectrum / (freqs / freqs[0]) ** slope
-    knee = _uniform((count, 1), 300, 700, generator)
-    fall = _uniform((count, 1), 1.0, 2.0, generator)  # amplitude exponent: 6-12 dB an octave
+    knee = uniform((count, 1), 300, 700, generator)
+    fall = uniform((count, 1), 1.0, 2.0, generator)  # amplitude exponent: 6-12 dB an octave
     speech = spectrum / (1 + (freqs / knee) ** 2) ** (fall / 2)
-    shaped = torch.where(_chance(count, 0.25, generator), speech, shaped)
-    return _unit(torch.fft.irfft(shaped, n=length))
+    shaped = torch.where(chance(count, 0.25, generator), speech, shaped)
+    return unit(torch.fft.irfft(shaped, n=length))
 
 
 def _noise_above(cutoff: torch.Tensor, length: int, generator: torch.Generator) -> torch.Tensor:
     """White noise high-passed at ``cutoff`` Hz [B, 1], unit RMS: Tensor [shape=(B, length)]."""
     spectrum = torch.fft.rfft(torch.randn(cutoff.size(0), length, generator=generator))
     freqs = torch.fft.rfftfreq(length, 1 / SAMPLE_RATE)
-    return _unit(torch.fft.irfft(spectrum * torch.sigmoid((freqs - cutoff) / 100), n=length))
+    return unit(torch.fft.irfft(spectrum * torch.sigmoid((freqs - cutoff) / 100), n=length))
 
 
 def _formant_gain(frequency: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -96,36 +88,17 @@ def _formant_gain(frequency: torch.Tensor, generator: torch.Generator) -> torch.
     count = frequency.size(0)
     centres = torch.stack(
         [
-            _uniform((count,), 250, 900, generator),
-            _uniform((count,), 800, 2400, generator),
-            _uniform((count,), 2000, 3300, generator),
-            _uniform((count,), 3000, 4500, generator),
+            uniform((count,), 250, 900, generator),
+            uniform((count,), 800, 2400, generator),
+            uniform((count,), 2000, 3300, generator),
+            uniform((count,), 3000, 4500, generator),
         ],
         dim=1,
     )
-    widths = _uniform((count, 4), 50, 250, generator)
-    levels = torch.tensor([1.0, 0.6, 0.3, 0.15]) * _uniform((count, 4), 0.3, 1.0, generator)
+    widths = uniform((count, 4), 50, 250, generator)
+    levels = torch.tensor([1.0, 0.6, 0.3, 0.15]) * uniform((count, 4), 0.3, 1.0, generator)
     distance = (frequency[:, :, None] - centres[:, None, :]) / widths[:, None, :]
     return (levels[:, None, :] / (1 + distance**2)).sum(-1) + 0.01
-
-
-def _wavetable(gain: torch.Tensor, start: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
-    """``sum_h gain[h] * sin(h * phase + start[h])`` by lookup in one synthesised period.
-
-    Arguments: gain, start (Tensor [shape=(B, H)]); phase (Tensor [shape=(B, T)], radians).
-    Returns Tensor [shape=(B, T)]. Linear interpolation in a 4,096-sample period.
-    """
-    count, harmonics = gain.shape
-    spectrum = torch.zeros(count, TABLE // 2 + 1, dtype=torch.complex64)
-    # irfft of (TABLE/2) * g * exp(i(s - pi/2)) at bin h is g * sin(2 pi h k / TABLE + s)
-    spectrum[:, 1 : harmonics + 1] = torch.polar(gain * (TABLE / 2), start - math.pi / 2)
-    table = torch.fft.irfft(spectrum, n=TABLE)
-    position = torch.remainder(phase, 2 * math.pi) * (TABLE / (2 * math.pi))
-    below = position.floor().long().clamp(max=TABLE - 1)
-    fraction = position - below
-    left = table.gather(1, below)
-    right = table.gather(1, (below + 1) % TABLE)
-    return left + fraction * (right - left)
 
 
 def sources(
@@ -137,65 +110,63 @@ def sources(
     (Tensor [shape=(count,)], Hz), drawn over CREPE's range: half log-uniform over
     32-1,975 Hz, 35% in the speech range (60-450 Hz), 15% high (600-1,975 Hz).
     """
-    wide = torch.exp(_uniform((count,), math.log(FMIN), math.log(FMAX), generator))
-    speech = torch.exp(_uniform((count,), math.log(60), math.log(450), generator))
-    high = torch.exp(_uniform((count,), math.log(600), math.log(FMAX), generator))
+    wide = torch.exp(uniform((count,), math.log(FMIN), math.log(FMAX), generator))
+    speech = torch.exp(uniform((count,), math.log(60), math.log(450), generator))
+    high = torch.exp(uniform((count,), math.log(600), math.log(FMAX), generator))
     pick = torch.rand(count, generator=generator)
     centre = torch.where(pick < 0.35, speech, torch.where(pick < 0.5, high, wide))
     # seconds from the centre: the window's centre is 0, the context lies before it
     time = (torch.arange(length) - (length - WINDOW_SIZE // 2)).float() / SAMPLE_RATE
-    glide = _uniform((count, 1), -1500, 1500, generator) * _chance(count, 0.6, generator)
+    glide = uniform((count, 1), -1500, 1500, generator) * chance(count, 0.6, generator)
     # portamento: a sung note sliding to the next, up to an octave in ~60 ms, then holding
-    glide = torch.where(
-        _chance(count, 0.15, generator), _uniform((count, 1), -20000, 20000, generator), glide
-    )
-    depth = _uniform((count, 1), 0, 80, generator) * _chance(count, 0.4, generator)
-    rate = _uniform((count, 1), 4, 7, generator)
-    offset = _uniform((count, 1), 0, 2 * math.pi, generator)
+    glide = torch.where(chance(count, 0.15, generator), uniform((count, 1), -20000, 20000, generator), glide)
+    depth = uniform((count, 1), 0, 80, generator) * chance(count, 0.4, generator)
+    rate = uniform((count, 1), 4, 7, generator)
+    offset = uniform((count, 1), 0, 2 * math.pi, generator)
     cents = (glide * time).clamp(-1200, 1200)
     cents = cents + depth * (torch.sin(2 * math.pi * rate * time + offset) - torch.sin(offset))
     # note changes (legato, a new syllable), in the window or in the context a room carries over
-    jump_at = _uniform((count, 1), -0.15, 0.032, generator)
-    jump = _uniform((count, 1), -700, 700, generator) * _chance(count, 0.25, generator)
+    jump_at = uniform((count, 1), -0.15, 0.032, generator)
+    jump = uniform((count, 1), -700, 700, generator) * chance(count, 0.25, generator)
     cents = cents + jump * ((time >= jump_at).float() - (jump_at <= 0).float())
     f0_curve = centre[:, None] * torch.exp2(cents / 1200)  # [B, T], equals centre at time 0
     phase = 2 * math.pi * torch.cumsum(f0_curve.double(), dim=-1) / SAMPLE_RATE
-    phase = (phase - phase[:, -WINDOW_SIZE // 2 :][:, :1]).float() + _uniform(
+    phase = (phase - phase[:, -WINDOW_SIZE // 2 :][:, :1]).float() + uniform(
         (count, 1), 0, 2 * math.pi, generator
     )
 
     harmonics = torch.arange(1, MAX_HARMONICS + 1).float()  # [H]
     frequency = centre[:, None] * harmonics  # [B, H]
-    tilt = harmonics ** -_uniform((count, 1), 0.3, 2.5, generator)
+    tilt = harmonics ** -uniform((count, 1), 0.3, 2.5, generator)
     gain = tilt * torch.exp(0.35 * torch.randn(count, MAX_HARMONICS, generator=generator))  # +-3 dB ripple
     formant = _formant_gain(frequency, generator)
-    speechlike = _chance(count, 0.6, generator)
+    speechlike = chance(count, 0.6, generator)
     gain = torch.where(speechlike, gain * formant, gain)
     # aspiration: above a cutoff the harmonics give way to noise, as in breathy voices
-    cutoff = torch.exp(_uniform((count, 1), math.log(800), math.log(6000), generator))
-    breathy = speechlike & _chance(count, 0.5, generator)
+    cutoff = torch.exp(uniform((count, 1), math.log(800), math.log(6000), generator))
+    breathy = speechlike & chance(count, 0.5, generator)
     gain = torch.where(breathy, gain / (1 + (frequency / cutoff) ** 4), gain)
-    odd = _chance(count, 0.1, generator) & (harmonics % 2 == 0)
+    odd = chance(count, 0.1, generator) & (harmonics % 2 == 0)
     gain = torch.where(odd, gain * 0.05, gain)
-    weak_fundamental = _uniform((count,), 0.0, 1.0, generator) ** 2
+    weak_fundamental = uniform((count,), 0.0, 1.0, generator) ** 2
     gain[:, 0] *= torch.where(
         torch.rand(count, generator=generator) < 0.15, weak_fundamental, torch.ones(count)
     )
     top = (f0_curve.max(dim=-1).values / centre)[:, None] * frequency
     gain = gain * (top < 0.95 * SAMPLE_RATE / 2)  # nothing above Nyquist
     start = torch.randint(0, 2, (count, MAX_HARMONICS), generator=generator).float() * math.pi
-    audio = _unit(_wavetable(gain, start, phase))
+    audio = unit(wavetable(gain, start, phase))
 
     # onsets and offsets that leave the centre sounding, tremolo
-    onset = ((time - _uniform((count, 1), -0.03, -0.004, generator)) / 0.01).clamp(0, 1)
-    offset_ramp = ((_uniform((count, 1), 0.004, 0.03, generator) - time) / 0.01).clamp(0, 1)
-    envelope = torch.where(_chance(count, 0.1, generator), onset, torch.ones(1))
-    envelope = torch.where(_chance(count, 0.1, generator), envelope * offset_ramp, envelope)
-    tremolo = 1 + _uniform((count, 1), 0, 0.3, generator) * torch.sin(2 * math.pi * rate * time + offset)
+    onset = ((time - uniform((count, 1), -0.03, -0.004, generator)) / 0.01).clamp(0, 1)
+    offset_ramp = ((uniform((count, 1), 0.004, 0.03, generator) - time) / 0.01).clamp(0, 1)
+    envelope = torch.where(chance(count, 0.1, generator), onset, torch.ones(1))
+    envelope = torch.where(chance(count, 0.1, generator), envelope * offset_ramp, envelope)
+    tremolo = 1 + uniform((count, 1), 0, 0.3, generator) * torch.sin(2 * math.pi * rate * time + offset)
     audio = audio * envelope * tremolo
-    level = torch.where(breathy, _uniform((count, 1), 0.1, 0.6, generator), torch.zeros(1))
+    level = torch.where(breathy, uniform((count, 1), 0.1, 0.6, generator), torch.zeros(1))
     audio = audio + level * _noise_above(cutoff, length, generator)
-    breath = _uniform((count, 1), 0, 0.3, generator) * _chance(count, 0.3, generator)
+    breath = uniform((count, 1), 0, 0.3, generator) * chance(count, 0.3, generator)
     return audio + breath * coloured_noise(count, length, generator), centre
 
 
@@ -215,7 +186,7 @@ def room_response(rt60: torch.Tensor, generator: torch.Generator, length: int = 
         10.0, -3.0 * t / rt60
     )  # -60 dB at rt60
     tail[:, :16] = 0.0  # the first reflections arrive after ~1 ms
-    drr = _uniform((count, 1), -10, 0, generator)
+    drr = uniform((count, 1), -10, 0, generator)
     tail = tail * torch.sqrt(10 ** (-drr / 10) / tail.pow(2).sum(-1, keepdim=True).clamp(min=1e-12))
     tail[:, 0] = 1.0
     return tail
@@ -285,27 +256,40 @@ def degrade(audio: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The recording chain, each stage on its share of rows (:data:`SHARES`): room, noise,
     band limit, codec, clipping, a quiet take. Tensor [shape=(B, T)] in and out."""
     count, length = audio.shape
-    rt60 = _uniform((count, 1), 0.2, 1.0, generator)
+    rt60 = uniform((count, 1), 0.2, 1.0, generator)
     wet = reverberate(audio, room_response(rt60, generator))
-    audio = torch.where(_chance(count, SHARES["room"], generator), wet, audio)
+    audio = torch.where(chance(count, SHARES["room"], generator), wet, audio)
     # noise: a third of it at -5..10 dB SNR, the rest at 10..40
     snr = torch.where(
-        _chance(count, 1 / 3, generator),
-        _uniform((count, 1), -5, 10, generator),
-        _uniform((count, 1), 10, 40, generator),
+        chance(count, 1 / 3, generator),
+        uniform((count, 1), -5, 10, generator),
+        uniform((count, 1), 10, 40, generator),
     )
     noisy = add_noise(audio, coloured_noise(count, length, generator), snr)
-    audio = torch.where(_chance(count, SHARES["noise"], generator), noisy, audio)
-    low = _uniform((count, 1), 200, 400, generator)
-    high = _uniform((count, 1), 2800, 4000, generator)
-    audio = torch.where(_chance(count, SHARES["band"], generator), band_limit(audio, low, high), audio)
-    floor = torch.exp(_uniform((count, 1), math.log(0.003), math.log(0.05), generator))
-    cutoff = _uniform((count, 1), 3500, 7500, generator)
-    audio = torch.where(_chance(count, SHARES["codec"], generator), codec(audio, floor, cutoff), audio)
-    level = _uniform((count, 1), 0.1, 0.6, generator)
-    audio = torch.where(_chance(count, SHARES["clip"], generator), clip(audio, level), audio)
-    peak = _uniform((count, 1), -55, -45, generator)
-    return torch.where(_chance(count, SHARES["quiet"], generator), quantise(audio, peak), audio)
+    audio = torch.where(chance(count, SHARES["noise"], generator), noisy, audio)
+    low = uniform((count, 1), 200, 400, generator)
+    high = uniform((count, 1), 2800, 4000, generator)
+    audio = torch.where(chance(count, SHARES["band"], generator), band_limit(audio, low, high), audio)
+    floor = torch.exp(uniform((count, 1), math.log(0.003), math.log(0.05), generator))
+    cutoff = uniform((count, 1), 3500, 7500, generator)
+    audio = torch.where(chance(count, SHARES["codec"], generator), codec(audio, floor, cutoff), audio)
+    level = uniform((count, 1), 0.1, 0.6, generator)
+    audio = torch.where(chance(count, SHARES["clip"], generator), clip(audio, level), audio)
+    peak = uniform((count, 1), -55, -45, generator)
+    return torch.where(chance(count, SHARES["quiet"], generator), quantise(audio, peak), audio)
+
+
+def accompany(
+    audio: torch.Tensor, voice_f0: torch.Tensor, rows: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """The voiced ``rows`` (Bool Tensor [shape=(B,)]) of ``audio`` mixed over a band at
+    :data:`BLEED_SIR` (the label stays the voice's f0): Tensor [shape=(B, T)] in and out."""
+    picked = rows.nonzero()[:, 0]
+    if picked.numel() == 0:
+        return audio
+    band = accompaniment.accompaniment(voice_f0[picked], generator, audio.size(-1)).audio
+    sir = uniform((picked.numel(), 1), *BLEED_SIR, generator)
+    return audio.index_copy(0, picked, accompaniment.mix(audio[picked], band, sir))
 
 
 def frames(
@@ -321,6 +305,7 @@ def frames(
     # unvoiced: coloured noise alone (fricatives, breath, rooms)
     unvoiced = coloured_noise(count, audio.size(-1), generator)
     audio = torch.where(voiced[:, None], audio, unvoiced)
+    audio = accompany(audio, centre, voiced & chance(count, BLEED_SHARE, generator)[:, 0], generator)
     audio = degrade(audio, generator)[:, -WINDOW_SIZE:]
     audio = audio - audio.mean(dim=-1, keepdim=True)
     audio = audio / audio.std(dim=-1, keepdim=True).clamp(min=1e-10)

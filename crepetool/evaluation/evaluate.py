@@ -106,15 +106,7 @@ def evaluate(
                 )
             )
         if truths and group_by is not None:
-            row["groups"] = {
-                label: metrics.pitch_metrics(
-                    *(
-                        np.concatenate([a for a, g in zip(arrays, labels) if g == label])
-                        for arrays in (estimates, truths, periodicities)
-                    )
-                )
-                for label in dict.fromkeys(labels)
-            }
+            row["groups"] = _groups(estimates, truths, periodicities, labels)
         if agree_est:
             row["agreement_with_reference"] = metrics.agreement(
                 np.concatenate(agree_est), np.concatenate(agree_ref)
@@ -126,6 +118,25 @@ def evaluate(
         "set": str(audio_dir) if audio_dir else "built-in known-f0 signals",
         "models": rows,
     }
+
+
+def _groups(
+    estimates: list[np.ndarray], truths: list[np.ndarray], periodicities: list[np.ndarray], labels: list[str]
+) -> dict[str, dict[str, float]]:
+    """Each label's metrics over its recordings together, and ``clip_spread``: the standard
+    deviation of raw pitch accuracy between its recordings (how far one figure can be trusted)."""
+    groups = {}
+    for label in dict.fromkeys(labels):
+        members = [i for i, g in enumerate(labels) if g == label]
+        arrays = [np.concatenate([a[i] for i in members]) for a in (estimates, truths, periodicities)]
+        groups[label] = metrics.pitch_metrics(*arrays)
+        per_clip = [
+            metrics.pitch_metrics(estimates[i], truths[i], periodicities[i])["raw_pitch_accuracy"]
+            for i in members
+            if np.any(truths[i] > 0)
+        ]
+        groups[label]["clip_spread"] = float(np.std(per_clip)) if per_clip else math.nan
+    return groups
 
 
 def _audio_items(folder: Path) -> list[Item]:

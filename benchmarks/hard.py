@@ -22,7 +22,7 @@ construction (speech only, many voices and languages):
 | far-0.5 / far-0.9 | a far microphone in a diffuse room: full-band decaying noise tail, RT60 0.5 / 0.9 s (±0.1), reverberant and direct energy equal (DRR -1..+1 dB) |
 | far-pink-10dB | far-0.5..0.9, then pink noise at 10 dB SNR |
 | vorbis-pink-20dB / mp3-pink-20dB | pink noise at 20 dB SNR, then a round trip at the encoder's default quality |
-| vorbis-low-pink-20dB / mp3-low-pink-20dB | the same at the encoder's lowest quality |
+| vorbis-low-pink-20dB / mp3-low-pink-20dB | the same at compression level 0.9 (libsndfile refuses 1.0 for MP3) |
 | pink-0dB | pink noise at 0 dB SNR |
 | babble-0dB | four to six other espeak-ng talkers (other voices, languages, pitches) at 0 dB |
 | bleed-5dB / bleed-10dB / bleed-15dB | the voice over an accompaniment at that signal-to-interference ratio, labelled with the voice's f0: chords with f0s of their own (a third of them rooted an octave, a fifth or two octaves from the voice), a bass line on the chord roots, kick, snare and hi-hats, at 70-150 bpm (see :func:`accompaniment`) |
@@ -309,7 +309,7 @@ def conditions() -> dict[str, Callable[[int, np.random.Generator], Clip]]:
     codecs = [("vorbis", "OGG", "VORBIS")] + ([("mp3", "MP3", "MPEG_LAYER_III")] if mp3 else [])
     for name, fmt, subtype in codecs:
         table[f"{name}-pink-20dB"] = _speech(chain(noise("pink", 20), lossy_at(fmt, subtype, None)))
-        table[f"{name}-low-pink-20dB"] = _speech(chain(noise("pink", 20), lossy_at(fmt, subtype, 1.0)))
+        table[f"{name}-low-pink-20dB"] = _speech(chain(noise("pink", 20), lossy_at(fmt, subtype, 0.9)))
     table["pink-0dB"] = _speech(noise("pink", 0))
     table["babble-0dB"] = _speech(babble(0))
     for sir in (5, 10, 15):
@@ -322,11 +322,14 @@ def condition_of(name: str) -> str:
     return Path(name).name.split("--")[0]
 
 
-def build(folder: Path, seed: int = 1000, per_condition: int = 8) -> list[Path]:
+def build(folder: Path, seed: int = 1000, per_condition: int = 8, only: set[str] | None = None) -> list[Path]:
+    """Write the set (``only`` these conditions, when given: each has its own seeded stream)."""
     warnings.filterwarnings("ignore", category=UserWarning)  # pyworld imports pkg_resources
     folder.mkdir(parents=True, exist_ok=True)
     made = []
     for offset, (condition, make) in enumerate(conditions().items()):
+        if only is not None and condition not in only:
+            continue
         rng = np.random.default_rng(seed + 100 * offset)  # one stream per condition: add one, keep the rest
         for index in range(per_condition):
             # clip indices run on across conditions: languages, voices and instruments vary
@@ -344,8 +347,11 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--per-condition", type=int, default=8)
+    parser.add_argument("--only", default=None, help="comma-separated conditions to (re)build")
     args = parser.parse_args()
-    build(args.folder, args.seed, args.per_condition)
+    build(
+        args.folder, args.seed, args.per_condition, None if args.only is None else set(args.only.split(","))
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 |---|---|---|
 | ``csv`` | ``NAME.f0.csv`` | CREPE's ``time,frequency,confidence`` (seconds, Hz, periodicity), rows appended as decided |
 | ``pt`` | ``NAME.f0.pt`` | a dict for ``torch.load(..., weights_only=True)``: pitch [1, T], periodicity [1, T], time [T], ... |
-| ``npy`` | ``NAME.activation.npy`` | CREPE's activation: float32 [T, 360], the network's probabilities (memory-mapped) |
+| ``npy`` | ``NAME.activation.npy`` | CREPE's activation: float32 [T, 360], the network's probabilities (rows appended) |
 | ``png`` | ``NAME.f0.png`` | ``--plot``: salience, pitch and periodicity (:mod:`crepetool.plotting`, matplotlib) |
 
 Each writer is opened on a temporary path (:func:`crepetool.atomic.atomic_path`) and
@@ -28,6 +28,8 @@ from crepetool.atomic import atomic_path
 SUFFIXES: dict[str, str] = {"csv": ".f0.csv", "pt": ".f0.pt", "npy": ".activation.npy", "png": ".f0.png"}
 CSV_HEADER = "time,frequency,confidence"
 CSV_FORMAT = ("%.3f", "%.3f", "%.6f")
+#: The activation file's dtype: float32, little-endian, as np.save writes it on every CPU in use.
+NPY_DTYPE = np.dtype("<f4")
 
 
 class Writer(Protocol):
@@ -99,19 +101,32 @@ class PtWriter:
 
 
 class NpyWriter:
-    """CREPE's ``.activation.npy``: float32 [T, 360], written into a memory map row by row."""
+    """CREPE's ``.activation.npy``: float32 [T, 360], its header first, then rows as they come.
+
+    Plain writes, never a memory map: on a full disk the write that fails raises ENOSPC (one
+    line for that file, the batch goes on), where a mapped page the disk cannot back kills the
+    whole process with SIGBUS.
+    """
 
     def __init__(self, path: Path, frames: int, step: float, meta: dict[str, Any]) -> None:
-        self.array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(frames, 360))
-        self.done = 0
+        self.handle = open(path, "wb")
+        header = {
+            "descr": np.lib.format.dtype_to_descr(NPY_DTYPE),
+            "fortran_order": False,
+            "shape": (frames, 360),
+        }
+        np.lib.format.write_array_header_1_0(self.handle, header)
+        self.frames, self.done = frames, 0
 
     def append(self, pitch, periodicity, probabilities, voiced=None) -> None:
-        self.array[self.done : self.done + probabilities.size(0)] = probabilities.float().numpy()
-        self.done += probabilities.size(0)
+        rows = np.ascontiguousarray(probabilities.float().numpy(), dtype=NPY_DTYPE)
+        self.handle.write(rows.tobytes())
+        self.done += rows.shape[0]
 
     def close(self) -> None:
-        self.array.flush()
-        del self.array
+        self.handle.close()  # (a failed flush raises here, and the temporary is removed)
+        if self.done != self.frames:
+            raise ValueError(f"activation: {self.done} rows written of the {self.frames} declared")
 
 
 def _plot_writer(path: Path, frames: int, step: float, meta: dict[str, Any]) -> Any:

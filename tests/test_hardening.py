@@ -664,3 +664,49 @@ def test_every_command_has_a_row_in_the_table(tmp_path: Path) -> None:
         folder.mkdir()
         covered.add(str(case.build(folder)[0]))
     assert covered == set(typer.main.get_command(create_app()).commands)
+
+
+# ---- a full disk: a real, small filesystem --------------------------------------------------------
+
+
+def _unshare_works() -> bool:
+    import shutil
+
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs unshare -rm (user and mount namespaces) for a tmpfs")
+def test_a_full_disk_fails_each_file_with_one_line(tmp_path: Path) -> None:
+    """A 300 KB tmpfs, mounted in a namespace of the test's own: the long file's activation does
+    not fit. Every writer (csv, pt, npy, png) keeps the contract there: one line naming the
+    file, exit 1, no traceback, no temporary left, and the short file before it written whole.
+    (The activation writer once mapped its file and died of SIGBUS on the first page the disk
+    could not back.)"""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    short = wav(inputs / "a-short.wav", tone(0.5))  # 51 frames: ~74 KB of activation
+    long = wav(inputs / "b-long.wav", tone(4.0))  # 401 frames: 577 KB, past the disk
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    predict = [sys.executable, "-m", "crepetool", "predict", str(short), str(long), "-w", "tiny"]
+    predict += ["-o", str(disk / "out"), "-f", "csv", "-f", "pt", "-f", "npy", "--plot"]
+    script = (
+        f"mount -t tmpfs -o size=300k none {disk} || exit 99\n"
+        f"{' '.join(predict)}\n"
+        "status=$?\n"
+        f"echo; echo LISTING; ls -a {disk}/out\n"
+        "exit $status\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CREPETOOL_DEBUG"}
+    run = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, env=env)
+    assert run.returncode == 1, (run.returncode, run.stderr[-3000:])
+    assert "Traceback" not in run.stderr
+    problems = [line for line in run.stderr.splitlines() if "No space left on device" in line]
+    assert problems and all("b-long" in line for line in problems), run.stderr
+    listing = run.stdout.split("LISTING", 1)[1].split()
+    assert not [name for name in listing if name.startswith(".crepetool-")], listing
+    assert not [name for name in listing if name.startswith("b-long")], listing
+    assert {"a-short.f0.csv", "a-short.f0.pt", "a-short.activation.npy", "a-short.f0.png"} <= set(listing)

@@ -33,7 +33,7 @@ StepsOpt = Annotated[
         "--steps",
         min=1,
         help="Distillation steps of 64 frames [default: recovery.SCHEDULE, 540 at K=5..15, else 360; "
-        "at K=12 about 10 minutes in all on 2 AVX2 EPYC cores].",
+        "at K=12 about 4 minutes in all on 2 CPU cores].",
     ),
 ]
 MinutesOpt = Annotated[

@@ -2,13 +2,18 @@
 
 A reader never sees a half-written file, and an interrupted run leaves no
 temporary behind (the temporary is removed on any exception, KeyboardInterrupt
-and the SIGTERM handler's exception included).
+and the SIGTERM handler's exception included). A run killed outright (``kill -9``,
+the OOM killer, a power cut) cannot clean up: its temporaries carry its host and
+pid (``.crepetool-HOST-PID-XXXXXXXX.tmp``), and :func:`sweep` removes those whose
+process is gone, never a live run's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +21,55 @@ from pathlib import Path
 from crepetool.errors import UserInputError, WorkError
 
 TEMP_PREFIX = ".crepetool-"
+TEMP_SUFFIX = ".tmp"
+
+
+@functools.cache
+def _host() -> str:
+    return "".join(c if c.isalnum() or c in ".-" else "_" for c in socket.gethostname()) or "host"
+
+
+def owned_prefix() -> str:
+    """This process's temporary-name prefix: ``.crepetool-HOST-PID-``."""
+    return f"{TEMP_PREFIX}{_host()}-{os.getpid()}-"
+
+
+def _owner(name: str) -> tuple[str, int] | None:
+    """(host, pid) of a temporary's name; None for a name without them (an older version's)."""
+    body = name[len(TEMP_PREFIX) : -len(TEMP_SUFFIX)]
+    parts = body.rsplit("-", 2)  # the random part never holds a "-", a host name may
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def sweep(folder: Path) -> list[Path]:
+    """Remove the temporaries in ``folder`` that runs on this host left when they died (their
+    pid is gone). A live run's, another host's (a shared filesystem) and unnamed ones stay.
+    Returns the paths removed."""
+    removed = []
+    try:
+        candidates = sorted(Path(folder).glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"))
+    except OSError:
+        return removed
+    for path in candidates:
+        owner = _owner(path.name)
+        if owner is None or owner[0] != _host() or _alive(owner[1]):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def check_output(path: Path, overwrite: bool) -> None:
@@ -40,7 +94,7 @@ def check_folder(folder: Path, name: Path | None = None) -> None:
         raise UserInputError(f"{name}: cannot write here ({existing} is not a directory)")
     if existing == folder:
         try:
-            fd, probe = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
+            fd, probe = tempfile.mkstemp(prefix=owned_prefix(), suffix=TEMP_SUFFIX, dir=folder)
         except OSError as exc:
             raise UserInputError(f"{name}: cannot write here ({exc.strerror or exc})") from None
         os.close(fd)
@@ -56,7 +110,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=owned_prefix(), suffix=TEMP_SUFFIX, dir=folder)
     except OSError as exc:
         raise WorkError(f"{path}: cannot write here ({exc.strerror or exc})") from exc
     os.close(fd)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from crepetool import postprocess
-from crepetool.atomic import check_folder
+from crepetool.atomic import check_folder, sweep
 from crepetool.errors import CrepetoolError, UserInputError
 from crepetool.model import resolve_device
 from crepetool.names import ENGINES, FORMATS, PLOT_FORMAT, SAMPLE_RATE
@@ -188,6 +188,8 @@ def predict_files(
     if out_dir is not None:
         check_folder(out_dir)  # one clear error before any work, not one per file
     jobs = plan(inputs, formats, out_dir)
+    for folder in dict.fromkeys(path.parent for job in jobs for path in job.outputs.values()):
+        sweep(folder)  # what killed runs left behind
     if on_plan is not None:
         on_plan(len(jobs), sum(estimate_frames(job.input, options) for job in jobs if job.refusal is None))
     started = time.perf_counter()

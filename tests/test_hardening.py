@@ -710,3 +710,54 @@ def test_a_full_disk_fails_each_file_with_one_line(tmp_path: Path) -> None:
     assert not [name for name in listing if name.startswith(".crepetool-")], listing
     assert not [name for name in listing if name.startswith("b-long")], listing
     assert {"a-short.f0.csv", "a-short.f0.pt", "a-short.activation.npy", "a-short.f0.png"} <= set(listing)
+
+
+# ---- leftovers of killed runs ---------------------------------------------------------------------
+
+
+def test_kill_9_mid_batch_then_a_rerun_leaves_only_whole_outputs(tmp_path: Path) -> None:
+    """A run killed outright cannot clean up: its temporaries (named for its host and pid) stay
+    until the next run over the folder removes them, because their process is gone."""
+    inputs = _batch(tmp_path / "clips", count=4)
+    process = _run(["predict", *inputs, "-w", "tiny", "-f", "csv", "-f", "npy", "--batch-size", "64"])
+    deadline = time.monotonic() + 120
+    while not _valid_outputs(inputs) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the batch finished before it could be killed"
+    time.sleep(0.3)  # inside the next file: its temporaries are open
+    process.kill()
+    process.communicate(timeout=30)
+    left = list(tmp_path.rglob(".crepetool-*.tmp"))
+    assert left and all(f"-{process.pid}-" in p.name for p in left)
+    rerun = _run(["predict", *inputs, "-w", "tiny", "-f", "csv", "-f", "npy"])
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert len(_valid_outputs(inputs)) == len(inputs)
+    assert list(tmp_path.rglob(".crepetool-*")) == []
+
+
+def test_sweep_removes_only_the_temporaries_of_dead_processes(tmp_path: Path) -> None:
+    """A live run's temporaries (a process still running), another host's and an older
+    version's unnamed ones are never touched; a dead process's go."""
+    from crepetool import atomic
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = atomic._host()
+    names = {
+        "live": f".crepetool-{host}-{live.pid}-abc123_x.tmp",
+        "mine": f"{atomic.owned_prefix()}q1w2e3r4.tmp",
+        "dead": f".crepetool-{host}-{dead.pid}-zz9y8x7w.tmp",
+        "other host": f".crepetool-elsewhere.example-{dead.pid}-a1b2c3d4.tmp",
+        "unnamed": ".crepetool-k3j4h5g6.tmp",
+    }
+    try:
+        for name in names.values():
+            (tmp_path / name).write_bytes(b"partial")
+        removed = atomic.sweep(tmp_path)
+    finally:
+        live.kill()
+        live.wait()
+    assert [p.name for p in removed] == [names["dead"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for k, n in names.items() if k != "dead")

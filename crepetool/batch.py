@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from crepetool import audio as audio_io
 from crepetool import postprocess
 from crepetool.atomic import check_folder, sweep
 from crepetool.errors import CrepetoolError, UserInputError
@@ -108,6 +109,16 @@ def shard(inputs: Sequence[str | Path], index: int, count: int) -> list[Path]:
     return sorted(mine)
 
 
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+    """``inputs`` with each folder replaced by the audio files under it, recursively and sorted
+    (:data:`crepetool.names.AUDIO_SUFFIXES`), as CREPE's own CLI takes a folder. A folder with no
+    audio file is refused (UserInputError), before any work."""
+    expanded: list[Path] = []
+    for path in map(Path, inputs):
+        expanded += audio_io.find(path) if path.is_dir() else [path]
+    return expanded
+
+
 def output_paths(inputs: Sequence[Path], formats: Sequence[str], output_dir: Path | None) -> list[list[Path]]:
     """Output files of each input, in ``formats`` order (names: :data:`crepetool.outputs.SUFFIXES`)."""
     if output_dir is not None:
@@ -187,7 +198,7 @@ def predict_files(
     out_dir = Path(output_dir) if output_dir is not None else None
     if out_dir is not None:
         check_folder(out_dir)  # one clear error before any work, not one per file
-    jobs = plan(inputs, formats, out_dir)
+    jobs = plan(expand_inputs(inputs), formats, out_dir)
     for folder in dict.fromkeys(path.parent for job in jobs for path in job.outputs.values()):
         sweep(folder)  # what killed runs left behind
     if on_plan is not None:

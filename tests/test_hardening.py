@@ -348,7 +348,13 @@ CASES = [
         1,
         "no such file",
     ),
-    refused_audio("directory", _directory, "is a directory"),
+    Case(  # a folder is every audio file under it (predict DIR); one with none is a usage error
+        "audio:empty folder",
+        lambda t: ["predict", _directory(t), good_wav(t), "-w", "tiny"],
+        2,
+        "no audio files",
+        check=lambda t: not list(t.glob("*.csv")) or pytest.fail("work started"),
+    ),
     refused_audio("empty", _bytes("empty.wav", b""), "empty file"),
     refused_audio("zero samples", _zero_samples, "holds no samples"),
     refused_audio("truncated header", _truncated_header, "not readable audio"),
@@ -761,3 +767,19 @@ def test_sweep_removes_only_the_temporaries_of_dead_processes(tmp_path: Path) ->
         live.wait()
     assert [p.name for p in removed] == [names["dead"]]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for k, n in names.items() if k != "dead")
+
+
+def test_predict_a_folder_mirrors_it_under_the_output_dir(cli, tmp_path: Path) -> None:
+    """predict DIR: every audio file under it, recursively (names.AUDIO_SUFFIXES), outputs
+    mirrored under -o; other files are left alone."""
+    root = tmp_path / "takes"
+    (root / "day2" / "late").mkdir(parents=True)
+    wav(root / "a.wav", tone(0.3))
+    wav(root / "day2" / "b.flac", tone(0.3, 330.0))
+    wav(root / "day2" / "late" / "c.wav", tone(0.3, 440.0))
+    (root / "notes.txt").write_text("not audio")
+    code, _, err = cli("predict", root, "-w", "tiny", "-o", tmp_path / "out")
+    assert code == 0, err
+    made = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.csv"))
+    assert made == ["a.f0.csv", "day2/b.f0.csv", "day2/late/c.f0.csv"]
+    assert csv_rows(tmp_path / "out" / "day2" / "late" / "c.f0.csv").shape == (31, 3)

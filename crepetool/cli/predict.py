@@ -37,7 +37,12 @@ from crepetool.cli._common import (
 
 def predict_command(
     files: Annotated[
-        list[Path], typer.Argument(help="Audio files (any format soundfile reads).", show_default=False)
+        list[Path],
+        typer.Argument(
+            help="Audio files (any format soundfile reads), or folders: every audio file under one, "
+            "outputs mirrored under --output-dir.",
+            show_default=False,
+        ),
     ],
     weights: Annotated[
         str, typer.Option("--weights", "-w", help="'full', 'tiny' or a weights path.")
@@ -156,7 +161,9 @@ def predict_command(
         median_filter=median_filter,
         mean_filter=mean_filter,
     )
-    inputs: list[Path] = list(files)
+    from crepetool.batch import expand_inputs
+
+    inputs: list[Path] = expand_inputs(files)  # a folder is every audio file under it, as in CREPE
     if shard is not None:
         from crepetool.batch import parse_shard
         from crepetool.batch import shard as take_shard

@@ -524,6 +524,17 @@ CASES = [
         "output:collision", _collide, 1, "collides", names="a.flac", check=lambda t: csv_rows(t / "a.f0.csv")
     ),
     Case("output:dotdot stays inside", _dotdot, 0, check=_dotdot_check),
+    Case(
+        "output:an existing directory",
+        lambda t: (
+            (t / "good.f0.csv").mkdir()
+            or ["predict", good_wav(t), wav(t / "other.wav", tone(0.3)), "-w", "tiny"]
+        ),
+        1,
+        "Is a directory",
+        names="good",
+        check=lambda t: csv_rows(t / "other.f0.csv"),  # the batch went on
+    ),
     Case("output:exists", _existing_output, 2, "already exists", names="taken.pth", check=_kept),
     Case("import-keras:not hdf5", _keras_not_hdf5, 2, "not an HDF5 file", names="model.h5"),
     _keras("empty", lambda p: p.write_bytes(b""), "empty"),
@@ -783,3 +794,67 @@ def test_predict_a_folder_mirrors_it_under_the_output_dir(cli, tmp_path: Path) -
     made = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.csv"))
     assert made == ["a.f0.csv", "day2/b.f0.csv", "day2/late/c.f0.csv"]
     assert csv_rows(tmp_path / "out" / "day2" / "late" / "c.f0.csv").shape == (31, 3)
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs unshare -rm (user and mount namespaces) for a tmpfs")
+def test_a_read_only_output_folder_is_refused_before_work(tmp_path: Path) -> None:
+    """A real read-only filesystem (root ignores permission bits, so a chmod proves nothing)."""
+    audio = wav(tmp_path / "a.wav", tone(0.3))
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    command = f"{sys.executable} -m crepetool predict {audio} -w tiny -o {disk}/out"
+    script = (
+        f"mount -t tmpfs none {disk} && mkdir {disk}/out && mount -o remount,ro {disk} || exit 99\n{command}"
+    )
+    run = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True)
+    assert run.returncode == 2, (run.returncode, run.stderr)
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "out" in lines[0] and "Read-only file system" in lines[0], lines
+    assert "Traceback" not in run.stderr
+
+
+def test_inputs_that_change_under_a_batch(tmp_path: Path) -> None:
+    """Between planning and reading, an input is deleted (one line for it, the rest done), one
+    grows as a recording in progress does (read as it was when opened), and the weights file is
+    replaced (the batch keeps the model it loaded)."""
+    from crepetool.batch import predict_files
+    from crepetool.pruning import prune
+    from crepetool.weights import save
+
+    weights = save(prune("tiny", 2), tmp_path / "two.pth")
+    first, gone, growing, last = (
+        wav(tmp_path / f"{n}.wav", tone(0.5, 200.0 + 50 * i)) for i, n in enumerate("abcd")
+    )
+    started: dict[str, int] = {}
+
+    def on_plan(files: int, frames: int) -> None:
+        gone.unlink()
+
+    def on_start(path: Path, frames: int) -> None:
+        started[path.name] = frames
+        if path == growing:  # a recorder appends and rewrites the header after we opened it
+            wav(growing, tone(1.5, 300.0))
+
+    def on_file(result) -> None:
+        if result.input == first:
+            save(prune("tiny", 3), weights, overwrite=True)
+
+    summary = predict_files(
+        [first, gone, growing, last], weights, output_dir=tmp_path / "out",
+        on_plan=on_plan, on_start=on_start, on_file=on_file,
+    )  # fmt: skip
+    status = {r.input.name: (r.status, r.message) for r in summary.results}
+    assert (
+        status["b.wav"][0] == "failed"
+        and "b.wav" in status["b.wav"][1]
+        and "no such file" in status["b.wav"][1]
+    )
+    assert [status[n][0] for n in ("a.wav", "c.wav", "d.wav")] == ["done"] * 3
+    assert csv_rows(tmp_path / "out" / "c.f0.csv").shape[0] == started["c.wav"] == 1 + 8000 // 160
+    assert not list(tmp_path.rglob(".crepetool-*"))
+    # the last file was tracked by the two-channel-wide model loaded at the start, not the new file
+    again = predict_files(
+        [last], tmp_path / "kept.pth" if False else prune("tiny", 2), output_dir=tmp_path / "ref"
+    )
+    assert again.results[0].status == "done"
+    assert (tmp_path / "ref" / "d.f0.csv").read_bytes() == (tmp_path / "out" / "d.f0.csv").read_bytes()

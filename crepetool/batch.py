@@ -199,8 +199,31 @@ def predict_files(
     if out_dir is not None:
         check_folder(out_dir)  # one clear error before any work, not one per file
     jobs = plan(expand_inputs(inputs), formats, out_dir)
-    for folder in dict.fromkeys(path.parent for job in jobs for path in job.outputs.values()):
+    folders = list(dict.fromkeys(path.parent for job in jobs for path in job.outputs.values()))
+    for folder in folders:
         sweep(folder)  # what killed runs left behind
+    try:
+        return _run_batch(
+            jobs, loaded, options, overwrite, engine, ray_address, on_plan, on_file, on_frames, on_start
+        )
+    finally:
+        for folder in folders:
+            sweep(folder)  # what a worker killed during this batch left
+
+
+def _run_batch(
+    jobs: list[Job],
+    loaded: Weights,
+    options: PredictOptions,
+    overwrite: bool,
+    engine: str,
+    ray_address: str | None,
+    on_plan: Callable[[int, int], None] | None,
+    on_file: Callable[[FileResult], None] | None,
+    on_frames: Callable[[int], None] | None,
+    on_start: Callable[[Path, int], None] | None,
+) -> BatchSummary:
+    """The planned ``jobs`` on ``engine``: :func:`predict_files` after its checks."""
     if on_plan is not None:
         on_plan(len(jobs), sum(estimate_frames(job.input, options) for job in jobs if job.refusal is None))
     started = time.perf_counter()

@@ -7,8 +7,11 @@ byte for byte the same and resuming, skipping and the one-line report of a bad f
 behave as they do locally. Outputs are written where the worker runs: on a multi-node
 cluster the inputs and outputs must be on a filesystem every node sees (NFS, a bucket
 mount). A worker that dies in the middle of a file is restarted and the file retried
-(``max_restarts``/``max_task_retries``); its temporary file is gone with it, and nothing
-appears under an output name until a file is whole.
+(``max_restarts``/``max_task_retries``); a file whose worker died more often than that is
+tried once more, alone on a fresh worker (so a file that kills every worker it meets fails
+alone, one line, and the files that were beside it are done). A dead worker's temporaries
+are removed when the batch ends (:func:`crepetool.atomic.sweep`), and nothing appears under
+an output name until a file is whole.
 
 A file longer than :data:`SPLIT_FRAMES` is not one worker's: this process reads, resamples
 and decodes it, and its network batches go to all the workers, several in flight, their
@@ -22,8 +25,10 @@ started for the batch on this machine (loopback only) and stopped after it.
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -107,6 +112,21 @@ def run_jobs(
     ``workers`` defaults to the cluster's CPUs (each worker runs torch on one thread,
     ``CREPETOOL_WORKER_THREADS`` to change it).
     """
+    # Ray's driver prints its workers' deaths to stdout from a thread of its own: talk goes to
+    # stderr, so stdout stays the command's data (predict --json)
+    with contextlib.redirect_stdout(sys.stderr):
+        return _run_on_cluster(jobs, weights, options, overwrite, address, on_file, workers)
+
+
+def _run_on_cluster(
+    jobs: list[Job],
+    weights: Weights,
+    options: PredictOptions,
+    overwrite: bool,
+    address: str | None,
+    on_file: Callable[[FileResult], None] | None,
+    workers: int | None,
+) -> list[FileResult]:
     ray = _ray()
     address = address or os.environ.get("RAY_ADDRESS") or None
     started_here = not ray.is_initialized()
@@ -131,9 +151,10 @@ def run_jobs(
                 on_file(result)
         queue = (i for i in range(len(jobs)) if i not in long_files)
         pending: dict[Any, tuple[int, Any]] = {}
+        failures: collections.Counter[int] = collections.Counter()
 
-        def submit(actor: Any) -> None:
-            index = next(queue, None)
+        def submit(actor: Any, index: int | None = None) -> None:
+            index = next(queue, None) if index is None else index
             if index is not None:
                 pending[actor.run.remote(jobs[index], overwrite)] = (index, actor)
 
@@ -143,13 +164,22 @@ def run_jobs(
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             index, actor = pending.pop(done[0])
-            submit(actor)
             try:
                 result = ray.get(done[0])
-            except Exception as exc:  # the worker died more often than it may be restarted
+            except Exception as exc:  # its worker died more often than Ray restarts it
+                failures[index] += 1
+                if not isinstance(exc, ray.exceptions.RayActorError):
+                    submit(actor)  # the worker lives on
+                if failures[index] <= RETRIES - 1:
+                    # again, alone on a fresh worker: a file that kills every worker it meets takes
+                    # no other file with it, and the files that died beside it are done
+                    submit(remote.remote(state, info, options), index)
+                    continue
                 job = jobs[index]
                 reason = f"{job.input}: worker failed ({type(exc).__name__})"
                 result = FileResult(job.input, list(job.outputs.values()), "failed", reason)
+            else:
+                submit(actor)
             results[index] = result
             if on_file is not None:
                 on_file(result)

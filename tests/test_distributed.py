@@ -61,3 +61,86 @@ def test_ray_engine_equals_local_and_reports_bad_files(
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
     assert not ray.is_initialized()  # the local cluster was stopped
     assert not list(tmp_path.rglob(".crepetool-*"))
+
+
+#: Loaded by every Python process of the test's Ray cluster (PYTHONPATH): in a Ray worker it
+#: makes files named crash-* kill their worker once, after their first batch (temporaries
+#: open), poison-* kill it every time, and the first batch of a split file kill its worker.
+FAULTS = """
+import os, sys, pathlib
+if any("default_worker" in arg for arg in sys.argv) and os.environ.get("CREPETOOL_TEST_FAULTS"):
+    marks = pathlib.Path(os.environ["CREPETOOL_TEST_FAULTS"])
+    from crepetool import batch, distributed
+
+    def die(*args):
+        os._exit(1)
+
+    run, network = distributed.Worker.run, distributed.Worker.network
+
+    def faulty_run(self, job, overwrite):
+        name = job.input.name
+        mark = marks / name
+        if name.startswith("poison") or (name.startswith("crash") and not mark.exists()):
+            mark.touch()
+            return batch.run_job(job, self.model, self.info, self.options, overwrite, on_frames=die)
+        return run(self, job, overwrite)
+
+    def faulty_network(self, batch_frames):
+        if not (marks / "network").exists():
+            (marks / "network").touch()
+            die()
+        return network(self, batch_frames)
+
+    distributed.Worker.run, distributed.Worker.network = faulty_run, faulty_network
+"""
+
+
+def test_ray_workers_killed_mid_file(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real worker processes die in the middle of files (their temporaries open): once, for two
+    whole files and for a split one, the batch completes with the local engine's bytes and exit
+    0; a file that kills its worker every time ends as one failed file after the retries, the
+    rest done. No temporary is left either way."""
+    import os
+
+    from crepetool import distributed
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(FAULTS)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("CREPETOOL_TEST_FAULTS", str(marks))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(distributed, "SPLIT_FRAMES", 1000)
+    inputs = _clips(tmp_path / "in", 3)
+    for name in ("crash-a.wav", "crash-b.wav"):
+        soundfile.write(
+            str(tmp_path / "in" / name), 0.3 * np.sin(np.arange(32000) / 16000 * 2 * np.pi * 230), 16000
+        )
+        inputs.append(tmp_path / "in" / name)
+    t = np.arange(11 * 16000) / 16000
+    soundfile.write(str(tmp_path / "in" / "long.wav"), 0.3 * np.sin(2 * np.pi * (180 + 20 * t) * t), 16000)
+    inputs.append(tmp_path / "in" / "long.wav")
+    args = ["-w", "tiny", "-f", "csv", "-f", "npy"]
+    assert cli("predict", *inputs, *args, "-o", tmp_path / "local")[0] == 0
+    code, out, err = cli("predict", *inputs, *args, "-o", tmp_path / "ray", "--engine", "ray", "--json")
+    assert code == 0, err
+    assert {p.name for p in marks.iterdir()} == {"crash-a.wav", "crash-b.wav", "network"}  # they did die
+    for path in (tmp_path / "local").rglob("*.*"):
+        twin = tmp_path / "ray" / path.relative_to(tmp_path / "local")
+        assert twin.read_bytes() == path.read_bytes(), path.name
+    assert not list(tmp_path.rglob(".crepetool-*"))
+
+    poison = tmp_path / "in" / "poison.wav"
+    soundfile.write(str(poison), 0.3 * np.sin(np.arange(16000) / 16000 * 2 * np.pi * 200), 16000)
+    code, out, err = cli(
+        "predict", poison, *inputs[:2], *args, "-o", tmp_path / "again", "--engine", "ray", "--json"
+    )
+    assert code == 1, err
+    summary = json.loads(out)
+    assert (summary["done"], summary["failed"]) == (2, 1)
+    lines = [line for line in err.splitlines() if "crepetool: error" in line]
+    assert len(lines) == 1 and "poison.wav" in lines[0] and "worker failed" in lines[0], err
+    assert not list(tmp_path.rglob(".crepetool-*"))
+    assert not ray.is_initialized()

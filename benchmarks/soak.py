@@ -42,7 +42,7 @@ def _bad(path: Path, kind: int, rng: np.random.Generator) -> None:
         path.write_bytes(bytes(data))
     else:
         audio = np.full(16000, np.nan, dtype=np.float32)
-        soundfile.write(str(path), audio, 16000, subtype="FLOAT")
+        soundfile.write(str(path), audio, 16000, subtype="FLOAT", format="WAV")
 
 
 def corpus(count: int, bad_share: float = 0.02, seed: int = 0) -> tuple[Path, list[Path], set[Path]]:

@@ -36,9 +36,9 @@ def _bad(path: Path, kind: int, rng: np.random.Generator) -> None:
     elif kind == 2:
         path.write_bytes(rng.bytes(5000))
     elif kind == 3:
-        soundfile.write(str(path), np.zeros(8000, dtype=np.float32), 16000, subtype="PCM_16")
+        soundfile.write(str(path), np.zeros(8000, dtype=np.float32), 16000, subtype="PCM_16", format="WAV")
         data = bytearray(path.read_bytes())
-        data[40:44] = (10**7).to_bytes(4, "little")  # the data chunk claims far more than is there
+        data[40:44] = (10**7).to_bytes(4, "little")  # the WAV data chunk claims far more than is there
         path.write_bytes(bytes(data))
     else:
         audio = np.full(16000, np.nan, dtype=np.float32)

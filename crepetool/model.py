@@ -20,7 +20,7 @@ The convolutions are 1-D over time. How they run is chosen for speed on the CPU
 - conv2..conv6 run in the frequency domain (:mod:`crepetool.spectral`) wherever
   :func:`crepetool.spectral.choose` says so (every layer of every capacity on a CPU in fp32;
   never on CUDA or at half precision), on time-major activations ``[time, C, batch]``: three
-  matrix products instead of a convolution, 3.5x to 16x fewer multiply-adds. ``conv="direct"``
+  matrix products instead of a convolution, far fewer multiply-adds. ``conv="direct"``
   (or ``CREPETOOL_CONV=direct``) keeps every layer direct, the reference;
 - conv1 (one input channel, kernel 512, stride 4) is a stride-1 convolution over
   the frame's four phases (``[batch, 4, 383]`` against a ``[C1, 4, 128]`` kernel),
@@ -201,9 +201,8 @@ class Crepe(torch.nn.Module):
         x = self._activate(self._conv(x, 5, major), 5, major, major)
         if major:  # shape=(4, C6, batch) -> (batch, 4 * C6), flattened as (time, channel) as torchcrepe does
             return torch.sigmoid(self.classifier(x.reshape(self.in_features, -1).t()))
-        x = (
-            x.flatten(2).transpose(1, 2).reshape(-1, self.in_features)
-        )  # shape=(batch, C6, 4) -> (batch, 4 * C6)
+        # shape=(batch, C6, 4) -> (batch, 4 * C6)
+        x = x.flatten(2).transpose(1, 2).reshape(-1, self.in_features)
         return torch.sigmoid(self.classifier(x))
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
@@ -310,7 +309,7 @@ class Crepe(torch.nn.Module):
         """The kernel spectrum of conv ``index``: computed with its gradient where one flows (a
         training step), else once per kernel (its storage and version) and kept."""
         weight = getattr(self, LAYER_NAMES[index]).weight
-        taps = slice(PADDING[index][0] - plan.before, PADDING[index][0] - plan.before + plan.taps)
+        taps = _taps(index, plan.length, whole_in_export=False)[0]
         if torch.is_grad_enabled() and weight.requires_grad and not torch.onnx.is_in_onnx_export():
             return spectral.spectrum(weight[:, :, taps, 0], plan)
         key = (weight.data_ptr(), weight._version, weight.device, weight.dtype, plan)
@@ -324,9 +323,8 @@ class Crepe(torch.nn.Module):
         before T), or time-major [(T, C, b)] -> [(T/2, C, b)]; written time-major if ``into``."""
         bn: torch.nn.BatchNorm2d = getattr(self, f"{LAYER_NAMES[index]}_BN")
         if self.training:
-            if (
-                major or self.layout == "ncl"
-            ):  # BatchNorm2d wants 4-D; its running statistics must still update
+            # BatchNorm2d wants 4-D; its running statistics must still update
+            if major or self.layout == "ncl":
                 return self._pool(bn(F.relu(x)[..., None])[..., 0], major, into)
             return self._relayout(F.max_pool2d(bn(F.relu(x)), (1, 2), (1, 2)), major, into)
         scale, shift = bn_affine(bn)
@@ -343,9 +341,9 @@ class Crepe(torch.nn.Module):
         with ``pick=torch.minimum``; the result time-major if ``into``, else in this model's layout."""
         if major:  # the larger of each pair of [C, batch] slabs
             return self._relayout(pick(x[0::2], x[1::2]), major, into)
-        if into and not (x.requires_grad or torch.jit.is_tracing()):  # (autograd takes no out=; a trace
-            # would fix the batch in new_empty's shape)
-            # written time-major as it is computed: the transposition costs no pass of its own
+        if into and not (x.requires_grad or torch.jit.is_tracing()):
+            # written time-major as it is computed, the transposition costs no pass of its own
+            # (not with gradients: autograd takes no out=; nor in a trace: it would fix the batch)
             x = x[:, :, 0] if self.layout == "cl" else x  # shape=(batch, C, T)
             result = x.new_empty(x.size(2) // 2, x.size(1), x.size(0))
             pick(x[..., 0::2], x[..., 1::2], out=result.permute(2, 1, 0))

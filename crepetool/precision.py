@@ -66,7 +66,9 @@ class HalfCrepe(Wrapped):
         super().__init__()
         self.model = model.eval()
         device = next(model.parameters()).device
-        self.fast = Crepe(model.capacity, "cl")
+        # direct: the matrix units' convolutions (a DFT in bf16 would lose the precision), even
+        # where CREPETOOL_CONV asks every model for the transform
+        self.fast = Crepe(model.capacity, "cl", "direct")
         self.fast.load_state_dict(model.state_dict())
         self.fast.to(device).eval()
         for name in LAYER_NAMES[1:]:  # Crepe runs each convolution at its kernel's dtype

@@ -21,7 +21,8 @@ from crepetool.synthesis import chance, uniform, wavetable
 
 #: Notes of a chord (the fourth, a seventh, sounds in half of them) and their harmonics.
 NOTES, HARMONICS = 4, 24
-#: Intervals of a chord's root below the voice, in semitones, where the two are related.
+#: Intervals of a chord's root from the voice, in semitones, where the two are related: an
+#: octave, a fifth or two octaves below it, or an octave above.
 RELATED = (-12.0, -7.0, -24.0, -19.0, 12.0)
 
 
@@ -132,9 +133,7 @@ def accompaniment(voice_f0: torch.Tensor, generator: torch.Generator, length: in
         pluck = _envelope(time, onset, torch.full((count, 1), 0.35), torch.zeros(count, 1, dtype=torch.bool))
         low = low + sounding * pluck * bass[:, chord]
     parts = [chords, low, _percussion(count, time, generator)]
-    gains = uniform((count, 3), 0.0, 1.0, generator) * torch.tensor([0.4, 0.4, 0.4]) + torch.tensor(
-        [0.6, 0.3, 0.2]
-    )
+    gains = uniform((count, 3), 0.0, 0.4, generator) + torch.tensor([0.6, 0.3, 0.2])
     window = slice(length - WINDOW_SIZE, length)
     # each part at its level over the whole stretch (a window between two drum hits stays quiet)
     mix = sum(g[:, None] * p / p.std(-1, keepdim=True).clamp(min=1e-8) for g, p in zip(gains.T, parts))

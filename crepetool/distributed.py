@@ -170,7 +170,7 @@ def _run_on_cluster(
                 failures[index] += 1
                 if not isinstance(exc, ray.exceptions.RayActorError):
                     submit(actor)  # the worker lives on
-                if failures[index] <= RETRIES - 1:
+                if failures[index] < RETRIES:
                     # again, alone on a fresh worker: a file that kills every worker it meets takes
                     # no other file with it, and the files that died beside it are done
                     submit(remote.remote(state, info, options), index)

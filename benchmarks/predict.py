@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from crepetool.cli import tune_allocator
+from crepetool.allocator import tune_allocator
 
 tune_allocator()  # as the command does, before torch's first allocation
 
@@ -41,10 +41,10 @@ import numpy as np
 import torch
 
 from crepetool import decode, prediction
-from crepetool.audio import resample
 from crepetool.compat import import_torchcrepe
 from crepetool.model import load_model
-from crepetool.weights import load
+from crepetool.resampling import resample
+from crepetool.resolver import weights_of as load
 
 SECONDS = 20
 BATCH = 512
@@ -224,14 +224,15 @@ def layer_table(count: int = 64) -> None:
 def recovery_table(steps: int = 6) -> None:
     """Seconds a distillation step (64 frames: 32 fresh, labelled by the teacher, and 32 replayed)
     at K = 4, 8, 12, 16, from the source and with the teacher prune's defaults pick."""
-    from crepetool import pruning, recovery
+    from crepetool import pruning, recovery, resolver
 
     print(f"a distillation step, seconds (the median of {steps} after one)")
     print("| K | source | teacher | direct | transform | ratio |")
     print("|---|---|---|---|---|---|")
     for capacity in (4, 8, 12, 16):
         cut = pruning.prune("auto", capacity)
-        name, teacher = recovery.default_teacher(cut)
+        chosen = resolver.default_teacher(cut)
+        name, teacher = chosen.provenance.name, chosen.weights
         cells = []
         for conv in ("direct", "transform"):
             times: list[float] = []
@@ -260,7 +261,9 @@ def stage_table(specs: list[str], seconds: float = 60.0) -> None:
     import soundfile
 
     from crepetool import audio as audio_io
+    from crepetool.framing import frames as make_frames
     from crepetool.outputs import write_prediction
+    from crepetool.resampling import resample as resample_audio
 
     rate = 44100
     t = np.arange(int(seconds * rate)) / rate
@@ -278,10 +281,10 @@ def stage_table(specs: list[str], seconds: float = 60.0) -> None:
         for spec in specs:
             model = load_model(spec)
             (samples, _), read = timed(lambda: audio_io.load(path))
-            resampled, resample = timed(lambda: audio_io.resample(samples, rate, "resampy"))
-            _, resample_soxr = timed(lambda: audio_io.resample(samples, rate, "soxr"))
+            resampled, resample = timed(lambda: resample_audio(samples, rate, "resampy"))
+            _, resample_soxr = timed(lambda: resample_audio(samples, rate, "soxr"))
             audio16k = torch.from_numpy(resampled.astype(np.float32))
-            batches, framing = timed(lambda: list(prediction.frames(audio16k, 160, BATCH)))
+            batches, framing = timed(lambda: list(make_frames(audio16k, 160, BATCH)))
             with torch.no_grad():
                 probs, network = timed(lambda: torch.cat([model(b) for b in batches]))
             (pitch, periodicity), decoding = timed(lambda: decode.decode(probs))

@@ -32,7 +32,8 @@ from crepetool.evaluation import peers
 from crepetool.evaluation.evaluate import evaluate
 from crepetool.presets import PRESETS
 from crepetool.pruning import prune
-from crepetool.weights import load, save
+from crepetool.resolver import weights_of as load
+from crepetool.weights import save
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

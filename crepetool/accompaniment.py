@@ -15,9 +15,8 @@ from typing import NamedTuple
 
 import torch
 
-from crepetool.model import WINDOW_SIZE
-from crepetool.names import SAMPLE_RATE
 from crepetool.synthesis import chance, uniform, wavetable
+from crepetool.units import SAMPLE_RATE, WINDOW_SIZE
 
 #: Notes of a chord (the fourth, a seventh, sounds in half of them) and their harmonics.
 NOTES, HARMONICS = 4, 24
@@ -142,7 +141,7 @@ def accompaniment(voice_f0: torch.Tensor, generator: torch.Generator, length: in
 
 def mix(voice: torch.Tensor, band: torch.Tensor, sir_db: torch.Tensor) -> torch.Tensor:
     """``band`` added ``sir_db`` (Tensor [shape=(B, 1)]) below the voice's power over the window
-    (the last :data:`~crepetool.model.WINDOW_SIZE` samples, what the network sees)."""
+    (the last :data:`~crepetool.units.WINDOW_SIZE` samples, what the network sees)."""
     window = slice(voice.size(-1) - WINDOW_SIZE, voice.size(-1))
     power = voice[:, window].pow(2).mean(-1, keepdim=True)
     band_power = band[:, window].pow(2).mean(-1, keepdim=True).clamp(min=1e-12)

@@ -1,23 +1,19 @@
-"""Audio in: any file soundfile reads, mixed to mono, resampled to 16 kHz as torchcrepe does."""
+"""Audio in: any file soundfile reads, or samples in memory, as mono float32 blocks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from crepetool.errors import AudioError, check_input_file
-from crepetool.names import AUDIO_SUFFIXES, DEFAULT_RESAMPLER, RESAMPLERS, SAMPLE_RATE
-
-#: Recordings at least this long resample on all of torch's threads: on 2 cores resampy's
-#: parallel loop takes 0.61-0.73 s a minute of 44.1 kHz audio against 1.22, but its one-off
-#: compile takes 1.8 s against 1.3, which a minute of audio pays back.
-PARALLEL_SECONDS = 60.0
+from crepetool.names import AUDIO_SUFFIXES
 
 
 def load(path: str | Path) -> tuple[np.ndarray, int]:
-    """Read an audio file as mono float32.
+    """Read an audio file whole, as mono float32: the blocks of :func:`open_blocks`, joined.
 
     Returns
         audio (ndarray [shape=(time,)], float32), channels averaged
@@ -26,23 +22,8 @@ def load(path: str | Path) -> tuple[np.ndarray, int]:
     Raises AudioError (one line, naming the file) for a missing, empty, unreadable
     or sample-less file, and for NaN or infinite samples.
     """
-    import soundfile
-
-    path = Path(path)
-    check_input_file(path, "an audio file", AudioError)
-    _check_wav_chunks(path)
-    try:
-        audio, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as exc:
-        reason = getattr(exc, "error_string", None) or str(exc).splitlines()[0] or type(exc).__name__
-        raise AudioError(f"{path}: not readable audio ({reason[:160]})") from exc
-    if audio.size == 0:
-        raise AudioError(f"{path}: holds no samples")
-    if sample_rate <= 0:
-        raise AudioError(f"{path}: invalid sample rate {sample_rate}")
-    if not np.isfinite(audio).all():
-        raise AudioError(f"{path}: NaN or infinite samples")
-    return audio.mean(axis=1, dtype=np.float32), int(sample_rate)
+    reader = open_blocks(path)
+    return np.concatenate(list(reader.blocks(reader.length))), reader.sample_rate
 
 
 class BlockReader:
@@ -91,6 +72,36 @@ def open_blocks(path: str | Path) -> BlockReader:
     return BlockReader(path)
 
 
+class ArrayReader:
+    """Samples already in memory, read as :class:`BlockReader` reads a file: a whole recording
+    is a stream held in memory, so it goes through the same pipeline as a file.
+
+    Arguments: samples (ndarray or Tensor [shape=(time,)] or [shape=(1, time)]), sample_rate.
+    """
+
+    path = None
+
+    def __init__(self, samples: Any, sample_rate: int) -> None:
+        if hasattr(samples, "detach"):  # a Tensor
+            samples = samples.detach().cpu().numpy()
+        self.samples = np.ascontiguousarray(np.asarray(samples).reshape(-1), dtype=np.float32)
+        self.sample_rate, self.length = int(sample_rate), self.samples.size
+        if self.length == 0:
+            raise AudioError("the samples are empty")
+        if self.sample_rate <= 0:
+            raise AudioError(f"invalid sample rate {sample_rate}")
+        if not np.isfinite(self.samples).all():
+            raise AudioError("NaN or infinite samples")
+
+    def blocks(self, size: int) -> Iterator[np.ndarray]:
+        for start in range(0, self.length, size):
+            yield self.samples[start : start + size]
+
+
+#: What the pipeline reads from: a file or samples in memory.
+Reader = BlockReader | ArrayReader
+
+
 def find(folder: str | Path) -> list[Path]:
     """Audio files under ``folder`` (recursively, by extension), sorted.
 
@@ -130,36 +141,3 @@ def _check_wav_chunks(path: Path) -> None:
                     )
                 return
             offset += 8 + claimed + (claimed & 1)
-
-
-def resample(audio: np.ndarray, sample_rate: int, method: str = DEFAULT_RESAMPLER) -> np.ndarray:
-    """To 16 kHz. ``resampy`` (default): its default filter, exactly as ``torchcrepe.resample``
-    does. ``soxr``: libsoxr at high quality, many times faster, not bit-equal to torchcrepe.
-
-    Arguments: audio (ndarray [shape=(time,)]). Returns ndarray [shape=(time * 16000 / rate,)].
-    """
-    if method not in RESAMPLERS:
-        raise ValueError(f"unknown resampler {method!r} (choose from {', '.join(RESAMPLERS)})")
-    if sample_rate == SAMPLE_RATE:
-        return audio
-    if method == "soxr":
-        import soxr
-
-        return soxr.resample(audio, sample_rate, SAMPLE_RATE, quality="HQ")
-    return resampy_resample(audio, sample_rate)
-
-
-def resampy_resample(audio: np.ndarray, sample_rate: int, length: int | None = None) -> np.ndarray:
-    """resampy's default filter to 16 kHz, as ``torchcrepe.resample``; on torch's threads
-    (resampy's parallel loop, the same samples) for a recording of :data:`PARALLEL_SECONDS`
-    or more. ``length``: the whole recording's samples, where ``audio`` is a piece of it."""
-    import resampy
-    import torch
-
-    threads = torch.get_num_threads()
-    if threads < 2 or (audio.size if length is None else length) < PARALLEL_SECONDS * sample_rate:
-        return resampy.resample(audio, sample_rate, SAMPLE_RATE)
-    import numba
-
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # this thread's calls only
-    return resampy.resample(audio, sample_rate, SAMPLE_RATE, parallel=True)

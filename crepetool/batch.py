@@ -9,7 +9,6 @@ re-running an interrupted batch finishes it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import time
@@ -17,28 +16,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from crepetool import audio as audio_io
-from crepetool import postprocess
 from crepetool.atomic import check_folder, sweep
-from crepetool.errors import CrepetoolError, UserInputError
+from crepetool.errors import UserInputError
 from crepetool.model import resolve_device
-from crepetool.names import ENGINES, FORMATS, PLOT_FORMAT, SAMPLE_RATE
-from crepetool.outputs import open_writers, output_name
-from crepetool.prediction import PredictOptions
-from crepetool.streaming import Decided, Network, StreamInfo, estimate_frames, predict_stream
-from crepetool.weights import Weights, load
-
-
-@dataclasses.dataclass
-class FileResult:
-    input: Path
-    outputs: list[Path]
-    status: str  # "done", "skipped" or "failed"
-    message: str = ""
-    seconds: float = 0.0  # audio duration
-    frames: int = 0
+from crepetool.names import ENGINES, FORMATS, PLOT_FORMAT
+from crepetool.options import PredictOptions
+from crepetool.outputs import output_name
+from crepetool.pipeline import estimate_frames
+from crepetool.resolver import weights_of
+from crepetool.runner import FileResult, Job, model_info, run_job
+from crepetool.weights import Weights
 
 
 @dataclasses.dataclass
@@ -130,15 +118,6 @@ def output_paths(inputs: Sequence[Path], formats: Sequence[str], output_dir: Pat
     return [[folder / output_name(p.stem, fmt) for fmt in formats] for p, folder in zip(inputs, folders)]
 
 
-@dataclasses.dataclass(frozen=True)
-class Job:
-    """One input and its outputs ({format: path}); ``refusal`` is set when it cannot run."""
-
-    input: Path
-    outputs: dict[str, Path]
-    refusal: str | None = None
-
-
 def plan(inputs: Sequence[str | Path], formats: Sequence[str], output_dir: Path | None) -> list[Job]:
     """The jobs of a batch, in input order; an input whose outputs collide with an earlier
     input's is refused (decided here, so every engine refuses the same inputs)."""
@@ -176,7 +155,7 @@ def predict_files(
 
     ``options`` (:class:`~crepetool.prediction.PredictOptions`, with keyword ``changes``
     on top) and ``formats`` are checked before any work (UserInputError). Each file is
-    streamed (:func:`crepetool.streaming.predict_stream`): memory does not grow with its
+    streamed (:func:`crepetool.pipeline.predict_stream`): memory does not grow with its
     length. ``engine="ray"`` spreads the files over a Ray cluster
     (:mod:`crepetool.distributed`, ``ray_address`` or ``RAY_ADDRESS``, else a local one)
     with the same outputs. Callbacks let a caller show progress:
@@ -193,7 +172,7 @@ def predict_files(
         require_matplotlib()
     if engine not in ENGINES:
         raise UserInputError(f"--engine: unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
-    loaded = weights if isinstance(weights, Weights) else load(weights)
+    loaded = weights_of(weights)
     resolve_device(options.device)  # a bad device is refused before any work
     out_dir = Path(output_dir) if output_dir is not None else None
     if out_dir is not None:
@@ -233,7 +212,7 @@ def _run_batch(
         results = run_jobs(jobs, loaded, options, overwrite, ray_address, on_file)
         return BatchSummary(results, time.perf_counter() - started)
     model = options.model(loaded)
-    info = _model_info(loaded)
+    info = model_info(loaded)
     results = []
     for job in jobs:
         result = run_job(job, model, info, options, overwrite, on_start, on_frames)
@@ -241,74 +220,3 @@ def _run_batch(
         if on_file is not None:
             on_file(result)
     return BatchSummary(results, time.perf_counter() - started)
-
-
-def run_job(
-    job: Job,
-    model: torch.nn.Module | Network,
-    info: dict[str, Any],
-    options: PredictOptions,
-    overwrite: bool,
-    on_start: Callable[[Path, int], None] | None = None,
-    on_frames: Callable[[int], None] | None = None,
-) -> FileResult:
-    """One input, streamed: its outputs appear whole or not at all. Every engine runs this.
-
-    ``model``: a module, or a :data:`crepetool.streaming.Network` running one elsewhere.
-    """
-    path, outputs = job.input, job.outputs
-    paths = list(outputs.values())
-    if job.refusal is not None:
-        return FileResult(path, paths, "failed", job.refusal)
-    if not overwrite and all(o.is_file() for o in paths):
-        return FileResult(path, paths, "skipped", "outputs exist")
-    voicing = options.voicing
-    # with voicing options, csv and pt wait for the whole (output-sized) track; npy streams
-    waits = {fmt for fmt in outputs if voicing.active and fmt in ("csv", "pt")}
-    try:
-        with contextlib.ExitStack() as stack:
-            writers: dict[str, Any] = {}
-            track: list[Decided] = []
-
-            def start(stream: StreamInfo) -> None:
-                if on_start is not None:
-                    on_start(path, stream.frames)
-                meta = {"source_sample_rate": stream.sample_rate, "decoder": options.decoder, "model": info}
-                if PLOT_FORMAT in outputs:  # only the picture reads these
-                    meta = {**meta, "title": path.name, "voicing": voicing.active}
-                step = stream.hop / SAMPLE_RATE
-                opened = stack.enter_context(open_writers(outputs, stream.frames, step, meta, stack))
-                writers.update(zip(outputs, opened))
-
-            def sink(decided: Decided) -> None:
-                for fmt, writer in writers.items():
-                    if fmt not in waits:
-                        writer.append(decided.pitch, decided.periodicity, decided.probabilities)
-                if waits:
-                    track.append(dataclasses.replace(decided, probabilities=None))
-
-            stream = predict_stream(path, model, options, sink, on_start=start, progress=on_frames)
-            if waits:
-                loudness = torch.cat([d.loudness for d in track]) if options.silence_db is not None else None
-                pitch, periodicity, voiced = postprocess.apply(
-                    torch.cat([d.pitch for d in track]),
-                    torch.cat([d.periodicity for d in track]),
-                    voicing,
-                    loudness,
-                )
-                for fmt in waits:
-                    writers[fmt].append(pitch, periodicity, None, voiced)
-                if PLOT_FORMAT in writers:
-                    writers[PLOT_FORMAT].retrack(pitch, periodicity, voiced)
-    except CrepetoolError as exc:
-        message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-        return FileResult(path, paths, "failed", message)
-    except Exception as exc:  # a bug or a library failure on one file must not stop the batch
-        return FileResult(path, paths, "failed", f"{path}: {type(exc).__name__}: {exc}".splitlines()[0])
-    return FileResult(path, paths, "done", seconds=stream.seconds, frames=stream.frames)
-
-
-def _model_info(weights: Weights) -> dict[str, Any]:
-    """What a ``.pt`` output records of the model that made it."""
-    source = weights.metadata.get("source", {}).get("name") or weights.name
-    return {"capacity": weights.capacity, "source": str(source), "file": weights.name}

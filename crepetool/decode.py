@@ -25,10 +25,15 @@ import numpy as np
 import torch
 
 from crepetool.names import DEFAULT_DECODER, DEFAULT_FMAX, DEFAULT_FMIN
-from crepetool.presets import PITCH_BINS
+from crepetool.units import (
+    CENTS_OFFSET,
+    CENTS_PER_BIN,
+    PITCH_BINS,
+    bins_to_cents,
+    cents_to_frequency,
+    frequency_to_cents,
+)
 
-CENTS_PER_BIN = 20
-CENTS_OFFSET = 1997.3794084376191
 #: Transition weight max(12 - |d|, 0) reaches 11 bins each way.
 REACH = 11
 #: CREPE's weighted argmax averages the argmax bin and 4 bins each side.
@@ -37,22 +42,14 @@ WINDOW = 4
 Decoded = tuple[torch.Tensor, torch.Tensor]
 
 
-def bins_to_cents(bins: torch.Tensor) -> torch.Tensor:
-    return CENTS_PER_BIN * bins.double() + CENTS_OFFSET
-
-
-def cents_to_frequency(cents: torch.Tensor) -> torch.Tensor:
-    return 10.0 * 2.0 ** (cents / 1200.0)
-
-
-def frequency_to_cents(frequency: torch.Tensor | float) -> torch.Tensor:
-    return 1200.0 * torch.log2(torch.as_tensor(frequency, dtype=torch.float64) / 10.0)
-
-
 def bin_range(fmin: float, fmax: float) -> tuple[int, int]:
     """Allowed bins ``[lo, hi)`` for ``fmin``..``fmax``, computed as torchcrepe does."""
-    lo = math.floor((float(frequency_to_cents(fmin)) - CENTS_OFFSET) / CENTS_PER_BIN)
-    hi = math.ceil((float(frequency_to_cents(fmax)) - CENTS_OFFSET) / CENTS_PER_BIN)
+    lo = math.floor(
+        (float(frequency_to_cents(torch.tensor(fmin, dtype=torch.float64))) - CENTS_OFFSET) / CENTS_PER_BIN
+    )
+    hi = math.ceil(
+        (float(frequency_to_cents(torch.tensor(fmax, dtype=torch.float64))) - CENTS_OFFSET) / CENTS_PER_BIN
+    )
     lo, hi = max(lo, 0), min(hi, PITCH_BINS)
     if hi <= lo:
         raise ValueError(f"no pitch bin between fmin {fmin} Hz and fmax {fmax} Hz")
@@ -106,7 +103,7 @@ def viterbi(probabilities: torch.Tensor, lo: int, hi: int) -> Decoded:
 
 class ViterbiStep:
     """One frame of the banded recurrence over ``states`` states, shared by the whole-recording
-    decoder and the online one (:class:`crepetool.streaming.OnlineViterbi`)."""
+    decoder and the online one (:class:`crepetool.online.OnlineViterbi`)."""
 
     def __init__(self, states: int) -> None:
         offsets = np.arange(-REACH, REACH + 1)

@@ -1,7 +1,7 @@
 """``predict --engine ray``: the files of a batch spread over a Ray cluster.
 
 Each Ray worker is an actor that loads the model once (its weights travel through Ray's
-object store) and runs :func:`crepetool.batch.run_job` on the files it is given: the
+object store) and runs :func:`crepetool.runner.run_job` on the files it is given: the
 same streaming code, writers and atomic renames as the local engine, so the outputs are
 byte for byte the same and resuming, skipping and the one-line report of a bad file
 behave as they do locally. Outputs are written where the worker runs: on a multi-node
@@ -32,10 +32,10 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from crepetool.batch import FileResult, Job, _model_info, run_job
 from crepetool.errors import UserInputError
-from crepetool.prediction import PredictOptions
-from crepetool.streaming import Network, estimate_frames, local_network
+from crepetool.options import PredictOptions
+from crepetool.pipeline import Network, estimate_frames, local_network
+from crepetool.runner import FileResult, Job, model_info, run_job
 from crepetool.weights import Weights
 
 #: Times a worker is restarted, and a file retried (or a batch, for a split file), after it dies.
@@ -82,7 +82,7 @@ def split(jobs: list[Job], options: PredictOptions) -> list[int]:
 
 
 def cluster_network(ray: Any, pool: list[Any]) -> Network:
-    """A :data:`~crepetool.streaming.Network` over the ``pool`` of workers: batches go round
+    """A :data:`~crepetool.pipeline.Network` over the ``pool`` of workers: batches go round
     the pool, two in flight per worker, and come back in the order they were sent."""
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
@@ -137,53 +137,85 @@ def _run_on_cluster(
             ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
     try:
         count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        remote = ray.remote(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)(Worker)
-        state = ray.put({k: v.cpu() for k, v in weights.state_dict.items()})
         long_files = set(split(jobs, options))
         size = count if long_files else min(count, len(jobs)) or 1
-        info = _model_info(weights)
-        pool = [remote.remote(state, info, options) for _ in range(size)]
+        dispatch = _Dispatch(ray, jobs, weights, options, overwrite)
+        pool = [dispatch.worker() for _ in range(size)]
         results: list[FileResult | None] = [None] * len(jobs)
         for index in sorted(long_files):  # one at a time, each over the whole pool
-            result = run_job(jobs[index], cluster_network(ray, pool), info, options, overwrite)
-            results[index] = result
+            results[index] = run_job(
+                jobs[index], cluster_network(ray, pool), dispatch.info, options, overwrite
+            )
             if on_file is not None:
-                on_file(result)
-        queue = (i for i in range(len(jobs)) if i not in long_files)
-        pending: dict[Any, tuple[int, Any]] = {}
-        failures: collections.Counter[int] = collections.Counter()
-
-        def submit(actor: Any, index: int | None = None) -> None:
-            index = next(queue, None) if index is None else index
-            if index is not None:
-                pending[actor.run.remote(jobs[index], overwrite)] = (index, actor)
-
+                on_file(results[index])
+        dispatch.queue = iter([i for i in range(len(jobs)) if i not in long_files])
         for actor in pool:  # two files in flight per worker: the next one is ready when one ends
-            submit(actor)
-            submit(actor)
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            index, actor = pending.pop(done[0])
-            try:
-                result = ray.get(done[0])
-            except Exception as exc:  # its worker died more often than Ray restarts it
-                failures[index] += 1
-                if not isinstance(exc, ray.exceptions.RayActorError):
-                    submit(actor)  # the worker lives on
-                if failures[index] < RETRIES:
-                    # again, alone on a fresh worker: a file that kills every worker it meets takes
-                    # no other file with it, and the files that died beside it are done
-                    submit(remote.remote(state, info, options), index)
-                    continue
-                job = jobs[index]
-                reason = f"{job.input}: worker failed ({type(exc).__name__})"
-                result = FileResult(job.input, list(job.outputs.values()), "failed", reason)
-            else:
-                submit(actor)
-            results[index] = result
-            if on_file is not None:
-                on_file(result)
+            dispatch.submit(actor)
+            dispatch.submit(actor)
+        while dispatch.pending:
+            index, result = dispatch.settle_one()
+            if result is not None:
+                results[index] = result
+                if on_file is not None:
+                    on_file(result)
         return [r for r in results if r is not None]
     finally:
         if started_here:
             ray.shutdown()
+
+
+class _Dispatch:
+    """Files handed to workers, and what happens when a worker dies under one."""
+
+    def __init__(self, ray: Any, jobs: list[Job], weights: Weights, options: PredictOptions, overwrite: bool):
+        self.ray, self.jobs, self.options, self.overwrite = ray, jobs, options, overwrite
+        self.info = model_info(weights)
+        self.state = ray.put({k: v.cpu() for k, v in weights.state_dict.items()})
+        self.remote = ray.remote(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)(Worker)
+        self.queue: Iterator[int] = iter(())
+        self.pending: dict[Any, tuple[int, Any]] = {}
+        self.failures: collections.Counter[int] = collections.Counter()
+        self.lone: set[Any] = set()  # workers started for one retried file
+
+    def worker(self, lone: bool = False) -> Any:
+        """A pool worker holds a CPU. A lone one holds none: the pool's workers keep theirs for
+        the whole batch, so a retry that waited for a CPU would wait for ever."""
+        remote = self.remote.options(num_cpus=0) if lone else self.remote
+        actor = remote.remote(self.state, self.info, self.options)
+        if lone:
+            self.lone.add(actor)
+        return actor
+
+    def submit(self, actor: Any, index: int | None = None) -> None:
+        index = next(self.queue, None) if index is None else index
+        if index is not None:
+            self.pending[actor.run.remote(self.jobs[index], self.overwrite)] = (index, actor)
+
+    def settle_one(self) -> tuple[int, FileResult | None]:
+        """The next file to end: its result, or None when it is tried again."""
+        done, _ = self.ray.wait(list(self.pending), num_returns=1)
+        index, actor = self.pending.pop(done[0])
+        try:
+            result = self.ray.get(done[0])
+        except Exception as exc:  # its worker died more often than Ray restarts it
+            self.failures[index] += 1
+            if not isinstance(exc, self.ray.exceptions.RayActorError):
+                self._next(actor)  # the worker lives on
+            if self.failures[index] < RETRIES:
+                # again, alone on a fresh worker: a file that kills every worker it meets takes
+                # no other file with it, and the files that died beside it are done
+                self.submit(self.worker(lone=True), index)
+                return index, None
+            job = self.jobs[index]
+            reason = f"{job.input}: worker failed ({type(exc).__name__})"
+            return index, FileResult(job.input, list(job.outputs.values()), "failed", reason)
+        self._next(actor)
+        return index, result
+
+    def _next(self, actor: Any) -> None:
+        """More work for a pool worker; a lone worker's one file is done, and so is it."""
+        if actor in self.lone:
+            self.lone.discard(actor)
+            self.ray.kill(actor)
+        else:
+            self.submit(actor)

@@ -18,8 +18,10 @@ import torch
 
 from crepetool.atomic import atomic_path, check_output
 from crepetool.errors import UserInputError
-from crepetool.model import WINDOW_SIZE, load_model
-from crepetool.weights import Weights, load
+from crepetool.model import load_model
+from crepetool.resolver import weights_of
+from crepetool.units import WINDOW_SIZE
+from crepetool.weights import Weights
 
 #: Lowest opset the exported graph is written for.
 MIN_OPSET = 17
@@ -51,7 +53,7 @@ def export_onnx(
     except ImportError:
         raise UserInputError("export needs the onnx package: pip install 'crepetool[onnx]'") from None
     check_output(path, overwrite)
-    loaded = weights if isinstance(weights, Weights) else load(weights)
+    loaded = weights_of(weights)
     model = load_model(loaded, "cpu", conv)
     example = torch.randn(2, WINDOW_SIZE)
     with torch.no_grad():

@@ -24,6 +24,7 @@ import torch
 
 from crepetool.errors import UserInputError, WeightsError, check_input_file
 from crepetool.presets import KERAS_MODELS, LAYER_NAMES, PRESETS
+from crepetool.provenance import Provenance
 from crepetool.weights import StateDict, Weights, infer_capacity, sha256
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -143,7 +144,9 @@ def import_keras(source: str | Path) -> Weights:
     name = next((n for n, k in PRESETS.items() if k == capacity), None)
     metadata = {
         "capacity": capacity,
-        "source": {"name": str(source), "format": "keras-hdf5", "file": path.name, "sha256": sha256(path)},
+        "source": Provenance(
+            str(source), capacity, sha256(path), format="keras-hdf5", file=path.name
+        ).as_dict(),
         "original": name if str(source) in KERAS_MODELS else None,
         "recovery": {"method": "trained"},
     }

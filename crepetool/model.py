@@ -49,21 +49,14 @@ import torch.nn.functional as F
 
 from crepetool import spectral
 from crepetool.names import CONV_ENV, CONV_MODES, DEFAULT_CONV
-from crepetool.presets import (
-    CLASSIFIER_TIME_STEPS,
-    KERNEL_SIZES,
-    LAYER_NAMES,
-    PITCH_BINS,
-    channels,
-    parse_capacity,
-)
+from crepetool.presets import CLASSIFIER_TIME_STEPS, KERNEL_SIZES, LAYER_NAMES, channels, parse_capacity
+from crepetool.units import PITCH_BINS
 
 #: torchcrepe's batch-norm epsilon (Keras' 1e-3 as stored in float32).
 BN_EPS = 0.0010000000474974513
 #: Zero padding (before, after) of each convolution's input in time, as torchcrepe pads.
 PADDING: tuple[tuple[int, int], ...] = ((254, 254),) + ((31, 32),) * 5
 STRIDES: tuple[int, ...] = (4, 1, 1, 1, 1, 1)
-WINDOW_SIZE = 1024
 #: Inference runs the network a slice of the batch at a time, so that conv1's output (the
 #: largest activation: C1 x 256 floats a frame) stays under this; at least 64 frames a slice.
 INFERENCE_BYTES = 16 * 2**20
@@ -434,7 +427,7 @@ def load_model(
             :class:`Crepe`'s and builds anything else with :func:`default_conv`. A given
             :class:`Crepe` of another conv is copied, never changed.
     """
-    from crepetool.weights import Weights, load
+    from crepetool.resolver import weights_of
 
     target = None if device is None else resolve_device(device)
     layout = default_layout(target)  # for a model built here; a given Crepe keeps its own
@@ -447,8 +440,7 @@ def load_model(
     elif isinstance(source, dict):
         model = from_state_dict(source, layout, conv)
     else:
-        weights = source if isinstance(source, Weights) else load(source)
-        model = from_state_dict(weights.state_dict, layout, conv)
+        model = from_state_dict(weights_of(source).state_dict, layout, conv)
     if target is not None or not isinstance(source, Crepe):
         model = model.to(target or torch.device("cpu"))
     return model.eval()

@@ -1,4 +1,4 @@
-"""Every name and constant a user can type or a module needs to agree on, in one place.
+"""Every name a user can type, and every default, in one place (units: :mod:`crepetool.units`).
 
 Torch-free on purpose: the CLI builds its choices from here without importing
 torch, so ``--help`` and shell completion stay fast. The library's own tables
@@ -8,24 +8,22 @@ test checks that every CLI choice list equals the library's.
 
 from __future__ import annotations
 
-#: CREPE's input rate: every recording is resampled to it.
-SAMPLE_RATE = 16000
 #: Default hop between frames, in milliseconds (160 samples at 16 kHz).
 DEFAULT_STEP_MS = 10.0
 #: Default pitch range of prediction, in Hz (torchcrepe's fmin default and MAX_FMAX).
 DEFAULT_FMIN = 50.0
 DEFAULT_FMAX = 2006.0
 #: Frames per network batch when predicting (memory, never results).
-DEFAULT_BATCH = 512
+PREDICT_BATCH = 512
 
 #: torchcrepe's shipped weights, addressed by name (never downloaded).
 BUNDLED_MODELS: tuple[str, ...] = ("full", "tiny")
-#: ``prune --source auto``: the smallest installed trained model at least as wide as K.
-AUTO_SOURCE = "auto"
-#: ``prune --teacher auto``: the trained model a cut started from when it is official medium or
-#: large, official medium for what starts from official small, else full
-#: (crepetool.recovery.default_teacher).
-AUTO_TEACHER = "auto"
+#: ``--source auto``: the smallest installed trained model at least as wide as K; ``--teacher auto``:
+#: the trained model a cut started from when it is official medium or large, official medium for
+#: what starts from official small, else full (crepetool.resolver).
+AUTO = "auto"
+#: ``official-small`` etc.: the original CREPE's Keras weights, from their packages (crepetool.keras).
+OFFICIAL_PREFIX = "official-"
 #: Weights file suffixes: PyTorch pickles (read with weights_only=True) and safetensors.
 PTH_SUFFIXES: tuple[str, ...] = (".pth", ".pt")
 SAFETENSORS_SUFFIX = ".safetensors"

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from crepetool.atomic import atomic_path
+from crepetool.units import PITCH_BINS
 
 #: File name ending of each format.
 SUFFIXES: dict[str, str] = {"csv": ".f0.csv", "pt": ".f0.pt", "npy": ".activation.npy", "png": ".f0.png"}
@@ -113,7 +114,7 @@ class NpyWriter:
         header = {
             "descr": np.lib.format.dtype_to_descr(NPY_DTYPE),
             "fortran_order": False,
-            "shape": (frames, 360),
+            "shape": (frames, PITCH_BINS),
         }
         np.lib.format.write_array_header_1_0(self.handle, header)
         self.frames, self.done = frames, 0

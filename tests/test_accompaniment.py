@@ -8,7 +8,7 @@ import torch
 
 from crepetool import accompaniment
 from crepetool import training_frames as tf
-from crepetool.model import WINDOW_SIZE
+from crepetool.units import WINDOW_SIZE
 
 LENGTH = tf.CONTEXT + WINDOW_SIZE
 

@@ -147,21 +147,24 @@ def test_source_auto_starts_from_the_smallest_installed_trained_model(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from crepetool import keras
-    from crepetool.pruning import trained_source
+    from crepetool.resolver import trained_source
 
-    assert trained_source(4)[0] == "tiny" and trained_source(13)[0] in (
+    def name(capacity: int) -> str:
+        return trained_source(capacity).provenance.name
+
+    assert name(4) == "tiny" and name(13) in (
         "official-medium",
         "official-large",
         "full",
     )
-    assert trained_source(25)[0] == "full"
+    assert name(25) == "full"
     code, _, err = cli("prune", "-k", "3", "--recover", "none", "-o", tmp_path / "three.pth")  # auto: tiny
     assert code == 0, err
     source = weights_io.load(tmp_path / "three.pth").metadata["source"]
     assert source["name"] == "tiny" and source["capacity"] == 4 and source["chosen_by"] == "auto"
     monkeypatch.setattr(keras, "package_name", lambda model: f"no-such-package-crepe-{model}")
-    assert trained_source(5)[0] == "full"  # no official small/medium/large here: full
-    assert trained_source(12)[1].capacity == 32
+    assert name(5) == "full"  # no official small/medium/large here: full
+    assert trained_source(12).weights.capacity == 32
 
 
 def test_default_names_never_look_like_trained_models(
@@ -203,6 +206,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert result.returncode != 0 and "Traceback" in result.stderr
 
 
+@pytest.mark.slow
 def test_torchcrepe_imports_whatever_torchaudio_does(tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     (broken / "torchaudio").mkdir(parents=True)

@@ -27,6 +27,7 @@ def _clips(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+@pytest.mark.slow
 def test_ray_engine_equals_local_and_reports_bad_files(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -70,7 +71,7 @@ FAULTS = """
 import os, sys, pathlib
 if any("default_worker" in arg for arg in sys.argv) and os.environ.get("CREPETOOL_TEST_FAULTS"):
     marks = pathlib.Path(os.environ["CREPETOOL_TEST_FAULTS"])
-    from crepetool import batch, distributed
+    from crepetool import distributed, runner
 
     def die(*args):
         os._exit(1)
@@ -82,7 +83,7 @@ if any("default_worker" in arg for arg in sys.argv) and os.environ.get("CREPETOO
         mark = marks / name
         if name.startswith("poison") or (name.startswith("crash") and not mark.exists()):
             mark.touch()
-            return batch.run_job(job, self.model, self.info, self.options, overwrite, on_frames=die)
+            return runner.run_job(job, self.model, self.info, self.options, overwrite, on_frames=die)
         return run(self, job, overwrite)
 
     def faulty_network(self, batch_frames):
@@ -95,6 +96,7 @@ if any("default_worker" in arg for arg in sys.argv) and os.environ.get("CREPETOO
 """
 
 
+@pytest.mark.slow
 def test_ray_workers_killed_mid_file(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Real worker processes die in the middle of files (their temporaries open): once, for two
     whole files and for a split one, the batch completes with the local engine's bytes and exit

@@ -101,6 +101,7 @@ def test_write_signals(cli, tmp_path: Path) -> None:
     assert rate == 16000 and truth.shape == (1 + audio.size // 160, 2)
 
 
+@pytest.mark.slow
 def test_agreement_with_full_is_info_unless_required(cli, tmp_path: Path) -> None:
     path = save(prune("tiny", 2), tmp_path / "two.pth")
     code, out, _ = cli("verify", path, "--json", "--min-accuracy", "0")
@@ -111,6 +112,7 @@ def test_agreement_with_full_is_info_unless_required(cli, tmp_path: Path) -> Non
     assert "INFO" in table and "PASS" in table and code == 0
 
 
+@pytest.mark.slow
 def test_verify_passes_tiny_and_full() -> None:
     for name in ("tiny", "full"):
         report = verify(name)

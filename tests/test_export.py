@@ -12,7 +12,7 @@ import torch
 from crepetool.model import load_model
 from crepetool.pruning import prune
 from crepetool.weights import save
-from tests.conftest import REFERENCE
+from helpers import REFERENCE
 
 ort = pytest.importorskip(
     "onnxruntime", reason="onnxruntime is installed by scripts/test.sh (crepetool[onnx])"

@@ -26,7 +26,7 @@ import soundfile
 import torch
 
 from crepetool import weights as weights_io
-from tests.conftest import random_state_dict, write_keras_file
+from helpers import random_state_dict, write_keras_file
 
 Build = Callable[[Path], list]
 Check = Callable[[Path], None]
@@ -609,6 +609,7 @@ def _valid_outputs(inputs: list[Path]) -> list[Path]:
     return done
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupt_mid_batch_then_resume(tmp_path: Path, signum: int, status: int) -> None:
     inputs = _batch(tmp_path / "clips")
@@ -640,7 +641,7 @@ def test_interrupt_mid_batch_then_resume(tmp_path: Path, signum: int, status: in
 
 
 def test_a_signal_whose_exception_was_swallowed_still_stops(cli) -> None:
-    from crepetool import cli as cli_module
+    from crepetool.cli import signals as cli_module
 
     assert cli("--help")[0] == 0  # main installs its handlers and puts the defaults back
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -656,6 +657,7 @@ def test_a_signal_whose_exception_was_swallowed_still_stops(cli) -> None:
     cli_module.check_signals()  # nothing received: nothing raised
 
 
+@pytest.mark.slow
 def test_two_processes_over_the_same_files(tmp_path: Path) -> None:
     inputs = _batch(tmp_path / "clips", count=6, seconds=20.0)
     out = tmp_path / "out"
@@ -695,6 +697,7 @@ def _unshare_works() -> bool:
     return probe.returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _unshare_works(), reason="needs unshare -rm (user and mount namespaces) for a tmpfs")
 def test_a_full_disk_fails_each_file_with_one_line(tmp_path: Path) -> None:
     """A 300 KB tmpfs, mounted in a namespace of the test's own: the long file's activation does
@@ -732,6 +735,7 @@ def test_a_full_disk_fails_each_file_with_one_line(tmp_path: Path) -> None:
 # ---- leftovers of killed runs ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_kill_9_mid_batch_then_a_rerun_leaves_only_whole_outputs(tmp_path: Path) -> None:
     """A run killed outright cannot clean up: its temporaries (named for its host and pid) stay
     until the next run over the folder removes them, because their process is gone."""
@@ -751,33 +755,6 @@ def test_kill_9_mid_batch_then_a_rerun_leaves_only_whole_outputs(tmp_path: Path)
     assert rerun.returncode == 0, err
     assert len(_valid_outputs(inputs)) == len(inputs)
     assert list(tmp_path.rglob(".crepetool-*")) == []
-
-
-def test_sweep_removes_only_the_temporaries_of_dead_processes(tmp_path: Path) -> None:
-    """A live run's temporaries (a process still running), another host's and an older
-    version's unnamed ones are never touched; a dead process's go."""
-    from crepetool import atomic
-
-    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    host = atomic._host()
-    names = {
-        "live": f".crepetool-{host}-{live.pid}-abc123_x.tmp",
-        "mine": f"{atomic.owned_prefix()}q1w2e3r4.tmp",
-        "dead": f".crepetool-{host}-{dead.pid}-zz9y8x7w.tmp",
-        "other host": f".crepetool-elsewhere.example-{dead.pid}-a1b2c3d4.tmp",
-        "unnamed": ".crepetool-k3j4h5g6.tmp",
-    }
-    try:
-        for name in names.values():
-            (tmp_path / name).write_bytes(b"partial")
-        removed = atomic.sweep(tmp_path)
-    finally:
-        live.kill()
-        live.wait()
-    assert [p.name for p in removed] == [names["dead"]]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for k, n in names.items() if k != "dead")
 
 
 def test_predict_a_folder_mirrors_it_under_the_output_dir(cli, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import torch
 from crepetool import keras
 from crepetool.errors import UserInputError, WeightsError
 from crepetool.weights import load
-from tests.conftest import random_state_dict, write_keras_file
+from helpers import random_state_dict, write_keras_file
 
 h5py = pytest.importorskip("h5py")
 

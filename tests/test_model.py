@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from crepetool.compat import import_torchcrepe
 from crepetool.model import LAYOUT_ENV, Crepe, default_layout, from_state_dict, load_model
-from tests.conftest import random_state_dict
+from helpers import random_state_dict
 
 
 def reference_forward(state: dict[str, torch.Tensor], frames: torch.Tensor) -> torch.Tensor:
@@ -65,7 +65,7 @@ def test_matches_torchcrepe_network(name: str, request: pytest.FixtureRequest) -
 
 
 @pytest.mark.parametrize("conv", ["direct", "transform"])
-@pytest.mark.parametrize("name", ["full", "tiny"])
+@pytest.mark.parametrize("name", [pytest.param("full", marks=pytest.mark.slow), "tiny"])
 def test_reproduces_keras_crepe_activations(
     name: str, conv: str, reference_dir, request: pytest.FixtureRequest
 ) -> None:

@@ -19,6 +19,7 @@ matplotlib = pytest.importorskip(
 )
 
 
+@pytest.mark.slow
 def test_peers_join_the_table_and_the_plot(cli, tmp_path: Path) -> None:
     code, out, err = cli(
         "evaluate", "tiny", "--peers", "swift-f0,pesto", "--json", "--plot", tmp_path / "speed.png"

@@ -11,7 +11,7 @@ import pytest
 import soundfile
 import torch
 
-from crepetool import postprocess, prediction
+from crepetool import framing, postprocess, prediction
 from crepetool.compat import import_torchcrepe
 from crepetool.model import load_model
 from crepetool.prediction import PredictOptions
@@ -52,7 +52,7 @@ def _speech_in_silence(rate: int = 16000) -> np.ndarray:
 
 def test_loudness_and_silence_equal_torchcrepes() -> None:
     audio = torch.from_numpy(_speech_in_silence())
-    raw = torch.cat(list(prediction.frames(audio, 160, normalise=False)))
+    raw = torch.cat(list(framing.frames(audio, 160, normalise=False)))
     ours = postprocess.loudness(raw, float(postprocess.spectrum_db(raw).max()))
     theirs = torchcrepe.loudness.a_weighted(audio[None], 16000, 160)[0]
     assert ours.shape == theirs.shape

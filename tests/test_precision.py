@@ -13,7 +13,7 @@ import torch
 
 from crepetool import precision
 from crepetool.model import load_model
-from tests.conftest import REFERENCE, random_state_dict
+from helpers import REFERENCE, random_state_dict
 
 
 def _frames() -> torch.Tensor:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from crepetool import audio as audio_io
 from crepetool import weights as weights_io
 from crepetool.errors import UserInputError
-from tests.conftest import random_state_dict
+from helpers import random_state_dict
 
 SETTINGS = settings(
     max_examples=40, deadline=3000, suppress_health_check=[HealthCheck.function_scoped_fixture]

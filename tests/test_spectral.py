@@ -10,7 +10,7 @@ from crepetool import spectral
 from crepetool.model import LAYER_NAMES, Crepe, _plan, _taps
 from crepetool.names import CONV_ENV
 from crepetool.presets import channels
-from tests.conftest import random_state_dict
+from helpers import random_state_dict
 
 
 def _direct(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, plan: spectral.Plan) -> torch.Tensor:

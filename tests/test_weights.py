@@ -9,7 +9,7 @@ import torch
 
 from crepetool import weights as weights_io
 from crepetool.presets import channels
-from tests.conftest import random_state_dict
+from helpers import random_state_dict
 
 
 def torchcrepe_shaped_module(capacity: int) -> torch.nn.Module:

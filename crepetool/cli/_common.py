@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crepetool import names
-from crepetool.cli import check_signals
+from crepetool.cli.signals import check_signals
 from crepetool.presets import PRESETS
 
 #: Data (tables, JSON) goes to stdout; progress, warnings and hints to stderr.

@@ -18,9 +18,10 @@ def convert_command(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Convert weights between .pth and .safetensors (tensors identical, metadata kept)."""
+    from crepetool.resolver import weights_of
     from crepetool.weights import convert
 
-    written = convert(source, destination, overwrite=overwrite)
+    written = convert(weights_of(source), destination, overwrite=overwrite)
     err.print(f"wrote {written}")
 
 

@@ -45,6 +45,12 @@ def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
     out.print(f"capacity   {info['capacity']}/32{preset}")
     out.print(f"buffers    {info['buffers']:,} (batch-norm statistics)")
     out.print(f"format     {info['format']}, {human_size(info['file_size'])}")
+    from crepetool.provenance import Provenance
+
+    for role in ("source", "teacher"):
+        record = Provenance.read(info[role])
+        if record is not None:
+            out.print(f"{role:<10} {record.describe()}", highlight=False)
     meta = info["metadata"]
     if meta:
         out.print("metadata")

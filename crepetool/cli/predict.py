@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -17,7 +17,6 @@ from rich.progress import (
 )
 
 from crepetool import names
-from crepetool.cli import check_signals
 from crepetool.cli._common import (
     ConvOpt,
     Decoder,
@@ -33,107 +32,142 @@ from crepetool.cli._common import (
     out,
     print_json,
 )
+from crepetool.cli.signals import check_signals
+
+FilesArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Audio files (any format soundfile reads), or folders: every audio file under one, "
+        "outputs mirrored under --output-dir.",
+        show_default=False,
+    ),
+]
+
+WeightsOpt = Annotated[
+    str, typer.Option("--weights", "-w", help="full, tiny, official-NAME or a weights file.")
+]
+
+FormatsOpt = Annotated[
+    list[Format] | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format, repeatable: csv (NAME.f0.csv), pt (NAME.f0.pt), npy (NAME.activation.npy, "
+        "the [T, 360] salience). [default: csv]",
+    ),
+]
+
+OutputDirOpt = Annotated[
+    Path | None,
+    typer.Option("--output-dir", "-o", help="Write outputs here, keeping the inputs' relative paths."),
+]
+
+HopLengthOpt = Annotated[
+    int | None,
+    typer.Option("--hop-length", help="Hop in samples at the input's rate (torchcrepe's convention)."),
+]
+
+StepSizeOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--step-size", help="Hop in milliseconds (exactly 16 x MS samples at 16 kHz). [default: 10]"
+    ),
+]
+
+FminOpt = Annotated[float, typer.Option("--fmin", help="Lowest pitch in Hz.")]
+
+FmaxOpt = Annotated[float, typer.Option("--fmax", help="Highest pitch in Hz.")]
+
+DecoderOpt = Annotated[Decoder, typer.Option("--decoder", help="How bins become pitch.")]
+
+BatchSizeOpt = Annotated[
+    int, typer.Option("--batch-size", help="Frames per network batch (memory, not results).")
+]
+
+ResamplerOpt = Annotated[
+    Resampler,
+    typer.Option("--resampler", help="To 16 kHz: resampy (torchcrepe's, exact parity) or soxr (faster)."),
+]
+
+PeriodicityThresholdOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--periodicity-threshold",
+        help="Frames with periodicity below this are unvoiced: frequency 0 in the CSV (the .pt keeps the "
+        "decoded pitch and a voiced mask). RVC uses 0.1.",
+    ),
+]
+
+SilenceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--silence",
+        help="Periodicity 0 where the A-weighted loudness is below this many dB (torchcrepe's "
+        "threshold.Silence; so-vits-svc uses -60). Reads each file twice.",
+    ),
+]
+
+MedianFilterOpt = Annotated[
+    int | None,
+    typer.Option("--median-filter", help="Median filter of this many frames (odd) on the periodicity."),
+]
+
+MeanFilterOpt = Annotated[
+    int | None,
+    typer.Option("--mean-filter", help="Mean filter of this many frames (odd) on the voiced pitch."),
+]
+
+PlotOpt = Annotated[
+    bool,
+    typer.Option(
+        "--plot",
+        help="Also write NAME.f0.png: salience, pitch and periodicity over time (needs crepetool[plot]).",
+    ),
+]
+
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        help="I/N: process only shard I (0-based) of N, a deterministic size-balanced part of the "
+        "sorted inputs; N processes (SLURM array, Kubernetes indexed job) cover every file once.",
+    ),
+]
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option("--engine", help="local (this process) or ray (a Ray cluster; crepetool[ray])."),
+]
+
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option("--ray-address", help="Ray cluster to use [default: RAY_ADDRESS, else a local cluster]."),
+]
 
 
 def predict_command(
-    files: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Audio files (any format soundfile reads), or folders: every audio file under one, "
-            "outputs mirrored under --output-dir.",
-            show_default=False,
-        ),
-    ],
-    weights: Annotated[
-        str, typer.Option("--weights", "-w", help="'full', 'tiny' or a weights path.")
-    ] = "full",
-    formats: Annotated[
-        list[Format] | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="Output format, repeatable: csv (NAME.f0.csv), pt (NAME.f0.pt), npy (NAME.activation.npy, "
-            "the [T, 360] salience). [default: csv]",
-        ),
-    ] = None,
-    output_dir: Annotated[
-        Path | None,
-        typer.Option("--output-dir", "-o", help="Write outputs here, keeping the inputs' relative paths."),
-    ] = None,
-    hop_length: Annotated[
-        int | None,
-        typer.Option("--hop-length", help="Hop in samples at the input's rate (torchcrepe's convention)."),
-    ] = None,
-    step_size: Annotated[
-        float | None,
-        typer.Option(
-            "--step-size", help="Hop in milliseconds (exactly 16 x MS samples at 16 kHz). [default: 10]"
-        ),
-    ] = None,
-    fmin: Annotated[float, typer.Option("--fmin", help="Lowest pitch in Hz.")] = names.DEFAULT_FMIN,
-    fmax: Annotated[float, typer.Option("--fmax", help="Highest pitch in Hz.")] = names.DEFAULT_FMAX,
-    decoder: Annotated[Decoder, typer.Option("--decoder", help="How bins become pitch.")] = Decoder(
-        names.DEFAULT_DECODER
-    ),
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", help="Frames per network batch (memory, not results).")
-    ] = names.DEFAULT_BATCH,
-    resampler: Annotated[
-        Resampler,
-        typer.Option("--resampler", help="To 16 kHz: resampy (torchcrepe's, exact parity) or soxr (faster)."),
-    ] = Resampler(names.DEFAULT_RESAMPLER),
-    periodicity_threshold: Annotated[
-        float | None,
-        typer.Option(
-            "--periodicity-threshold",
-            help="Frames with periodicity below this are unvoiced: frequency 0 in the CSV (the .pt keeps the "
-            "decoded pitch and a voiced mask). RVC uses 0.1.",
-        ),
-    ] = None,
-    silence: Annotated[
-        float | None,
-        typer.Option(
-            "--silence",
-            help="Periodicity 0 where the A-weighted loudness is below this many dB (torchcrepe's "
-            "threshold.Silence; so-vits-svc uses -60). Reads each file twice.",
-        ),
-    ] = None,
-    median_filter: Annotated[
-        int | None,
-        typer.Option("--median-filter", help="Median filter of this many frames (odd) on the periodicity."),
-    ] = None,
-    mean_filter: Annotated[
-        int | None,
-        typer.Option("--mean-filter", help="Mean filter of this many frames (odd) on the voiced pitch."),
-    ] = None,
+    files: FilesArg,
+    weights: WeightsOpt = "full",
+    formats: FormatsOpt = None,
+    output_dir: OutputDirOpt = None,
+    hop_length: HopLengthOpt = None,
+    step_size: StepSizeOpt = None,
+    fmin: FminOpt = names.DEFAULT_FMIN,
+    fmax: FmaxOpt = names.DEFAULT_FMAX,
+    decoder: DecoderOpt = Decoder(names.DEFAULT_DECODER),
+    batch_size: BatchSizeOpt = names.PREDICT_BATCH,
+    resampler: ResamplerOpt = Resampler(names.DEFAULT_RESAMPLER),
+    periodicity_threshold: PeriodicityThresholdOpt = None,
+    silence: SilenceOpt = None,
+    median_filter: MedianFilterOpt = None,
+    mean_filter: MeanFilterOpt = None,
     precision: PrecisionOpt = Precision(names.DEFAULT_PRECISION),
     conv: ConvOpt = None,
-    plot: Annotated[
-        bool,
-        typer.Option(
-            "--plot",
-            help="Also write NAME.f0.png: salience, pitch and periodicity over time (needs crepetool[plot]).",
-        ),
-    ] = False,
+    plot: PlotOpt = False,
     device: DeviceOpt = None,
-    shard: Annotated[
-        str | None,
-        typer.Option(
-            "--shard",
-            help="I/N: process only shard I (0-based) of N, a deterministic size-balanced part of the "
-            "sorted inputs; N processes (SLURM array, Kubernetes indexed job) cover every file once.",
-        ),
-    ] = None,
-    engine: Annotated[
-        Engine,
-        typer.Option("--engine", help="local (this process) or ray (a Ray cluster; crepetool[ray])."),
-    ] = Engine("local"),
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address", help="Ray cluster to use [default: RAY_ADDRESS, else a local cluster]."
-        ),
-    ] = None,
+    shard: ShardOpt = None,
+    engine: EngineOpt = Engine("local"),
+    ray_address: RayAddressOpt = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -142,8 +176,9 @@ def predict_command(
     Exit 0 when every file was done or skipped, 1 when any file could not be processed
     (each gets one line; the batch goes on), 2 for bad options or weights.
     """
-    from crepetool.batch import predict_files
-    from crepetool.prediction import PredictOptions
+    from crepetool.batch import expand_inputs, parse_shard, predict_files
+    from crepetool.batch import shard as take_shard
+    from crepetool.options import PredictOptions
 
     options = PredictOptions(
         hop_length=hop_length,
@@ -161,49 +196,10 @@ def predict_command(
         median_filter=median_filter,
         mean_filter=mean_filter,
     )
-    from crepetool.batch import expand_inputs
-
     inputs: list[Path] = expand_inputs(files)  # a folder is every audio file under it, as in CREPE
     if shard is not None:
-        from crepetool.batch import parse_shard
-        from crepetool.batch import shard as take_shard
-
         inputs = take_shard(inputs, *parse_shard(shard))
-    progress = Progress(
-        TextColumn("{task.description:>6}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    )
-    with progress:
-        files_task = progress.add_task("files", total=len(inputs), rate="")
-        frames_task = progress.add_task("frames", total=None, rate="")
-
-        def on_plan(count: int, frames: int) -> None:
-            progress.update(frames_task, total=frames or None)
-
-        def on_frames(count: int) -> None:
-            check_signals()  # between batches: a Ctrl-C is never lost
-            progress.advance(frames_task, count)
-            speed = progress.tasks[frames_task].speed
-            progress.update(frames_task, rate=f"{speed:,.0f} frames/s" if speed else "")
-
-        def on_file(result) -> None:
-            check_signals()
-            progress.advance(files_task)
-            if engine.value == "ray":  # remote workers report whole files
-                progress.advance(frames_task, result.frames)
-            if result.status == "failed":
-                progress.console.print(
-                    f"crepetool: error: {result.message}", markup=False, highlight=False, soft_wrap=True
-                )
-
+    with _BatchProgress(len(inputs), remote=engine.value == "ray") as progress:
         summary = predict_files(
             inputs,
             weights,
@@ -214,11 +210,63 @@ def predict_command(
             overwrite=overwrite,
             engine=engine.value,
             ray_address=ray_address,
-            on_plan=on_plan,
-            on_frames=on_frames,
-            on_file=on_file,
+            on_plan=progress.on_plan,
+            on_frames=progress.on_frames,
+            on_file=progress.on_file,
         )
-    info = summary.as_dict()
+    _report(summary.as_dict(), json_output)
+
+
+class _BatchProgress:
+    """Two bars, files and frames across the batch, with rate and ETA; a failed file's line
+    printed above them as it happens."""
+
+    def __init__(self, files: int, remote: bool) -> None:
+        self.remote = remote  # remote workers report whole files, not batches
+        self.progress = Progress(
+            TextColumn("{task.description:>6}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
+        self.files = self.progress.add_task("files", total=files, rate="")
+        self.frames = self.progress.add_task("frames", total=None, rate="")
+
+    def __enter__(self) -> _BatchProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def on_plan(self, count: int, frames: int) -> None:
+        self.progress.update(self.frames, total=frames or None)
+
+    def on_frames(self, count: int) -> None:
+        check_signals()  # between batches: a Ctrl-C is never lost
+        self.progress.advance(self.frames, count)
+        speed = self.progress.tasks[self.frames].speed
+        self.progress.update(self.frames, rate=f"{speed:,.0f} frames/s" if speed else "")
+
+    def on_file(self, result: Any) -> None:
+        check_signals()
+        self.progress.advance(self.files)
+        if self.remote:
+            self.progress.advance(self.frames, result.frames)
+        if result.status == "failed":
+            self.progress.console.print(
+                f"crepetool: error: {result.message}", markup=False, highlight=False, soft_wrap=True
+            )
+
+
+def _report(info: dict[str, Any], json_output: bool) -> None:
+    """The batch's summary (exit 1 when a file failed)."""
     if json_output:
         print_json(info)
     else:

@@ -25,7 +25,7 @@ from crepetool.cli._common import (
     weights_output,
 )
 from crepetool.errors import UserInputError
-from crepetool.names import AUTO_SOURCE, AUTO_TEACHER
+from crepetool.names import AUTO
 
 StepsOpt = Annotated[
     int | None,
@@ -79,7 +79,7 @@ def _recover(weights: Any, method: str, calibrate: bool, **options: Any) -> Any:
 
 def prune_command(
     capacity: CapacityOpt,
-    source: SourceOpt = AUTO_SOURCE,
+    source: SourceOpt = AUTO,
     criterion: CriterionName = typer.Option(
         CriterionName("l1"), "--criterion", help="Channel importance criterion (l1: L1 norm of each filter)."
     ),
@@ -93,7 +93,7 @@ def prune_command(
     steps: StepsOpt = None,
     minutes: MinutesOpt = None,
     audio: AudioOpt = None,
-    teacher: TeacherOpt = AUTO_TEACHER,
+    teacher: TeacherOpt = AUTO,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
 ) -> None:
@@ -107,10 +107,12 @@ def prune_command(
     path = weights_output(output, default_pruned_filename(k), overwrite)
 
     from crepetool.pruning import prune
+    from crepetool.resolver import resolve_source
     from crepetool.summary import describe
     from crepetool.weights import load, save
 
-    pruned = prune(source, k, criterion.value, seed=seed)
+    start = resolve_source(source, k)  # resolved once: the cut and the summary's "before"
+    pruned = prune(start, k, criterion.value, seed=seed)
     if recover.value != "none":
         pruned = _recover(
             pruned,
@@ -124,13 +126,7 @@ def prune_command(
             device=device,
         )
     save(pruned, path, overwrite=overwrite)
-    if source == AUTO_SOURCE:
-        from crepetool.pruning import trained_source
-
-        _, source_weights = trained_source(k)
-    else:
-        source_weights = load(source)
-    _print_summary(describe(source_weights), describe(load(path)))
+    _print_summary(describe(start.weights), describe(load(path)))  # the file's own record of its source
     err.print(f"wrote {path}")
 
 
@@ -144,16 +140,17 @@ def finetune_command(
     steps: StepsOpt = None,
     minutes: MinutesOpt = None,
     audio: AudioOpt = None,
-    teacher: TeacherOpt = AUTO_TEACHER,
+    teacher: TeacherOpt = AUTO,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
 ) -> None:
     """Continue distillation on an existing pruned file [default output: NAME-finetuned.pth]."""
-    from crepetool.weights import load, resolve, save
+    from crepetool.resolver import weights_of
+    from crepetool.weights import save
 
-    source = resolve(weights)
+    loaded = weights_of(weights)
+    source = loaded.path if loaded.path is not None else Path(str(weights))
     path = weights_output(output, str(source.with_name(f"{source.stem}-finetuned{source.suffix}")), overwrite)
-    loaded = load(weights)
     tuned = _recover(
         loaded,
         "distill",
@@ -170,7 +167,11 @@ def finetune_command(
 
 
 def _print_summary(before: dict, after: dict) -> None:
-    table = Table(title=f"capacity {before['capacity']}/32 -> {after['capacity']}/32", title_justify="left")
+    from crepetool.provenance import Provenance
+
+    source = Provenance.read(after["source"])
+    start = source.describe() if source else f"capacity {before['capacity']}/32"
+    table = Table(title=f"{start} -> {after['capacity']}/32", title_justify="left")
     for column in ("layer", "channels before", "channels after", "parameters before", "parameters after"):
         table.add_column(column, justify="left" if column == "layer" else "right")
     for b, a in zip(before["layers"], after["layers"]):

@@ -117,33 +117,39 @@ def evaluate_command(
             precision=precision.value,
         )
     if plot is not None:
-        from crepetool.plotting import accuracy_against_speed
-
-        key = (
-            "raw_pitch_accuracy"
-            if "raw_pitch_accuracy" in result["models"][0]
-            else "agreement_with_reference"
-        )
-        points = [
-            {
-                "label": Path(row["weights"]).name,
-                "frames_per_second": row["frames_per_second"],
-                "accuracy": row[key],
-                "kind": "other trackers" if row.get("peer") else "CREPE",
-            }
-            for row in result["models"]
-            if key in row
-        ]
-        accuracy_against_speed(
-            points,
-            plot,
-            result["set"],
-            "raw pitch accuracy (%)" if key.startswith("raw") else "agreement (%)",
-        )
-        err.print(f"wrote {plot}")
+        _plot(result, plot)
     if json_output:
         print_json(result)
         return
+    out.print(_table(result))
+
+
+def _plot(result: dict, plot: Path) -> None:
+    """Accuracy against frames/s of every row, as a PNG."""
+    from crepetool.plotting import accuracy_against_speed
+
+    key = "raw_pitch_accuracy" if "raw_pitch_accuracy" in result["models"][0] else "agreement_with_reference"
+    points = [
+        {
+            "label": Path(row["weights"]).name,
+            "frames_per_second": row["frames_per_second"],
+            "accuracy": row[key],
+            "kind": "other trackers" if row.get("peer") else "CREPE",
+        }
+        for row in result["models"]
+        if key in row
+    ]
+    accuracy_against_speed(
+        points,
+        plot,
+        result["set"],
+        "raw pitch accuracy (%)" if key.startswith("raw") else "agreement (%)",
+    )
+    err.print(f"wrote {plot}")
+
+
+def _table(result: dict) -> Table:
+    """The rows as a table: only the columns some row has."""
     table = Table(title=f"{result['set']} on {result['device']}", title_justify="left")
     columns = [
         ("model", "weights", "{}"),
@@ -163,7 +169,7 @@ def evaluate_command(
         table.add_column(title, justify="left" if title == "model" else "right")
     for row in result["models"]:
         table.add_row(*(fmt.format(row[key]) if key in row else "-" for _, key, fmt in present))
-    out.print(table)
+    return table
 
 
 def signals_command(

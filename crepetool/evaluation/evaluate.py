@@ -8,6 +8,8 @@ compared with a reference model on the frames it finds voiced.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -15,16 +17,34 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from crepetool.evaluation import metrics, signals
+from crepetool.framing import frame_count
 from crepetool.model import load_model, resolve_device
-from crepetool.names import DEFAULT_PRECISION, SAMPLE_RATE
+from crepetool.names import DEFAULT_PRECISION
 from crepetool.precision import with_precision
-from crepetool.prediction import frame_count, predict
-from crepetool.weights import load, parameter_count
+from crepetool.prediction import predict
+from crepetool.resampling import resample
+from crepetool.resolver import weights_of
+from crepetool.units import SAMPLE_RATE
+from crepetool.weights import parameter_count
 
-#: One recording to score: (name, audio at 16 kHz, ground truth per frame or None).
-Item = tuple[str, np.ndarray, "np.ndarray | None"]
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    """One recording to score: its name, what the pipeline reads (a file, or samples held in
+    memory), its samples at 16 kHz (for peers and the frame count), and its ground truth per
+    frame (None: scored by agreement with the reference model)."""
+
+    name: str
+    source: Path | np.ndarray
+    audio16k: np.ndarray
+    truth: np.ndarray | None
+
+    @property
+    def frames(self) -> int:
+        return frame_count(self.audio16k.size, signals.HOP)
 
 
 def evaluate(
@@ -44,80 +64,100 @@ def evaluate(
     ``group_by(name)`` labels each recording (a condition, a speaker): each row then
     also holds ``groups``, the ground-truth metrics of each label. ``peers`` adds rows
     for other trackers (:mod:`crepetool.evaluation.peers`) on the same audio. ``precision``
-    runs the models (not the reference) as ``predict --precision`` does.
+    runs the models (not the reference) as ``predict --precision`` does. Models track each
+    recording through :func:`crepetool.prediction.predict`: the numbers ``predict`` writes.
     """
     from crepetool.evaluation import peers as peer_trackers
 
     trackers = {name: peer_trackers.load(name) for name in peers or []}  # refused before any work
     resolved = resolve_device(device)
-    items = (
-        _audio_items(Path(audio_dir))
-        if audio_dir is not None
-        else [(s.name, s.audio, s.f0) for s in signals.verify_set()]
-    )
-    reference_tracks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if audio_dir is not None and any(truth is None for _, _, truth in items):
+    if audio_dir is not None:
+        items = _audio_items(Path(audio_dir))
+    else:
+        items = [Item(s.name, s.audio, s.audio, s.f0) for s in signals.verify_set()]
+    references = {}
+    if any(item.truth is None for item in items):
         ref_model = load_model(reference, resolved)
-        for name, audio, truth in items:
-            if truth is None:
-                r = predict(audio, SAMPLE_RATE, ref_model)
-                reference_tracks[name] = (r.pitch[0].numpy(), r.periodicity[0].numpy())
+        references = {item.name: _track(item, ref_model) for item in items if item.truth is None}
     rows = []
-    for spec in [*specs, *trackers]:
-        peer = trackers.get(str(spec)) if spec not in specs else None
-        if peer is None:
-            weights = load(spec)
-            model = with_precision(load_model(weights, resolved), precision)
-        estimates, periodicities, truths, agree_est, agree_ref = [], [], [], [], []
-        labels: list[str] = []
-        frame_total, started = 0, time.perf_counter()
-        for name, audio, truth in items:
-            frames = frame_count(audio.size, signals.HOP)
-            if peer is None:
-                r = predict(audio, SAMPLE_RATE, model)
-                pitch, periodicity = r.pitch[0].numpy(), r.periodicity[0].numpy()
-            else:
-                pitch, periodicity = peer_trackers.on_frames(*peer(audio), frames, signals.HOP)
-            frame_total += frames
-            if truth is not None:
-                estimates.append(pitch)
-                periodicities.append(periodicity)
-                truths.append(truth[:frames])
-                labels.append(group_by(name) if group_by else "")
-            else:
-                ref_pitch, ref_periodicity = reference_tracks[name]
-                voiced = ref_periodicity > 0.5
-                agree_est.append(pitch[voiced])
-                agree_ref.append(ref_pitch[voiced])
-        elapsed = time.perf_counter() - started
-        row: dict[str, Any] = {"weights": str(spec)}
-        if peer is None:
-            row.update(
-                capacity=weights.capacity,
-                parameters=parameter_count(weights.state_dict),
-                precision=precision,
-            )
-        else:
-            row["peer"] = True
-        if truths:
-            row.update(
-                metrics.pitch_metrics(
-                    np.concatenate(estimates), np.concatenate(truths), np.concatenate(periodicities)
-                )
-            )
-        if truths and group_by is not None:
-            row["groups"] = _groups(estimates, truths, periodicities, labels)
-        if agree_est:
-            row["agreement_with_reference"] = metrics.agreement(
-                np.concatenate(agree_est), np.concatenate(agree_ref)
-            )
-        row["frames_per_second"] = frame_total / elapsed if elapsed > 0 else math.nan
-        rows.append(row)
+    for spec in specs:
+        weights = weights_of(spec)
+        model = with_precision(load_model(weights, resolved), precision)
+        row = _score(items, functools.partial(_track, model=model), references, group_by)
+        rows.append(
+            {
+                "weights": str(spec),
+                "capacity": weights.capacity,
+                "parameters": parameter_count(weights.state_dict),
+                "precision": precision,
+                **row,
+            }
+        )
+    for name, peer in trackers.items():
+        row = _score(
+            items,
+            functools.partial(_peer_track, peer=peer),
+            references,
+            group_by,
+        )
+        rows.append({"weights": name, "peer": True, **row})
     return {
         "device": str(resolved),
         "set": str(audio_dir) if audio_dir else "built-in known-f0 signals",
         "models": rows,
     }
+
+
+def _peer_track(item: Item, peer: Callable) -> tuple[np.ndarray, np.ndarray]:
+    from crepetool.evaluation import peers as peer_trackers
+
+    return peer_trackers.on_frames(*peer(item.audio16k), item.frames, signals.HOP)
+
+
+def _track(item: Item, model: torch.nn.Module) -> tuple[np.ndarray, np.ndarray]:
+    result = predict(item.source, SAMPLE_RATE, model)
+    return result.pitch[0].numpy(), result.periodicity[0].numpy()
+
+
+def _score(
+    items: list[Item],
+    tracker: Callable[[Item], tuple[np.ndarray, np.ndarray]],
+    references: dict[str, tuple[np.ndarray, np.ndarray]],
+    group_by: Callable[[str], str] | None,
+) -> dict[str, Any]:
+    """One tracker's metrics over the items, by ground truth or by agreement with the reference."""
+    estimates, periodicities, truths, agree_est, agree_ref = [], [], [], [], []
+    labels: list[str] = []
+    frame_total, started = 0, time.perf_counter()
+    for item in items:
+        pitch, periodicity = tracker(item)
+        frame_total += item.frames
+        if item.truth is not None:
+            estimates.append(pitch)
+            periodicities.append(periodicity)
+            truths.append(item.truth[: item.frames])
+            labels.append(group_by(item.name) if group_by else "")
+        else:
+            ref_pitch, ref_periodicity = references[item.name]
+            voiced = ref_periodicity > 0.5
+            agree_est.append(pitch[voiced])
+            agree_ref.append(ref_pitch[voiced])
+    elapsed = time.perf_counter() - started
+    row: dict[str, Any] = {}
+    if truths:
+        row.update(
+            metrics.pitch_metrics(
+                np.concatenate(estimates), np.concatenate(truths), np.concatenate(periodicities)
+            )
+        )
+    if truths and group_by is not None:
+        row["groups"] = _groups(estimates, truths, periodicities, labels)
+    if agree_est:
+        row["agreement_with_reference"] = metrics.agreement(
+            np.concatenate(agree_est), np.concatenate(agree_ref)
+        )
+    row["frames_per_second"] = frame_total / elapsed if elapsed > 0 else math.nan
+    return row
 
 
 def _groups(
@@ -145,12 +185,12 @@ def _audio_items(folder: Path) -> list[Item]:
     items = []
     for path in audio_io.find(folder):
         samples, rate = audio_io.load(path)
-        audio16k = audio_io.resample(samples, rate)
+        audio16k = resample(samples, rate)
         truth_path = path.with_name(path.stem + ".f0.csv")
         truth = None
         if truth_path.is_file():
             table = np.loadtxt(truth_path, delimiter=",", skiprows=1, ndmin=2)
             frame_times = np.arange(frame_count(audio16k.size, signals.HOP)) * signals.HOP / SAMPLE_RATE
             truth = metrics.resample_truth(table[:, 0], table[:, 1], frame_times)
-        items.append((str(path.relative_to(folder)), audio16k.astype(np.float32), truth))
+        items.append(Item(str(path.relative_to(folder)), path, audio16k.astype(np.float32), truth))
     return items

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from crepetool.units import cents_between
+
 
 def cents(estimate: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Signed error in cents of ``estimate`` against ``reference`` (both Hz, > 0)."""
-    return 1200.0 * np.log2(np.asarray(estimate, dtype=np.float64) / np.asarray(reference, dtype=np.float64))
+    return cents_between(estimate, reference)
 
 
 def resample_truth(times: np.ndarray, f0: np.ndarray, frame_times: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from crepetool.errors import UserInputError
-from crepetool.names import SAMPLE_RATE
+from crepetool.units import SAMPLE_RATE
 
 #: name -> (module to import, pip package)
 PEERS: dict[str, tuple[str, str]] = {"swift-f0": ("swift_f0", "swift-f0"), "pesto": ("pesto", "pesto-pitch")}

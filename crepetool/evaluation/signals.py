@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crepetool.names import DEFAULT_STEP_MS, SAMPLE_RATE
+from crepetool.names import DEFAULT_STEP_MS
+from crepetool.units import SAMPLE_RATE
 
 if TYPE_CHECKING:
     from crepetool.model import Crepe

@@ -16,15 +16,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from crepetool.decode import CENTS_PER_BIN, decode
+from crepetool.decode import decode
 from crepetool.evaluation import metrics, signals
+from crepetool.framing import frames
 from crepetool.model import Crepe, load_model, resolve_device
-from crepetool.names import DEFAULT_FMAX, DEFAULT_FMIN, DEFAULT_PRECISION, SAMPLE_RATE
+from crepetool.names import DEFAULT_FMAX, DEFAULT_FMIN, DEFAULT_PRECISION
 from crepetool.precision import with_precision
-from crepetool.prediction import frames, probabilities
-from crepetool.weights import Weights, load, non_finite_keys
+from crepetool.prediction import probabilities
+from crepetool.resolver import source_of, weights_of
+from crepetool.units import CENTS_PER_BIN, REFERENCE_HZ, SAMPLE_RATE, cents_to_frequency
+from crepetool.weights import Weights, non_finite_keys
 
-ONE_BIN = 2 ** (CENTS_PER_BIN / 1200)
+ONE_BIN = float(cents_to_frequency(CENTS_PER_BIN) / REFERENCE_HZ)
 
 
 STATUSES = ("pass", "fail", "info")
@@ -85,7 +88,7 @@ def verify(
     ``precision`` is the one the accuracy and agreement checks track at (``predict
     --precision``); structure, pitch, embedding and integration stay fp32.
     """
-    weights = spec if isinstance(spec, Weights) else load(spec, require_finite=False)
+    weights = weights_of(spec, require_finite=False)
     resolved = resolve_device(device)
     checks: list[Check] = []
     bad = non_finite_keys(weights.state_dict)
@@ -128,6 +131,20 @@ def verify(
     )
     checks.append(_integration(model, tone, decode(tone_probabilities, decoder="weighted-argmax"), embedding))
 
+    checks += _accuracy_checks(weights, model, str(resolved), precision, min_accuracy, min_agreement)
+    return Report(weights.name if weights.path else str(spec), weights.capacity, checks)
+
+
+def _accuracy_checks(
+    weights: Weights,
+    model: Crepe,
+    device: str,
+    precision: str,
+    min_accuracy: float,
+    min_agreement: float | None,
+) -> list[Check]:
+    """Accuracy on the known-f0 signals at ``precision``, and agreement with ``full`` (unless it is full)."""
+    checks: list[Check] = []
     verify_signals = signals.verify_set()
     estimate, periodicity, truth = signals.track(with_precision(model, precision), verify_signals)
     scores = metrics.pitch_metrics(estimate, truth, periodicity)
@@ -143,10 +160,10 @@ def verify(
     )
     if not (
         weights.capacity == 32
-        and weights.metadata.get("source", {}).get("name") == "full"
+        and getattr(source_of(weights), "name", None) == "full"
         and "criterion" not in weights.metadata
     ):
-        full_estimate = _full_pitch(str(resolved))
+        full_estimate = _full_pitch(device)
         agree = metrics.agreement(estimate, full_estimate, truth > 0)
         value = f"{agree:.1%} within 50 cents"
         if min_agreement is None:
@@ -157,7 +174,7 @@ def verify(
                     "agreement with full", agree >= min_agreement, value, f"needs >= {min_agreement:.0%}"
                 )
             )
-    return Report(weights.name if weights.path else str(spec), weights.capacity, checks)
+    return checks
 
 
 @functools.lru_cache(maxsize=4)
@@ -171,7 +188,8 @@ def _full_pitch(device: str) -> np.ndarray:
 @torch.no_grad()
 def _embed(model: Crepe, audio16k: torch.Tensor) -> torch.Tensor:
     """torchcrepe's embedding layout: Tensor [shape=(1, frames, 32, C5 * 8 / 32)]."""
-    parts = [model.embed(batch) for batch in frames(audio16k, signals.HOP)]
+    device = next(model.parameters()).device
+    parts = [model.embed(batch.to(device)) for batch in frames(audio16k, signals.HOP)]
     embedding = torch.cat(parts)
     return embedding.reshape(1, embedding.size(0), 32, -1)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
@@ -12,9 +11,10 @@ import soundfile
 import torch
 
 from crepetool import decode, prediction
-from crepetool.audio import resample
 from crepetool.compat import import_torchcrepe
 from crepetool.model import load_model
+from crepetool.resampling import resample
+from helpers import tone
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +22,6 @@ def speech(reference_dir) -> tuple[np.ndarray, int]:
     """1.5 s of torchcrepe's test clip (44.1 kHz), real audio."""
     audio, rate = soundfile.read(reference_dir / "test.wav", dtype="float32")
     return audio[int(2.0 * rate) : int(3.5 * rate)], rate
-
-
-def tone(seconds: float = 0.5, rate: int = 16000, f0: float = 220.0) -> np.ndarray:
-    t = np.arange(int(seconds * rate)) / rate
-    return (0.3 * sum(np.sin(2 * np.pi * f0 * h * t) / h for h in range(1, 6))).astype(np.float32)
 
 
 @pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000])
@@ -64,6 +59,7 @@ def _resample_to(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
     return resampy.resample(audio, rate, target).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_defaults_on_the_reference_clip_agree_with_original_crepe(reference_dir) -> None:
     result = prediction.predict(reference_dir / "test.wav", weights="full")
     activations = torch.from_numpy(np.load(reference_dir / "activation-full.npy"))
@@ -102,46 +98,6 @@ def test_step_size_and_hop_length() -> None:
     assert abs(float(low.pitch.median()) - 220) < 220 * (2 ** (50 / 1200) - 1)
 
 
-def _write(path: Path, audio: np.ndarray, rate: int = 16000, subtype: str | None = None) -> Path:
+def write(path: Path, audio: np.ndarray, rate: int = 16000, subtype: str | None = None) -> Path:
     soundfile.write(path, audio, rate, subtype=subtype)
     return path
-
-
-def test_csv_and_pt_outputs(cli, tmp_path: Path) -> None:
-    wav = _write(tmp_path / "voice.wav", tone(0.5))
-    code, _, err = cli("predict", wav, "-w", "tiny", "-f", "csv", "-f", "pt")
-    assert code == 0, err
-    with open(tmp_path / "voice.f0.csv") as handle:
-        rows = list(csv.reader(handle))
-    assert rows[0] == ["time", "frequency", "confidence"]
-    assert len(rows) == 1 + 51 and rows[2][0] == "0.010"
-    saved = torch.load(tmp_path / "voice.f0.pt", weights_only=True)
-    assert saved["pitch"].shape == saved["periodicity"].shape == (1, 51)
-    assert saved["time"].shape == (51,) and saved["step_size"] == 0.01
-    assert saved["source_sample_rate"] == 16000 and saved["decoder"] == "viterbi"
-    assert saved["model"]["capacity"] == 4
-    assert float(rows[20][1]) == pytest.approx(float(saved["pitch"][0, 19]), abs=1e-3)
-
-
-def test_resume_skips_and_overwrite_rewrites(cli, tmp_path: Path) -> None:
-    wav = _write(tmp_path / "a.wav", tone(0.3))
-    assert cli("predict", wav, "-w", "tiny")[0] == 0
-    output = tmp_path / "a.f0.csv"
-    output.write_text("sentinel")
-    code, out, _ = cli("predict", wav, "-w", "tiny")
-    assert code == 0 and "1 skipped" in out and output.read_text() == "sentinel"
-    code, out, _ = cli("predict", wav, "-w", "tiny", "--overwrite")
-    assert code == 0 and output.read_text().startswith("time,frequency,confidence")
-
-
-def test_output_dir_keeps_relative_paths(cli, tmp_path: Path) -> None:
-    (tmp_path / "x").mkdir()
-    (tmp_path / "y").mkdir()
-    first = _write(tmp_path / "x" / "a.wav", tone(0.2))
-    second = _write(tmp_path / "y" / "a.wav", tone(0.2))
-    code, _, err = cli(
-        "predict", first, tmp_path / "y" / ".." / "y" / "a.wav", "-w", "tiny", "-o", tmp_path / "out"
-    )
-    assert code == 0, err
-    assert (tmp_path / "out" / "x" / "a.f0.csv").is_file() and (tmp_path / "out" / "y" / "a.f0.csv").is_file()
-    assert second.is_file()

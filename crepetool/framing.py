@@ -1,0 +1,84 @@
+"""16 kHz samples to network frames: the pipeline's one framer.
+
+Frame ``i`` is the 1024 samples centred on sample ``i * hop``, with torchcrepe's 512 samples
+of zero padding each side, so a recording of ``n`` samples gives ``1 + n // hop`` frames.
+Network input is each frame mean-centred and scaled to unit standard deviation, as
+torchcrepe normalises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from crepetool.names import PREDICT_BATCH
+from crepetool.units import WINDOW_SIZE
+
+
+def frame_count(samples: int, hop: int) -> int:
+    """torchcrepe's frame count with padding: ``1 + samples // hop``."""
+    return 1 + samples // hop
+
+
+def normalise_frames(batch: torch.Tensor) -> torch.Tensor:
+    """Mean-centred, unit standard deviation, in place, as torchcrepe does: Tensor [shape=(n, 1024)]."""
+    batch -= batch.mean(dim=1, keepdim=True)
+    batch /= torch.clamp(batch.std(dim=1, keepdim=True), min=1e-10)
+    return batch
+
+
+class Framer:
+    """Raw frames every ``hop`` samples of a 16 kHz stream of ``total`` samples, across block edges.
+
+    :meth:`push` returns the frames (Tensor [shape=(n, 1024)]) whose windows are complete;
+    :meth:`finish` the rest. There are :attr:`count` frames in all.
+    """
+
+    def __init__(self, total: int, hop: int) -> None:
+        self.hop, self.total = hop, total
+        self.count = frame_count(total, hop)
+        self.next = 0  # index of the next frame to make
+        self._buffer = np.zeros(WINDOW_SIZE // 2, dtype=np.float32)  # the left zero padding
+        self._start = -WINDOW_SIZE // 2  # global index of _buffer[0]
+
+    def push(self, samples: np.ndarray) -> torch.Tensor:
+        self._buffer = np.concatenate([self._buffer, samples.astype(np.float32, copy=False)])
+        return self._frames(final=False)
+
+    def finish(self) -> torch.Tensor:
+        self._buffer = np.concatenate([self._buffer, np.zeros(WINDOW_SIZE, dtype=np.float32)])
+        return self._frames(final=True)
+
+    def _frames(self, final: bool) -> torch.Tensor:
+        available = self._start + self._buffer.size  # global end of what is buffered
+        last = self.count if final else min(self.count, (available - WINDOW_SIZE // 2) // self.hop + 1)
+        if last <= self.next:
+            return torch.zeros(0, WINDOW_SIZE)
+        first_sample = self.next * self.hop - WINDOW_SIZE // 2 - self._start
+        span = self._buffer[first_sample : first_sample + (last - 1 - self.next) * self.hop + WINDOW_SIZE]
+        batch = torch.from_numpy(span.copy()).unfold(0, WINDOW_SIZE, self.hop).clone()  # raw windows
+        self.next = last
+        drop = self.next * self.hop - WINDOW_SIZE // 2 - self._start
+        if drop > 0:
+            self._buffer = self._buffer[drop:]
+            self._start += drop
+        return batch
+
+
+def frames(
+    audio16k: torch.Tensor | np.ndarray, hop: int, batch_size: int = PREDICT_BATCH, normalise: bool = True
+) -> Iterator[torch.Tensor]:
+    """A whole 16 kHz recording's frames through :class:`Framer`, ``batch_size`` at a time.
+
+    Arguments
+        audio16k (Tensor or ndarray [shape=(time,)]) at 16 kHz
+    Yields
+        frames (Tensor [shape=(batch, 1024)]), normalised unless ``normalise=False``
+    """
+    samples = audio16k.detach().cpu().numpy() if isinstance(audio16k, torch.Tensor) else np.asarray(audio16k)
+    framer = Framer(samples.size, hop)
+    made = torch.cat([framer.push(samples), framer.finish()])
+    for batch in made.split(batch_size):
+        yield normalise_frames(batch.clone()) if normalise else batch

@@ -1,0 +1,142 @@
+"""How to predict: one validated options object, from the CLI through the pipeline."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from crepetool.errors import UserInputError
+from crepetool.model import load_model, resolve_device
+from crepetool.names import (
+    CONV_MODES,
+    DECODERS,
+    DEFAULT_DECODER,
+    DEFAULT_FMAX,
+    DEFAULT_FMIN,
+    DEFAULT_PRECISION,
+    DEFAULT_RESAMPLER,
+    DEFAULT_STEP_MS,
+    PRECISIONS,
+    PREDICT_BATCH,
+    RESAMPLERS,
+)
+from crepetool.postprocess import Voicing
+from crepetool.precision import Wrapped, with_precision
+from crepetool.units import SAMPLE_RATE
+from crepetool.weights import Weights
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictOptions:
+    """How to predict: one object from the CLI through the batch to :func:`predict`.
+
+    Validated once, here: a bad value raises UserInputError naming the option.
+
+    Attributes
+        hop_length: hop in samples at the input's own rate (torchcrepe's convention), or
+        step_size: hop in milliseconds, exactly ``16 * ms`` samples at 16 kHz; neither means 10 ms.
+        fmin, fmax: pitch range in Hz.
+        decoder: one of :data:`crepetool.names.DECODERS`.
+        batch_size: frames per network batch (memory, never results).
+        device: ``cpu``, ``cuda``, ``cuda:N``; None is cuda when available.
+        resampler: ``resampy`` (torchcrepe's, the default) or ``soxr`` (faster).
+        precision: ``fp32``, ``bf16`` (CPU matrix units, or CUDA) or ``fp16`` (CUDA); see
+            :mod:`crepetool.precision`.
+        conv: ``auto``, ``direct`` or ``transform``: how conv2..conv6 run (:mod:`crepetool.spectral`);
+            None is the model's own (``auto``, or ``CREPETOOL_CONV``).
+        periodicity_threshold, silence_db, median_filter, mean_filter: voicing and smoothing
+            after decoding (:mod:`crepetool.postprocess`), all off by default.
+    """
+
+    hop_length: int | None = None
+    step_size: float | None = None
+    fmin: float = DEFAULT_FMIN
+    fmax: float = DEFAULT_FMAX
+    decoder: str = DEFAULT_DECODER
+    batch_size: int = PREDICT_BATCH
+    device: str | None = None
+    resampler: str = DEFAULT_RESAMPLER
+    precision: str = DEFAULT_PRECISION
+    conv: str | None = None
+    periodicity_threshold: float | None = None
+    silence_db: float | None = None
+    median_filter: int | None = None
+    mean_filter: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("median_filter", "mean_filter"):
+            value = getattr(self, name)
+            if value is not None and (value < 1 or value % 2 == 0):
+                raise UserInputError(
+                    f"--{name.replace('_', '-')}: the window must be an odd number of frames, not {value}"
+                )
+        if self.periodicity_threshold is not None and not 0 <= self.periodicity_threshold <= 1:
+            raise UserInputError(
+                f"--periodicity-threshold: must be within 0..1, not {self.periodicity_threshold}"
+            )
+        if not 0 < self.fmin < self.fmax:
+            raise UserInputError(
+                f"--fmin/--fmax: need 0 < fmin < fmax, got fmin {self.fmin} Hz and fmax {self.fmax} Hz"
+            )
+        if self.hop_length is not None and self.step_size is not None:
+            raise UserInputError("give --hop-length or --step-size, not both")
+        if self.hop_length is not None and self.hop_length <= 0:
+            raise UserInputError(f"--hop-length: hop length must be positive, not {self.hop_length}")
+        if self.step_size is not None and not self.step_size > 0:
+            raise UserInputError(f"--step-size: step size must be positive, not {self.step_size}")
+        if self.batch_size < 1:
+            raise UserInputError(f"--batch-size: batch size must be at least 1, not {self.batch_size}")
+        if self.precision not in PRECISIONS:
+            raise UserInputError(
+                f"--precision: unknown precision {self.precision!r} (choose from {', '.join(PRECISIONS)})"
+            )
+        if self.conv is not None and self.conv not in CONV_MODES:
+            raise UserInputError(f"--conv: unknown mode {self.conv!r} (choose from {', '.join(CONV_MODES)})")
+        if self.resampler not in RESAMPLERS:
+            raise UserInputError(
+                f"--resampler: unknown resampler {self.resampler!r} (choose from {', '.join(RESAMPLERS)})"
+            )
+        if self.decoder not in DECODERS:
+            raise UserInputError(
+                f"--decoder: unknown decoder {self.decoder!r} (choose from {', '.join(DECODERS)})"
+            )
+
+    def hop(self, sample_rate: int) -> int:
+        """Hop in samples at 16 kHz for an input at ``sample_rate``.
+
+        ``step_size`` gives exactly ``16 * ms`` samples; ``hop_length`` is converted as
+        torchcrepe does, ``int(hop * 16000 / rate)``.
+        """
+        if self.hop_length is not None:
+            hop = self.hop_length
+            if sample_rate != SAMPLE_RATE:
+                hop = int(self.hop_length * SAMPLE_RATE / sample_rate)
+        else:
+            hop = round(SAMPLE_RATE * (DEFAULT_STEP_MS if self.step_size is None else self.step_size) / 1000)
+        if hop < 1:
+            raise UserInputError(
+                f"the hop is under one sample at 16 kHz (hop length {self.hop_length} at {sample_rate} Hz)"
+            )
+        return hop
+
+    def model(self, weights: str | Path | Weights | dict | torch.nn.Module) -> torch.nn.Module:
+        """``weights`` as a model on :attr:`device` at :attr:`precision` (see
+        :func:`crepetool.model.load_model`). A module passed in keeps its own device unless
+        :attr:`device` is set; one already at a precision is used as it is."""
+        if isinstance(weights, Wrapped):
+            return weights
+        keep = self.device is None and isinstance(weights, torch.nn.Module)
+        return with_precision(
+            load_model(weights, None if keep else resolve_device(self.device), self.conv), self.precision
+        )
+
+    @property
+    def voicing(self) -> Voicing:
+        return Voicing(self.periodicity_threshold, self.silence_db, self.median_filter, self.mean_filter)
+
+    def replace(self, **changes: Any) -> PredictOptions:
+        """A copy with ``changes`` (validated again)."""
+        return dataclasses.replace(self, **changes) if changes else self

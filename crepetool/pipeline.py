@@ -1,0 +1,226 @@
+"""The one way audio becomes pitch: read -> resample -> frame -> network -> decode online.
+
+Each stage takes blocks and gives blocks (:mod:`crepetool.audio`, :mod:`crepetool.resampling`,
+:mod:`crepetool.framing`, the network, :mod:`crepetool.online`), so memory does not grow
+with the length of a recording. A file and samples held in memory are both readers, so
+``crepetool predict``, :func:`crepetool.prediction.predict`, ``verify`` and ``evaluate``
+run the same code and give the same numbers. :func:`predict_stream` hands decided frames
+to a sink as they are decided (writers append rows); :func:`track` collects them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import torch
+
+from crepetool import audio, postprocess
+from crepetool.framing import Framer, normalise_frames
+from crepetool.online import decoder_for
+from crepetool.options import PredictOptions
+from crepetool.resampling import BlockResampler, resampled_length
+from crepetool.units import WINDOW_SIZE
+
+#: Seconds of input audio read at a time.
+BLOCK_SECONDS = 10.0
+
+
+@dataclasses.dataclass
+class StreamInfo:
+    """What is known of a recording before its frames: rate, length, frames and hop at 16 kHz."""
+
+    sample_rate: int
+    length: int
+    frames: int
+    hop: int
+
+    @property
+    def seconds(self) -> float:
+        return self.length / self.sample_rate
+
+
+@dataclasses.dataclass
+class Decided:
+    """A stretch of decided frames: pitch [m] Hz, periodicity [m], probabilities [m, 360],
+    and their A-weighted loudness [m] dB when silence is thresholded."""
+
+    pitch: torch.Tensor
+    periodicity: torch.Tensor
+    probabilities: torch.Tensor | None
+    loudness: torch.Tensor | None = None
+
+
+#: Called with each decided stretch, in order.
+Sink = Callable[[Decided], None]
+#: Runs the network over normalised batches, yielding their probabilities in order; it may
+#: look ahead (the Ray engine keeps several batches in flight on its workers).
+Network = Callable[[Iterator[torch.Tensor]], Iterator[torch.Tensor]]
+#: A file's path, or a reader (a file's, or samples in memory: :class:`crepetool.audio.ArrayReader`).
+Source = str | Path | audio.Reader
+
+
+def reader_of(source: Source) -> audio.Reader:
+    return audio.open_blocks(source) if isinstance(source, (str, Path)) else source
+
+
+def local_network(model: torch.nn.Module) -> Network:
+    """:data:`Network` of a model in this process: one batch at a time, on the model's device."""
+    device = next(model.parameters()).device
+
+    def run(batches: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
+        for batch in batches:
+            with torch.no_grad():
+                yield model(batch.to(device)).cpu()
+
+    return run
+
+
+def raw_frames(
+    source: Source, options: PredictOptions, block_seconds: float = BLOCK_SECONDS
+) -> Iterator[tuple[StreamInfo, torch.Tensor]]:
+    """The recording's raw 1024-sample windows, block by block (with its StreamInfo first)."""
+    reader = reader_of(source)
+    rate, length = reader.sample_rate, reader.length
+    hop = options.hop(rate)
+    resampler = BlockResampler(rate, length, options.resampler)
+    framer = Framer(resampler.total, hop)
+    info = StreamInfo(rate, length, framer.count, hop)
+    yield info, torch.zeros(0, WINDOW_SIZE)
+    for block in reader.blocks(int(block_seconds * rate)):
+        yield info, framer.push(resampler.push(block))
+    yield info, framer.push(resampler.finish())
+    yield info, framer.finish()
+
+
+def estimate_frames(path: str | Path, options: PredictOptions) -> int:
+    """Frames a file will give (from its header, for progress bars); 0 when unreadable."""
+    try:
+        reader = audio.open_blocks(path)
+        hop = options.hop(reader.sample_rate)
+    except Exception:  # the file's own error is reported when it is processed
+        return 0
+    return 1 + resampled_length(reader.length, reader.sample_rate) // hop
+
+
+def max_spectrum_db(source: Source, options: PredictOptions, block_seconds: float = BLOCK_SECONDS) -> float:
+    """The loudest STFT bin of a recording in dB (a first pass, for torchcrepe's loudness)."""
+    loudest = -math.inf
+    for _, raw in raw_frames(source, options, block_seconds):
+        if raw.size(0):
+            loudest = max(loudest, float(postprocess.spectrum_db(raw).max()))
+    return loudest
+
+
+class _Release:
+    """Pairs what the decoder decides with the probabilities (and loudness) it was given."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.pending: list[torch.Tensor] = []  # probabilities given to the decoder, not yet decided
+        self.quiet: list[torch.Tensor] = []  # their loudness, with silence_db
+
+    def __call__(self, pitch: torch.Tensor, periodicity: torch.Tensor) -> None:
+        count = pitch.numel()
+        if not count:
+            return
+        held = torch.cat(self.pending)
+        self.pending[:] = [held[count:]]
+        loud = None
+        if self.quiet:
+            levels = torch.cat(self.quiet)
+            loud, self.quiet[:] = levels[:count], [levels[count:]]
+        self.sink(Decided(pitch, periodicity, held[:count], loud))
+
+
+def predict_stream(
+    source: Source,
+    model: torch.nn.Module | Network,
+    options: PredictOptions,
+    sink: Sink,
+    *,
+    on_start: Callable[[StreamInfo], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    block_seconds: float = BLOCK_SECONDS,
+) -> StreamInfo:
+    """Track pitch block by block, handing decided frames to ``sink``; returns the StreamInfo.
+
+    ``model`` is a module, or a :data:`Network` that runs one elsewhere (the batches, and so
+    the results, are the same). With ``silence_db``, a first pass finds the loudest STFT bin
+    (torchcrepe's loudness clips 80 dB below it), and each decided stretch carries its
+    frames' loudness. ``progress`` is called with the frame count of each network batch.
+    """
+    reader = reader_of(source)
+    network = local_network(model) if isinstance(model, torch.nn.Module) else model
+    max_db = max_spectrum_db(reader, options, block_seconds) if options.silence_db is not None else None
+    decoder = decoder_for(options.fmin, options.fmax, options.decoder)
+    release = _Release(sink)
+    info: StreamInfo | None = None
+
+    def batches() -> Iterator[torch.Tensor]:
+        nonlocal info, on_start
+        for info, raw in raw_frames(reader, options, block_seconds):
+            if on_start is not None:
+                on_start(info)
+                on_start = None
+            for batch in raw.split(options.batch_size) if raw.size(0) else ():
+                if max_db is not None:
+                    release.quiet.append(postprocess.loudness(batch, max_db))
+                yield normalise_frames(batch.clone())
+
+    for probabilities in network(batches()):
+        release.pending.append(probabilities)
+        release(*decoder.push(probabilities))
+        if progress is not None:
+            progress(probabilities.size(0))  # one row per frame of the batch
+    release(*decoder.finish())
+    assert info is not None
+    return info
+
+
+@dataclasses.dataclass
+class Track:
+    """A whole recording's decided frames, joined (:class:`Decided`'s fields, each [frames, ...])."""
+
+    info: StreamInfo
+    pitch: torch.Tensor
+    periodicity: torch.Tensor
+    probabilities: torch.Tensor | None
+    loudness: torch.Tensor | None
+
+
+def join(info: StreamInfo, stretches: list[Decided]) -> Track:
+    """The stretches a sink collected, as one :class:`Track`."""
+
+    def cat(name: str) -> torch.Tensor | None:
+        parts = [getattr(d, name) for d in stretches]
+        if any(part is None for part in parts):
+            return None
+        return torch.cat(parts) if parts else torch.zeros(0)
+
+    return Track(info, cat("pitch"), cat("periodicity"), cat("probabilities"), cat("loudness"))
+
+
+def track(
+    source: Source,
+    model: torch.nn.Module | Network,
+    options: PredictOptions,
+    *,
+    keep_probabilities: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Track:
+    """A whole recording through :func:`predict_stream`, collected."""
+    stretches: list[Decided] = []
+
+    def sink(decided: Decided) -> None:
+        stretches.append(decided if keep_probabilities else dataclasses.replace(decided, probabilities=None))
+
+    info = predict_stream(source, model, options, sink, progress=progress)
+    return join(info, stretches)
+
+
+def apply_voicing(track: Track, options: PredictOptions) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A track's pitch, periodicity and voiced mask after ``options``' voicing and smoothing."""
+    return postprocess.apply(track.pitch, track.periodicity, options.voicing, track.loudness)

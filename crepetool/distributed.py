@@ -2,7 +2,7 @@
 
 Each Ray worker is an actor that loads the model once (its weights travel through Ray's
 object store) and runs :func:`crepetool.runner.run_job` on the files it is given: the
-same streaming code, writers and atomic renames as the local engine, so the outputs are
+same pipeline, writers and atomic renames as the local engine, so the outputs are
 byte for byte the same and resuming, skipping and the one-line report of a bad file
 behave as they do locally. Outputs are written where the worker runs: on a multi-node
 cluster the inputs and outputs must be on a filesystem every node sees (NFS, a bucket

@@ -5,38 +5,33 @@ Parameter names and shapes are torchcrepe's (``conv1``..``conv6``,
 state dict moves between :class:`Crepe` and ``torchcrepe.Crepe`` with
 ``strict=True`` both ways.
 
-The convolutions are 1-D over time. How they run is chosen for speed on the CPU
-(measured on 2 AVX2 cores of an AMD EPYC, 256-frame batches):
+The convolutions are 1-D over time. How they run is chosen for speed; the
+measurements behind each choice are in docs/model.md and docs/benchmarks.md:
 
-- the layout of the activations (:func:`default_layout`): ``cl`` keeps them
-  channels-last as ``[batch, C, 1, time]`` (stored ``[batch, time, C]``), time on
-  the image's width, where oneDNN runs its brgemm convolution and pads inside it
-  without multiplying the padding. Against ``conv1d`` on ``[batch, C, time]``
-  (``ncl``) the network runs 1.1x (``full``) to 1.2x (``tiny``) the frames/s, and a
-  training step takes the same time. On 2 threads of an AVX-512 Intel Xeon with AMX,
-  ``cl`` ran 2.0x ``ncl`` for ``full`` (75 against 38 frames/s) and 1.7x for ``tiny``.
-  (Time on the height instead, ``[batch, C, time, 1]``, ran conv2 4x slower on the
-  EPYC: oneDNN then blocks over an output width of 1.) On CUDA ``ncl`` is faster.
 - conv2..conv6 run in the frequency domain (:mod:`crepetool.spectral`) wherever
   :func:`crepetool.spectral.choose` says so (every layer of every capacity on a CPU in fp32;
   never on CUDA or at half precision), on time-major activations ``[time, C, batch]``: three
   matrix products instead of a convolution, far fewer multiply-adds. ``conv="direct"``
   (or ``CREPETOOL_CONV=direct``) keeps every layer direct, the reference;
+- the direct path's layout (:func:`default_layout`): ``cl`` keeps activations
+  channels-last as ``[batch, C, 1, time]`` (stored ``[batch, time, C]``), time on the
+  image's width, where oneDNN runs its brgemm convolution and pads inside it without
+  multiplying the padding (time on the height would make oneDNN block over an output width
+  of 1); ``ncl`` is ``conv1d`` on ``[batch, C, time]``, faster on CUDA;
 - conv1 (one input channel, kernel 512, stride 4) is a stride-1 convolution over
   the frame's four phases (``[batch, 4, 383]`` against a ``[C1, 4, 128]`` kernel),
-  which oneDNN runs directly (tiny: 0.19 ms a frame against 0.42 as a GEMM over
-  copied windows); padded frames and kernel are already the channels-last storage
-  of phases and kernel, so ``cl`` copies neither;
+  which oneDNN runs directly, faster than a GEMM over copied windows; padded frames and
+  kernel are already the channels-last storage of phases and kernel, so ``cl`` copies neither;
 - the later layers run only the kernel taps that can reach their input: with
   8 time steps (conv6) an output reads at most 15 of the 64 taps, the rest
-  see zero padding, so 4.3x fewer multiply-adds there and 2x in conv5;
+  see zero padding;
 - in eval mode ReLU, batch norm and max-pool are fused: pooling first halves
   the tensor the other two touch (max commutes with ReLU and with a positive
   affine map; channels whose BN scale is negative take the min instead);
 - a convolution whose kernel is bf16 or fp16 runs at that precision, and the batch
   norm after it returns fp32 (:mod:`crepetool.precision` builds such a model).
 
-All of this is exact up to float rounding (~1e-6 on probabilities).
+All of this is exact up to float rounding.
 """
 
 from __future__ import annotations
@@ -75,8 +70,8 @@ if TYPE_CHECKING:
 class _Conv1d(torch.autograd.Function):
     """``F.conv1d`` (no padding, stride 1) with a backward pass of two forward-speed convolutions.
 
-    oneDNN's own convolution backward runs ~3x slower than its forward on AVX2 CPUs (0.90 s
-    against 0.30 s here for conv2 at K=12, batch 64); written as convolutions, the input
+    oneDNN's own convolution backward measured ~3x slower than its forward on AVX2 CPUs;
+    written as convolutions, the input
     gradient is the output gradient correlated with the flipped kernel, and the kernel
     gradient is the input correlated with the output gradient, batch as channels.
     """
@@ -113,9 +108,9 @@ def default_conv() -> str:
 def default_layout(device: str | torch.device | None = None) -> str:
     """``cl`` on the CPU, ``ncl`` on CUDA, unless ``CREPETOOL_LAYOUT=cl|ncl`` says otherwise.
 
-    Results are the same either way (float rounding). On an H200, ``full`` in fp32 ran
-    48,800 frames/s in ``ncl`` against 36,600 in ``cl`` (batch 2048); ``ncl`` is also the
-    choice for a CPU where it measures faster (``benchmarks/predict.py`` prints both).
+    Results are the same either way (float rounding). ``ncl`` measured faster on CUDA
+    (docs/history.md); it is also the choice for a CPU where it measures faster
+    (``benchmarks/predict.py`` prints both).
     """
     import os
 

@@ -3,22 +3,13 @@
 :class:`HalfCrepe` is a copy of the model whose conv2..conv6 kernels are bf16 (or fp16):
 each of those convolutions runs at that precision (the matrix units accumulate in fp32
 and round each output once), while conv1, the fused pool/ReLU/batch norm and the
-classifier stay fp32. Batch norm must: ``full``'s conv2 running variance reaches
-497,160, past fp16's range.
+classifier stay fp32. Batch norm must: ``full``'s conv2 running variance is past fp16's range.
 
 - On CPUs with AMX or AVX-512 BF16, bf16 through the model's channels-last layout runs
-  oneDNN's AMX convolution (``brg_conv_fwd:avx10_1_512_amx``). Measured on a 16-core
-  Intel Xeon with AMX (torch 2.11), ``full`` with 2 threads: 126 and 261 frames/s
-  in two runs, against 75 in fp32 and 25 for torchcrepe; with 16 threads 727-770 against
-  398-438 and 111-167. The peak bin agreed with fp32 on 99.8% of real frames, and pitch
-  accuracy on two test sets moved by under 0.01 point. A convolution-as-GEMM (im2col)
-  bf16 path ran at 49 frames/s there; PyTorch's CPU autocast ran at this path's speed
-  (710 against 727 frames/s at 16 threads) with conv1 and the classifier in bf16 too.
-- conv1 stays fp32: on that CPU oneDNN's AMX convolution of the four phases (4 input
-  channels, kernel 128) returned wrong values in bf16 (relative error 1.06); it is ~10%
-  of the multiply-adds.
-- On CUDA, bf16 and fp16 run this way: on an H200, ``full`` at 66,300 frames/s in fp16
-  (batch 2048) against 48,800 in fp32 and 11,600 for torchcrepe under fp16 autocast.
+  oneDNN's AMX convolution; on CUDA, bf16 and fp16 run the same way. (Speed and accuracy
+  against fp32: docs/history.md, "On an AMX CPU and on a GPU".)
+- conv1 stays fp32: oneDNN's AMX convolution of the four phases (4 input channels, kernel
+  128) was measured returning wrong values in bf16; it is ~10% of the multiply-adds.
 - Elsewhere (a CPU without bf16 units, fp16 on a CPU) the model runs fp32, with one
   warning line: emulated half precision would be slower.
 """
@@ -58,7 +49,7 @@ class HalfCrepe(Wrapped):
     Arguments
         model (Crepe): kept as ``.model``, unchanged; the half-precision copy is built here,
             in the channels-last (``cl``) layout, where oneDNN's matrix-unit convolutions are
-            (on an H200 too, ``cl`` ran fp16 at 66,300 frames/s against 61,900 in ``ncl``).
+            (on a GPU too it measured faster).
         dtype: ``torch.bfloat16`` or ``torch.float16``.
     """
 

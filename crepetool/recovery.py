@@ -37,12 +37,13 @@ if TYPE_CHECKING:
     from crepetool.model import Crepe
 
 #: Default distillation steps by capacity: (largest K, steps), the first row whose K is at
-#: least the model's. K = 5..15 are taught by official ``medium`` (:func:`default_teacher`):
-#: a step costs ~2/3 of one taught by ``full`` at K=12, so 540 steps take the time 360 did,
-#: and at K=12 and K=8 they measured better on both evaluation sets (see the README). K = 4,
-#: 16 and 24 start from the trained model of their size and ``full`` teaches them: 360.
+#: least the model's. K = 5..15 are taught by official ``medium``
+#: (:func:`crepetool.resolver.default_teacher`), whose steps cost ~2/3 of ``full``'s, so 540
+#: take the time 360 did, and measured better (docs/history.md). K = 4, 16 and 24 start from
+#: the trained model of their size and ``full`` teaches them: 360.
 SCHEDULE: tuple[tuple[int, int], ...] = ((4, 360), (15, 540), (32, 360))
 DEFAULT_STEPS = 360
+#: Frames a distillation step trains on (half fresh, half replayed).
 STEP_BATCH = 64
 DEFAULT_LR = 1e-2
 DEFAULT_KNOWN_WEIGHT = 0.8

@@ -63,6 +63,11 @@ SHARES = {
 #: but cost the realistic set 0.4 (docs/recovery.md), so it does not win on every set yet.
 BLEED_SHARE = 0.0
 BLEED_SIR = (0.0, 15.0)
+#: Share of voiced frames whose voice is mixed over other talkers (:func:`babble`), their number,
+#: and the signal-to-babble ratios drawn (dB). Off by default unless it wins on every set.
+BABBLE_SHARE = 0.0
+BABBLE_TALKERS = (3, 6)
+BABBLE_SNR = (0.0, 12.0)
 
 
 def coloured_noise(count: int, length: int, generator: torch.Generator) -> torch.Tensor:
@@ -108,19 +113,20 @@ def _formant_gain(frequency: torch.Tensor, generator: torch.Generator) -> torch.
 
 
 def sources(
-    count: int, generator: torch.Generator, length: int = CONTEXT + WINDOW_SIZE
+    count: int, generator: torch.Generator, length: int = CONTEXT + WINDOW_SIZE, speech_only: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Harmonic sources whose f0 is known at sample ``length - 512`` (the window's centre).
 
     Returns audio (Tensor [shape=(count, length)], unit RMS, dry) and the centre f0
     (Tensor [shape=(count,)], Hz), drawn over CREPE's range: half log-uniform over
-    32-1,975 Hz, 35% in the speech range (60-450 Hz), 15% high (600-1,975 Hz).
+    32-1,975 Hz, 35% in the speech range (60-450 Hz), 15% high (600-1,975 Hz);
+    ``speech_only``: all in the speech range (the same draws).
     """
     wide = torch.exp(uniform((count,), math.log(FMIN), math.log(FMAX), generator))
     speech = torch.exp(uniform((count,), math.log(60), math.log(450), generator))
     high = torch.exp(uniform((count,), math.log(600), math.log(FMAX), generator))
     pick = torch.rand(count, generator=generator)
-    centre = torch.where(pick < 0.35, speech, torch.where(pick < 0.5, high, wide))
+    centre = speech if speech_only else torch.where(pick < 0.35, speech, torch.where(pick < 0.5, high, wide))
     # seconds from the centre: the window's centre is 0, the context lies before it
     time = (torch.arange(length) - (length - WINDOW_SIZE // 2)).float() / SAMPLE_RATE
     glide = uniform((count, 1), -1500, 1500, generator) * chance(count, 0.6, generator)
@@ -298,6 +304,24 @@ def accompany(
     return audio.index_copy(0, picked, accompaniment.mix(audio[picked], band, sir))
 
 
+def babble(audio: torch.Tensor, rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The ``rows`` (Bool Tensor [shape=(B,)]) of ``audio`` mixed over :data:`BABBLE_TALKERS`
+    other speech-range talkers at :data:`BABBLE_SNR` (the label stays the lead's f0): a crowd,
+    a room of people, a second speaker. Tensor [shape=(B, T)] in and out."""
+    picked = rows.nonzero()[:, 0]
+    if picked.numel() == 0:
+        return audio
+    most = BABBLE_TALKERS[1]
+    talkers, _ = sources(picked.numel() * most, generator, audio.size(-1), speech_only=True)
+    talkers = talkers.reshape(picked.numel(), most, -1)
+    count = torch.randint(BABBLE_TALKERS[0], most + 1, (picked.numel(), 1), generator=generator)
+    present = (torch.arange(most)[None, :] < count).float()
+    gains = present * uniform((picked.numel(), most), 0.5, 1.0, generator)
+    crowd = unit((gains[:, :, None] * talkers).sum(1))
+    snr = uniform((picked.numel(), 1), *BABBLE_SNR, generator)
+    return audio.index_copy(0, picked, add_noise(audio[picked], crowd, snr))
+
+
 def frames(
     count: int, generator: torch.Generator, voiced_share: float = 0.8
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -313,6 +337,8 @@ def frames(
     audio = torch.where(voiced[:, None], audio, unvoiced)
     if BLEED_SHARE > 0:  # (no draw when off: the frames stay those the default was measured on)
         audio = accompany(audio, centre, voiced & chance(count, BLEED_SHARE, generator)[:, 0], generator)
+    if BABBLE_SHARE > 0:  # (likewise)
+        audio = babble(audio, voiced & chance(count, BABBLE_SHARE, generator)[:, 0], generator)
     audio = degrade(audio, generator)[:, -WINDOW_SIZE:]
     audio = audio - audio.mean(dim=-1, keepdim=True)
     audio = audio / audio.std(dim=-1, keepdim=True).clamp(min=1e-10)

@@ -143,3 +143,41 @@ def test_degrade_applies_each_stage_to_its_share(monkeypatch: pytest.MonkeyPatch
     changed = ~torch.isclose(banded, audio).all(dim=1)
     assert 16 < int(changed.sum()) < 48  # about half the rows
     assert (_band_power(banded[changed], 0, 100) < 0.05 * _band_power(audio[changed], 0, 100)).all()
+
+
+def test_babble_is_speech_range_talkers_at_the_drawn_snr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """babble(): 3..6 other talkers, all in the speech range, added at the ratio drawn (here
+    fixed at 6 dB) to the rows asked for and to no other."""
+    calls: list[tuple[int, bool]] = []
+    real = tf.sources
+
+    def spy(count, generator, length=tf.CONTEXT + tf.WINDOW_SIZE, speech_only=False):
+        calls.append((count, speech_only))
+        audio, f0 = real(count, generator, length, speech_only)
+        assert not speech_only or ((f0 >= 60) & (f0 <= 450)).all()
+        return audio, f0
+
+    monkeypatch.setattr(tf, "sources", spy)
+    monkeypatch.setattr(tf, "BABBLE_SNR", (6.0, 6.0))
+    g = torch.Generator().manual_seed(11)
+    voice, _ = real(8, g)
+    rows = torch.tensor([True, False] * 4)
+    mixed = tf.babble(voice, rows, g)
+    assert calls == [(4 * tf.BABBLE_TALKERS[1], True)]
+    assert torch.equal(mixed[~rows], voice[~rows])
+    crowd = (mixed - voice)[rows]
+    snr = 10 * torch.log10(voice[rows].pow(2).mean(-1) / crowd.pow(2).mean(-1))
+    assert (snr - 6.0).abs().max() < 0.01
+
+
+def test_babbled_frames_keep_the_leads_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    """frames() with every voiced frame over a crowd: the same labels as without, seeded, and
+    different frames; off by default (no draw, so the default's frames are unchanged)."""
+    assert tf.BABBLE_SHARE == 0.0
+    plain, plain_f0 = tf.frames(32, torch.Generator().manual_seed(12))
+    monkeypatch.setattr(tf, "BABBLE_SHARE", 1.0)
+    frames, f0 = tf.frames(32, torch.Generator().manual_seed(12))
+    again, _ = tf.frames(32, torch.Generator().manual_seed(12))
+    assert torch.equal(frames, again) and torch.equal(f0, plain_f0)
+    voiced = f0 > 0
+    assert not torch.allclose(plain[voiced], frames[voiced], atol=1e-3)

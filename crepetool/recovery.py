@@ -38,10 +38,12 @@ if TYPE_CHECKING:
 
 #: Default distillation steps by capacity: (largest K, steps), the first row whose K is at
 #: least the model's. K = 5..15 are taught by official ``medium``
-#: (:func:`crepetool.resolver.default_teacher`), whose steps cost ~2/3 of ``full``'s, so 540
-#: take the time 360 did, and measured better (docs/history.md). K = 4, 16 and 24 start from
-#: the trained model of their size and ``full`` teaches them: 360.
-SCHEDULE: tuple[tuple[int, int], ...] = ((4, 360), (15, 540), (32, 360))
+#: (:func:`crepetool.resolver.default_teacher`), whose steps cost ~2/3 of ``full``'s: 540 took
+#: the time 360 did and measured better (docs/history.md). K = 9..15, cut from ``medium``,
+#: spend the frequency-domain path's speed on 800, which at K=12 measured better on both dev
+#: sets again (docs/recovery.md) within ~5 minutes. K = 4, 16 and 24 start from the trained
+#: model of their size and ``full`` teaches them: 360.
+SCHEDULE: tuple[tuple[int, int], ...] = ((4, 360), (8, 540), (15, 800), (32, 360))
 DEFAULT_STEPS = 360
 #: Frames a distillation step trains on (half fresh, half replayed).
 STEP_BATCH = 64

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on built-in defaults: prune CREPE to 12/32 ("regular") from the smallest installed
 # trained model at least that wide (official medium with crepetool[models], else full) and
-# recover it by distillation (~4 CPU minutes on 2 cores), inspect and verify it, show that the bare
+# recover it by distillation (~5 CPU minutes on 2 cores), inspect and verify it, show that the bare
 # selection of full fails verify, and track pitch in a generated WAV (CSV, activation file and
 # plot). Outputs land in demo/ (git-ignored).
 source "$(dirname "$0")/env.sh"

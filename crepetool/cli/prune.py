@@ -32,8 +32,8 @@ StepsOpt = Annotated[
     typer.Option(
         "--steps",
         min=1,
-        help="Distillation steps of 64 frames [default: recovery.SCHEDULE, 540 at K=5..15, else 360; "
-        "at K=12 about 4 minutes in all on 2 CPU cores].",
+        help="Distillation steps of 64 frames [default: recovery.SCHEDULE, 800 at K=9..15, 540 at 5..8, else 360; "
+        "at K=12 about 5 minutes in all on 2 CPU cores].",
     ),
 ]
 MinutesOpt = Annotated[

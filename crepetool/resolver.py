@@ -18,6 +18,7 @@ recovery write into the metadata.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
@@ -36,8 +37,17 @@ TAUGHT_BY = {f"{OFFICIAL_PREFIX}small": "medium"}
 
 @dataclasses.dataclass(frozen=True)
 class Resolved:
+    """Weights and the name they were resolved by; ``chosen_by="auto"`` when the rule chose them."""
+
     weights: Weights
-    provenance: Provenance
+    name: str
+    chosen_by: str | None = None
+
+    @functools.cached_property
+    def provenance(self) -> Provenance:
+        """The record pruning and recovery write: computed when asked for, since it hashes the
+        file (``full``'s is 89 MB) and plain loading (``load_model("full")``) never needs it."""
+        return dataclasses.replace(provenance_of(self.name, self.weights), chosen_by=self.chosen_by)
 
 
 def resolve(
@@ -45,30 +55,27 @@ def resolve(
 ) -> Resolved:
     """``spec`` by the module's rule; ``auto`` is the role's choice (None: ``auto`` is refused)."""
     if isinstance(spec, Weights):
-        return Resolved(spec, provenance_of(spec.name, spec))
-    if Path(spec).exists():
-        weights = load(spec, require_finite)
-        return Resolved(weights, provenance_of(str(spec), weights))
+        return Resolved(spec, spec.name)
     name = str(spec)
+    if Path(spec).exists():
+        return Resolved(load(spec, require_finite), name)
     if name == AUTO:
         if auto is None:
             raise UserInputError(
                 f"{name}: 'auto' only chooses a --source or a --teacher; give weights by name or file"
             )
         chosen = auto()
-        return Resolved(chosen.weights, dataclasses.replace(chosen.provenance, chosen_by=AUTO))
+        return Resolved(chosen.weights, chosen.name, chosen_by=AUTO)
     if name in BUNDLED_MODELS:
         weights = load(bundled_path(name), require_finite)
         if not weights.metadata:
             weights.metadata = {"capacity": weights.capacity, "source": {"name": name}}
-        return Resolved(weights, provenance_of(name, weights))
+        return Resolved(weights, name)
     if name.startswith(OFFICIAL_PREFIX) and name.removeprefix(OFFICIAL_PREFIX) in KERAS_MODELS:
         from crepetool.keras import import_keras
 
-        weights = import_keras(name.removeprefix(OFFICIAL_PREFIX))
-        return Resolved(weights, provenance_of(name, weights))
-    weights = load(spec, require_finite)  # refuses a missing file, naming it
-    return Resolved(weights, provenance_of(name, weights))
+        return Resolved(import_keras(name.removeprefix(OFFICIAL_PREFIX)), name)
+    return Resolved(load(spec, require_finite), name)  # refuses a missing file, naming it
 
 
 def weights_of(spec: str | Path | Weights, require_finite: bool = True) -> Weights:
@@ -98,10 +105,11 @@ def bundled_path(name: str) -> Path:
 
 
 def provenance_of(name: str, weights: Weights) -> Provenance:
-    digest = None
+    """``weights`` resolved by ``name``: the sha256 of its file, or, for an imported Keras file,
+    the one recorded when it was imported."""
     if weights.path is not None and weights.path.is_file():
         digest = sha256(weights.path)
-    else:  # an imported Keras file's, recorded when it was imported
+    else:
         digest = (Provenance.read(weights.metadata.get("source")) or Provenance("", 0)).sha256
     return Provenance(name, weights.capacity, digest)
 

@@ -25,7 +25,7 @@ from crepetool.model import load_model, resolve_device
 from crepetool.names import DEFAULT_PRECISION
 from crepetool.precision import with_precision
 from crepetool.prediction import predict
-from crepetool.resampling import resample
+from crepetool.resampling import resample, resampled_length
 from crepetool.resolver import weights_of
 from crepetool.units import SAMPLE_RATE
 from crepetool.weights import parameter_count
@@ -33,18 +33,22 @@ from crepetool.weights import parameter_count
 
 @dataclasses.dataclass(frozen=True)
 class Item:
-    """One recording to score: its name, what the pipeline reads (a file, or samples held in
-    memory), its samples at 16 kHz (for peers and the frame count), and its ground truth per
-    frame (None: scored by agreement with the reference model)."""
+    """One recording to score: its name, what the pipeline reads (a file, or samples at 16 kHz
+    held in memory), its frame count, and its ground truth per frame (None: scored by
+    agreement with the reference model)."""
 
     name: str
     source: Path | np.ndarray
-    audio16k: np.ndarray
+    frames: int
     truth: np.ndarray | None
 
-    @property
-    def frames(self) -> int:
-        return frame_count(self.audio16k.size, signals.HOP)
+    def audio16k(self) -> np.ndarray:
+        """The samples at 16 kHz, for a peer (CREPE models read :attr:`source` themselves)."""
+        if isinstance(self.source, np.ndarray):
+            return self.source
+        from crepetool import audio as audio_io
+
+        return resample(*audio_io.load(self.source)).astype(np.float32)
 
 
 def evaluate(
@@ -74,7 +78,9 @@ def evaluate(
     if audio_dir is not None:
         items = _audio_items(Path(audio_dir))
     else:
-        items = [Item(s.name, s.audio, s.audio, s.f0) for s in signals.verify_set()]
+        items = [
+            Item(s.name, s.audio, frame_count(s.audio.size, signals.HOP), s.f0) for s in signals.verify_set()
+        ]
     references = {}
     if any(item.truth is None for item in items):
         ref_model = load_model(reference, resolved)
@@ -111,7 +117,7 @@ def evaluate(
 def _peer_track(item: Item, peer: Callable) -> tuple[np.ndarray, np.ndarray]:
     from crepetool.evaluation import peers as peer_trackers
 
-    return peer_trackers.on_frames(*peer(item.audio16k), item.frames, signals.HOP)
+    return peer_trackers.on_frames(*peer(item.audio16k()), item.frames, signals.HOP)
 
 
 def _track(item: Item, model: torch.nn.Module) -> tuple[np.ndarray, np.ndarray]:
@@ -184,13 +190,13 @@ def _audio_items(folder: Path) -> list[Item]:
 
     items = []
     for path in audio_io.find(folder):
-        samples, rate = audio_io.load(path)
-        audio16k = resample(samples, rate)
+        samples, rate = audio_io.load(path)  # every file checked whole before any model runs
+        frames = frame_count(resampled_length(samples.size, rate), signals.HOP)
         truth_path = path.with_name(path.stem + ".f0.csv")
         truth = None
         if truth_path.is_file():
             table = np.loadtxt(truth_path, delimiter=",", skiprows=1, ndmin=2)
-            frame_times = np.arange(frame_count(audio16k.size, signals.HOP)) * signals.HOP / SAMPLE_RATE
+            frame_times = np.arange(frames) * signals.HOP / SAMPLE_RATE
             truth = metrics.resample_truth(table[:, 0], table[:, 1], frame_times)
-        items.append(Item(str(path.relative_to(folder)), path, audio16k.astype(np.float32), truth))
+        items.append(Item(str(path.relative_to(folder)), path, frames, truth))
     return items

@@ -20,10 +20,12 @@ torch.set_grad_enabled(False)
 model = load_model("tiny")
 frames = torch.randn(256, 1024)
 model(frames), model(frames)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(3):
+counts = []
+for _ in range(6):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     model(frames)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(*counts)
 """
 
 
@@ -36,23 +38,25 @@ def test_the_command_reuses_freed_activations() -> None:
     The control maps every block over 128 KiB afresh (a fixed ``MALLOC_MMAP_THRESHOLD_``, which
     also turns off glibc's own moving threshold, so its count does not depend on the run): it
     shows the count sees fresh pages. glibc's unset default is not the control, since its moving
-    threshold makes its count vary between runs (10k-49k pages here)."""
+    threshold makes its count vary between runs (10k-49k pages here). Each process runs six
+    batches and the count is that of its three quietest: the steady state, which a one-off
+    oneDNN scratch mapping in one batch (up to ~3,100 pages here) does not speak for."""
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "THP_"))}
 
     def faults(policy: str, conv: str) -> int:
+        """Page faults of the three quietest of six batches."""
         extra = {"MALLOC_MMAP_THRESHOLD_": "131072"} if policy == "fresh" else {}
         command = [sys.executable, "-c", _FAULTS, policy]
         run = subprocess.run(
             command, env={**env, **extra, CONV_ENV: conv}, capture_output=True, text=True, check=True
         )
-        return int(run.stdout)
+        return sum(sorted(map(int, run.stdout.split()))[:3])
 
     pages = 3 * 256 * 128 * 256 * 4 // 4096  # conv1's output alone, three batches, in 4 KiB pages
     for conv in ("direct", "transform"):
         counts = {policy: faults(policy, conv) for policy in ("fresh", "tuned")}
-        # Under the policy, three batches fault less than a third of one batch's conv1 output
-        # (oneDNN's scratch buffers vary: 0-1,556 pages here).
+        # Under the policy, three batches fault less than a third of one batch's conv1 output.
         assert counts["fresh"] > pages and counts["tuned"] < pages // 10, (conv, counts)

@@ -11,7 +11,8 @@ Prints, measured in this run:
 2b. each of conv2..conv6 alone, direct against transformed, at K = 1, 4, 12, 32 (the rule of
    crepetool.spectral.choose: transformed wherever it does fewer multiply-adds);
 2c. a distillation step (recovery.distill, 64 frames, the teacher prune's default picks) at
-   K = 4, 8, 12, 16, seconds a step, direct against transformed;
+   K = 4, 8, 12, 16, seconds a step: direct and transformed with every layer trained, and the
+   default (transformed, recovery.FROZEN left as cut), with the ratios;
 3. the stages of predict on a 44.1 kHz file: read, resample (resampy, soxr), frame and
    normalise, network, decode, write, each in seconds and as a share;
 4. end to end on a folder of 100 short files (1 s, at 16/22.05/44.1/48 kHz), files/s and
@@ -223,18 +224,22 @@ def layer_table(count: int = 64) -> None:
 
 def recovery_table(steps: int = 6) -> None:
     """Seconds a distillation step (64 frames: 32 fresh, labelled by the teacher, and 32 replayed)
-    at K = 4, 8, 12, 16, from the source and with the teacher prune's defaults pick."""
+    at K = 4, 8, 12, 16, from the source and with the teacher prune's defaults pick: every layer
+    trained (direct, transformed), then the default (transformed, ``recovery.FROZEN`` frozen)."""
     from crepetool import pruning, recovery, resolver
 
+    frozen = ", ".join(recovery.FROZEN) or "none"
     print(f"a distillation step, seconds (the median of {steps} after one)")
-    print("| K | source | teacher | direct | transform | ratio |")
-    print("|---|---|---|---|---|---|")
+    print(
+        f"| K | source | teacher | direct | transform | default ({frozen} frozen) | transform / direct | default / direct |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for capacity in (4, 8, 12, 16):
         cut = pruning.prune("auto", capacity)
         chosen = resolver.default_teacher(cut)
         name, teacher = chosen.provenance.name, chosen.weights
         cells = []
-        for conv in ("direct", "transform"):
+        for conv, layers in (("direct", ()), ("transform", ()), ("transform", recovery.FROZEN)):
             times: list[float] = []
             last = [time.perf_counter()]
 
@@ -245,12 +250,18 @@ def recovery_table(steps: int = 6) -> None:
 
             with torch.enable_grad():  # main() switched gradients off
                 recovery.distill(
-                    cut.state_dict, load_model(teacher, conv=conv), steps + 1, callback=tick, conv=conv
+                    cut.state_dict,
+                    load_model(teacher, conv=conv),
+                    steps + 1,
+                    callback=tick,
+                    conv=conv,
+                    frozen=layers,
                 )
             cells.append(sorted(times[1:])[len(times[1:]) // 2])
         source_name = cut.metadata.get("source", {}).get("name", "?")
         print(
-            f"| {capacity} | {source_name} | {name} | {cells[0]:.3f} | {cells[1]:.3f} | {cells[0] / cells[1]:.2f}x |"
+            f"| {capacity} | {source_name} | {name} | {cells[0]:.3f} | {cells[1]:.3f} | {cells[2]:.3f}"
+            f" | {cells[0] / cells[1]:.2f}x | {cells[0] / cells[2]:.2f}x |"
         )
 
 

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from crepetool.framing import frames
 from crepetool.names import AUTO, RECOVERY_METHODS
+from crepetool.presets import LAYER_NAMES
 from crepetool.resampling import resample
 from crepetool.resolver import resolve_teacher
 from crepetool.weights import StateDict, Weights
@@ -39,18 +40,24 @@ if TYPE_CHECKING:
 #: Default distillation steps by capacity: (largest K, steps), the first row whose K is at
 #: least the model's. K = 5..15 are taught by official ``medium``
 #: (:func:`crepetool.resolver.default_teacher`), whose steps cost ~2/3 of ``full``'s: 540 took
-#: the time 360 did and measured better (docs/history.md). K = 9..15, cut from ``medium``,
-#: spend the frequency-domain path's speed on 800, which at K=12 measured better on both dev
-#: sets again (docs/recovery.md) within ~5 minutes. K = 4, 16 and 24 start from the trained
-#: model of their size and ``full`` teaches them: 360.
-SCHEDULE: tuple[tuple[int, int], ...] = ((4, 360), (8, 540), (15, 800), (32, 360))
+#: the time 360 did and measured better (docs/history.md). K = 9..15, cut from ``medium``, take
+#: 640: with conv1 frozen (:data:`FROZEN`) that is what fits ``prune`` in 5 minutes on two AVX2
+#: cores; 800 measured better on the hard dev set but took ~6 minutes there (docs/recovery.md).
+#: K = 4, 16 and 24 start from the trained model of their size and ``full`` teaches them: 360.
+SCHEDULE: tuple[tuple[int, int], ...] = ((4, 360), (8, 540), (15, 640), (32, 360))
 DEFAULT_STEPS = 360
 #: Frames a distillation step trains on (half fresh, half replayed).
 STEP_BATCH = 64
 DEFAULT_LR = 1e-2
 DEFAULT_KNOWN_WEIGHT = 0.8
+#: Layers whose kernel and bias distillation leaves as cut. conv1 (the filterbank over raw
+#: samples, a third of a step's time with its gradient): frozen, K=12 measured as well or
+#: better on both dev sets in 27% less time a step (docs/recovery.md).
+FROZEN: tuple[str, ...] = ("conv1",)
 #: Under a time budget, :func:`distill` re-fits its schedule to the pace every this many steps.
 PACE_STEPS = 10
+#: Times a run's progress shows the held-out frame accuracy (1.6 s each at K=12 on 2 cores).
+PROGRESS_SCORES = 5
 
 
 def default_steps(capacity: int) -> int:
@@ -114,7 +121,7 @@ class RecoveryOptions:
         measure: score before, after and the teacher on the held-out signals.
         calibrate: re-estimate batch norm first (``finetune`` continues from trained statistics).
         calibration_count: frames of that re-estimation.
-        batch_size, lr, known_weight, audio_share, fresh_share, frozen_norm, conv: the
+        batch_size, lr, known_weight, audio_share, fresh_share, frozen_norm, frozen, conv: the
             distillation itself (:func:`distill`).
     """
 
@@ -134,11 +141,16 @@ class RecoveryOptions:
     audio_share: float = 0.25
     fresh_share: float = 0.5
     frozen_norm: bool = True
+    frozen: tuple[str, ...] = FROZEN
     conv: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in RECOVERY_METHODS:
             raise ValueError(f"unknown recovery {self.method!r} (choose from {', '.join(RECOVERY_METHODS)})")
+        layers = [*LAYER_NAMES, *(f"{name}_BN" for name in LAYER_NAMES), "classifier"]
+        unknown = sorted(set(self.frozen) - set(layers))
+        if unknown:
+            raise ValueError(f"cannot freeze {', '.join(unknown)} (layers: {', '.join(layers)})")
 
     def replace(self, **changes: Any) -> RecoveryOptions:
         return dataclasses.replace(self, **changes) if changes else self
@@ -195,7 +207,8 @@ def distill(
     was trained. Adam with a cosine learning-rate decay, fitted to ``time_budget`` when given
     (the run then ends annealed, not cut off; ``refitted(steps)`` hears each new aim). Batch
     norm keeps its (re-estimated) statistics: ``frozen_norm=False`` trains with batch
-    statistics, which measured worse. ``conv``: the convolution of student and teacher (a
+    statistics, which measured worse. ``frozen`` names layers (``conv1``...) whose kernel and
+    bias stay as they are: no gradient is computed for them. ``conv``: the convolution of student and teacher (a
     teacher given as a model keeps its own). ``callback(step, loss, student)`` runs after
     each step. Returns the new state dict and the steps done; deterministic for a given seed
     and step count on CPU.
@@ -209,11 +222,15 @@ def distill(
     student = load_model(state_dict, device, options.conv)
     if not options.frozen_norm:
         student.train()
+    for name in options.frozen:
+        for parameter in getattr(student, name).parameters():
+            parameter.requires_grad_(False)
     teacher_model = load_model(
         teacher, device, None if isinstance(teacher, torch.nn.Module) else options.conv
     )
     generator = torch.Generator().manual_seed(options.seed)
-    optimiser = torch.optim.Adam(student.parameters(), lr=options.lr)
+    trained = [parameter for parameter in student.parameters() if parameter.requires_grad]
+    optimiser = torch.optim.Adam(trained, lr=options.lr)
     schedule = _Schedule(optimiser, steps, options.time_budget)
     fresh = max(1, round(options.batch_size * options.fresh_share))
     replay: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -366,6 +383,7 @@ def recover(
             batch_size=options.batch_size,
             learning_rate=options.lr,
             known_weight=options.known_weight,
+            frozen=list(options.frozen),
             teacher=teacher.provenance.as_dict(),
             audio_frames=0 if pool is None else int(pool.size(0)),
         )
@@ -391,7 +409,7 @@ def _distill_with_progress(
     progress: ProgressFn | None,
 ) -> tuple[StateDict, int]:
     """:func:`distill`, reporting each step to ``progress`` with the steps a budget now fits,
-    and the held-out frame accuracy every tenth of the run."""
+    and the held-out frame accuracy :data:`PROGRESS_SCORES` times in the run."""
     steps = options.steps or DEFAULT_STEPS
     aim = steps
 
@@ -402,7 +420,7 @@ def _distill_with_progress(
     def step_done(step: int, loss: float, student: Crepe) -> None:
         if progress is None:
             return
-        every = max(1, steps // 10)
+        every = max(1, steps // PROGRESS_SCORES)
         running = held_out.frame_accuracy(student) if held_out and step % every == 0 else None
         progress(step, aim, loss, running)
 

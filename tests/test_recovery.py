@@ -10,6 +10,7 @@ import pytest
 import soundfile
 import torch
 
+from crepetool import recovery
 from crepetool.errors import AudioError, UserInputError
 from crepetool.evaluation import heldout, metrics, signals
 from crepetool.model import from_state_dict
@@ -52,8 +53,22 @@ def test_distill_is_deterministic_and_seeded() -> None:
     other, _ = distill(bare, "tiny", 3, batch_size=16, seed=5)
     assert steps == 3
     assert _equal(first, second)
-    assert not torch.equal(first["conv1.weight"], other["conv1.weight"])
-    assert not torch.equal(first["conv1.weight"], bare["conv1.weight"])
+    assert not torch.equal(first["conv2.weight"], other["conv2.weight"])
+    assert not torch.equal(first["conv2.weight"], bare["conv2.weight"])
+
+
+def test_distill_leaves_frozen_layers_as_cut() -> None:
+    bare = prune("tiny", 2).state_dict
+    trained, _ = distill(bare, "tiny", 3, batch_size=16, seed=4)  # conv1 by default
+    assert recovery.FROZEN == ("conv1",)
+    for key in ("conv1.weight", "conv1.bias"):
+        assert torch.equal(trained[key], bare[key])
+    assert not torch.equal(trained["conv2.weight"], bare["conv2.weight"])
+    assert not torch.equal(trained["conv1_BN.weight"], bare["conv1_BN.weight"])  # its norm still learns
+    with pytest.raises(ValueError, match="cannot freeze conv9"):
+        distill(bare, "tiny", 1, frozen=("conv9",))
+    unfrozen, _ = distill(bare, "tiny", 1, batch_size=16, frozen=())
+    assert not torch.equal(unfrozen["conv1.weight"], bare["conv1.weight"])
 
 
 def test_auto_teacher_is_the_official_model_a_cut_started_from(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,7 +247,7 @@ def test_finetune_cli_continues_and_keeps_history(cli, tmp_path: Path) -> None:
     record = tuned.metadata["recovery"]
     assert record["method"] == "distill" and "calibration_frames" not in record
     assert record["previous"]["method"] == "distill"
-    assert not torch.equal(tuned.state_dict["conv1.weight"], load(first).state_dict["conv1.weight"])
+    assert not torch.equal(tuned.state_dict["conv2.weight"], load(first).state_dict["conv2.weight"])
     code, _, err = cli("finetune", first, "--teacher", "tiny", "--steps", "2")
     assert code == 2 and "already exists" in err
 

@@ -56,7 +56,7 @@ STRIDES: tuple[int, ...] = (4, 1, 1, 1, 1, 1)
 #: largest activation: C1 x 256 floats a frame) stays under this; at least 64 frames a slice.
 INFERENCE_BYTES = 16 * 2**20
 #: Inference pads a batch to whole blocks of this many frames (see :meth:`Crepe.forward`).
-BATCH_BLOCK = 8
+BATCH_BLOCK = 16
 _CL = torch.channels_last
 #: ``cl`` (channels-last conv2d over [batch, C, 1, time]) or ``ncl`` (conv1d on [batch, C, time]);
 #: see :func:`default_layout`.
@@ -175,9 +175,10 @@ class Crepe(torch.nn.Module):
         """
         count, chunk = frames.size(0), self._inference_chunk(frames)
         if count % BATCH_BLOCK and chunk:
-            # oneDNN runs a batch's last partial block of 8 frames through other kernels (outputs
-            # ~1e-7 apart): in whole blocks, a frame's output never depends on which frames share
-            # its batch, so --batch-size, streaming and the Ray engine give the same bytes
+            # oneDNN runs a batch's last partial block of 8 frames through other kernels, and MKL
+            # runs a bmm over 8 columns through another (an AVX2 EPYC; outputs ~1e-7 apart): in
+            # whole blocks of 16, a frame's output never depends on which frames share its batch,
+            # so --batch-size, streaming and the Ray engine give the same bytes
             blank = frames.new_zeros(-count % BATCH_BLOCK, frames.size(1))
             return self.forward(torch.cat([frames, blank]), embed)[:count]
         if chunk and chunk < count:

@@ -15,6 +15,8 @@ KERNEL_SIZES: tuple[int, ...] = (512, 64, 64, 64, 64, 64)
 CLASSIFIER_TIME_STEPS = 4
 MAX_CAPACITY = 32
 LAYER_NAMES: tuple[str, ...] = tuple(f"conv{i}" for i in range(1, 7))
+#: Every module of a CREPE by its state-dict prefix: the convolutions, their batch norms, the classifier.
+MODULE_NAMES: tuple[str, ...] = (*LAYER_NAMES, *(f"{name}_BN" for name in LAYER_NAMES), "classifier")
 
 #: Named capacities. ``regular`` is crepetool's own name for 12/32.
 PRESETS: dict[str, int] = {

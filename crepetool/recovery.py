@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from crepetool.framing import frames
 from crepetool.names import AUTO, RECOVERY_METHODS
-from crepetool.presets import LAYER_NAMES
+from crepetool.presets import MODULE_NAMES
 from crepetool.resampling import resample
 from crepetool.resolver import resolve_teacher
 from crepetool.weights import StateDict, Weights
@@ -147,10 +147,9 @@ class RecoveryOptions:
     def __post_init__(self) -> None:
         if self.method not in RECOVERY_METHODS:
             raise ValueError(f"unknown recovery {self.method!r} (choose from {', '.join(RECOVERY_METHODS)})")
-        layers = [*LAYER_NAMES, *(f"{name}_BN" for name in LAYER_NAMES), "classifier"]
-        unknown = sorted(set(self.frozen) - set(layers))
+        unknown = sorted(set(self.frozen) - set(MODULE_NAMES))
         if unknown:
-            raise ValueError(f"cannot freeze {', '.join(unknown)} (layers: {', '.join(layers)})")
+            raise ValueError(f"cannot freeze {', '.join(unknown)} (layers: {', '.join(MODULE_NAMES)})")
 
     def replace(self, **changes: Any) -> RecoveryOptions:
         return dataclasses.replace(self, **changes) if changes else self

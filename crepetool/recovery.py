@@ -41,10 +41,10 @@ if TYPE_CHECKING:
 #: least the model's. K = 5..15 are taught by official ``medium``
 #: (:func:`crepetool.resolver.default_teacher`), whose steps cost ~2/3 of ``full``'s: 540 took
 #: the time 360 did and measured better (docs/history.md). K = 9..15, cut from ``medium``, take
-#: 640: with conv1 frozen (:data:`FROZEN`) that is what fits ``prune`` in 5 minutes on two AVX2
-#: cores; 800 measured better on the hard dev set but took ~6 minutes there (docs/recovery.md).
+#: 1000: with conv1 frozen (:data:`FROZEN`) that fits ``prune`` in 5 minutes on two AVX2 cores,
+#: and the step curve still rose on both dev sets from 640 to 1000 (docs/recovery.md).
 #: K = 4, 16 and 24 start from the trained model of their size and ``full`` teaches them: 360.
-SCHEDULE: tuple[tuple[int, int], ...] = ((4, 360), (8, 540), (15, 640), (32, 360))
+SCHEDULE: tuple[tuple[int, int], ...] = ((4, 360), (8, 540), (15, 1000), (32, 360))
 DEFAULT_STEPS = 360
 #: Frames a distillation step trains on (half fresh, half replayed).
 STEP_BATCH = 64

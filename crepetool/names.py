@@ -36,8 +36,9 @@ DECODERS: tuple[str, ...] = ("viterbi", "weighted-argmax", "argmax", "viterbi-to
 DEFAULT_DECODER = "viterbi"
 #: Channel importance criteria of pruning (crepetool.pruning.CRITERIA).
 CRITERIA: tuple[str, ...] = ("l1", "l2", "bn", "random")
-#: Recovery after pruning (crepetool.recovery.METHODS).
-RECOVERY_METHODS: tuple[str, ...] = ("distill", "bn", "none")
+#: Recovery after pruning (crepetool.recovery.method_for): ``auto`` distils what a cut narrowed
+#: and keeps a source that was already K wide as trained.
+RECOVERY_METHODS: tuple[str, ...] = ("auto", "distill", "bn", "none")
 #: Arithmetic of the network: fp32 (default), bf16 (CPU matrix units or CUDA), fp16 (CUDA).
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 DEFAULT_PRECISION = "fp32"

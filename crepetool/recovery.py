@@ -31,7 +31,7 @@ from crepetool.framing import frames
 from crepetool.names import AUTO, RECOVERY_METHODS
 from crepetool.presets import MODULE_NAMES
 from crepetool.resampling import resample
-from crepetool.resolver import resolve_teacher
+from crepetool.resolver import resolve_teacher, source_of
 from crepetool.weights import StateDict, Weights
 
 if TYPE_CHECKING:
@@ -60,6 +60,16 @@ PACE_STEPS = 10
 PROGRESS_SCORES = 5
 
 
+def method_for(weights: Weights, method: str = AUTO) -> str:
+    """The recovery ``method`` means for ``weights``: ``auto`` is ``none`` when the cut removed
+    nothing (its source was already this wide: a trained model at its own size measured at or
+    above every distillation of it, docs/recovery.md) and ``distill`` otherwise."""
+    if method != AUTO:
+        return method
+    source = source_of(weights)
+    return "none" if source is not None and source.capacity == weights.capacity else "distill"
+
+
 def default_steps(capacity: int) -> int:
     """Distillation steps :func:`recover` takes by default at ``capacity`` (:data:`SCHEDULE`)."""
     return next(steps for largest, steps in SCHEDULE if capacity <= largest)
@@ -71,21 +81,32 @@ def fitted_steps(budget: float, elapsed: float, done: int, steps: int) -> int:
     return max(done + 1, min(steps, int(budget * done / max(elapsed, 1e-9))))
 
 
-def calibration_frames(count: int = 2048, seed: int = 0, chunk: int = 128) -> torch.Tensor:
-    """Seeded synthetic frames (:mod:`crepetool.training_frames`), normalised: Tensor [shape=(count, 1024)]."""
+def calibration_frames(
+    count: int = 2048, seed: int = 0, chunk: int = 128, bleed_share: float | None = None
+) -> torch.Tensor:
+    """Seeded synthetic frames (:mod:`crepetool.training_frames`, ``bleed_share`` of the voiced
+    ones over a band), normalised: Tensor [shape=(count, 1024)]."""
     from crepetool import training_frames
 
     generator = torch.Generator().manual_seed(seed)
     return torch.cat(
-        [training_frames.frames(min(chunk, count - i), generator)[0] for i in range(0, count, chunk)]
+        [
+            training_frames.frames(min(chunk, count - i), generator, bleed_share=bleed_share)[0]
+            for i in range(0, count, chunk)
+        ]
     )
 
 
 @torch.no_grad()
 def recalibrate_batchnorm(
-    state_dict: StateDict, count: int = 2048, seed: int = 0, batch_size: int = 256
+    state_dict: StateDict,
+    count: int = 2048,
+    seed: int = 0,
+    batch_size: int = 256,
+    bleed_share: float | None = None,
 ) -> StateDict:
-    """Recompute every BN layer's running mean and variance on calibration frames.
+    """Recompute every BN layer's running mean and variance on calibration frames
+    (:func:`calibration_frames`: the statistics of the frames distillation then trains on).
 
     Returns a new state dict; weights and biases are unchanged.
     """
@@ -97,7 +118,7 @@ def recalibrate_batchnorm(
         norm.reset_running_stats()
         norm.momentum = None  # cumulative average over all calibration batches
     model.train()
-    for batch in calibration_frames(count, seed).split(batch_size):
+    for batch in calibration_frames(count, seed, bleed_share=bleed_share).split(batch_size):
         model(batch)
     for norm in norms:
         norm.momentum = 0.0
@@ -110,7 +131,7 @@ class RecoveryOptions:
 
     Attributes
         method: ``distill`` (batch-norm re-estimation, then distillation), ``bn`` (the
-            re-estimation only) or ``none``.
+            re-estimation only), ``none``, or ``auto`` (:func:`method_for`).
         teacher: anything :func:`crepetool.resolver.resolve_teacher` takes (``auto``: the
             model that taught best, :func:`crepetool.resolver.default_teacher`).
         steps: distillation steps; None is :func:`default_steps` of the capacity.
@@ -121,11 +142,14 @@ class RecoveryOptions:
         measure: score before, after and the teacher on the held-out signals.
         calibrate: re-estimate batch norm first (``finetune`` continues from trained statistics).
         calibration_count: frames of that re-estimation.
+        bleed_share: the share of voiced training frames mixed over a band (chords, bass,
+            drums) at :data:`crepetool.training_frames.BLEED_SIR`, for vocals separated from
+            music; None is :data:`crepetool.training_frames.BLEED_SHARE` (off).
         batch_size, lr, known_weight, audio_share, fresh_share, frozen_norm, frozen, conv: the
             distillation itself (:func:`distill`).
     """
 
-    method: str = "distill"
+    method: str = AUTO
     teacher: str | Path | Weights = AUTO
     steps: int | None = None
     seed: int = 0
@@ -135,6 +159,7 @@ class RecoveryOptions:
     measure: bool = True
     calibrate: bool = True
     calibration_count: int = 2048
+    bleed_share: float | None = None
     batch_size: int = STEP_BATCH
     lr: float = DEFAULT_LR
     known_weight: float = DEFAULT_KNOWN_WEIGHT
@@ -147,6 +172,8 @@ class RecoveryOptions:
     def __post_init__(self) -> None:
         if self.method not in RECOVERY_METHODS:
             raise ValueError(f"unknown recovery {self.method!r} (choose from {', '.join(RECOVERY_METHODS)})")
+        if self.bleed_share is not None and not 0.0 <= self.bleed_share <= 1.0:
+            raise ValueError(f"bleed share {self.bleed_share} is not between 0 and 1")
         unknown = sorted(set(self.frozen) - set(MODULE_NAMES))
         if unknown:
             raise ValueError(f"cannot freeze {', '.join(unknown)} (layers: {', '.join(MODULE_NAMES)})")
@@ -266,7 +293,7 @@ def _labelled(
     """One step's new frames and their targets: [n, 1024], [n, 360]."""
     from crepetool import training_frames
 
-    frames, f0 = training_frames.frames(fresh, generator)
+    frames, f0 = training_frames.frames(fresh, generator, bleed_share=options.bleed_share)
     known = training_frames.targets(f0).float()
     # known f0 sharpens voiced targets; unvoiced frames and recordings follow the teacher alone
     weight = (options.known_weight * (f0 > 0)).float()[:, None]
@@ -280,6 +307,12 @@ def _labelled(
     with torch.no_grad():
         target = weight * known + (1 - weight) * teacher(frames)
     return frames, target
+
+
+def _bleed_share(options: RecoveryOptions) -> float:
+    from crepetool import training_frames
+
+    return training_frames.BLEED_SHARE if options.bleed_share is None else options.bleed_share
 
 
 ProgressFn = Callable[[int, int, float, float | None], None]
@@ -342,6 +375,7 @@ def recover(
     if isinstance(options, str):
         options, changes = RecoveryOptions(), {"method": options, **changes}
     options = (options or RecoveryOptions()).replace(**changes)
+    options = options.replace(method=method_for(weights, options.method))
     if options.method == "none":
         return weights
     started = time.perf_counter()
@@ -365,7 +399,9 @@ def recover(
         record["time_budget"] = options.time_budget
     state_dict = weights.state_dict
     if options.calibrate:
-        state_dict = recalibrate_batchnorm(state_dict, options.calibration_count, seed=options.seed)
+        state_dict = recalibrate_batchnorm(
+            state_dict, options.calibration_count, seed=options.seed, bleed_share=options.bleed_share
+        )
         record["calibration_frames"] = options.calibration_count
     if options.method == "distill":
         # the budget covers the whole recovery: what came before and the score to come
@@ -382,6 +418,7 @@ def recover(
             batch_size=options.batch_size,
             learning_rate=options.lr,
             known_weight=options.known_weight,
+            bleed_share=_bleed_share(options),
             frozen=list(options.frozen),
             teacher=teacher.provenance.as_dict(),
             audio_frames=0 if pool is None else int(pool.size(0)),

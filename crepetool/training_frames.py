@@ -59,8 +59,8 @@ SHARES = {
 }
 #: Share of voiced frames whose voice is mixed over a band (:mod:`crepetool.accompaniment`),
 #: before the recording chain, and the signal-to-interference ratios drawn for them (dB). Off by
-#: default: every share measured lifts the hard set but costs the realistic set (0.2 at 5-15 dB,
-#: the best so far, needs 1200 steps to keep 87.3%: past 5 minutes; docs/recovery.md).
+#: default: every share measured lifts the hard set and costs the realistic set, on every seed
+#: tried (docs/recovery.md); ``prune --bleed`` (``RecoveryOptions.bleed_share``) turns it on.
 BLEED_SHARE = 0.0
 BLEED_SIR = (5.0, 15.0)
 #: Share of voiced frames whose voice is mixed over other talkers (:func:`babble`), their number,
@@ -323,11 +323,17 @@ def babble(audio: torch.Tensor, rows: torch.Tensor, generator: torch.Generator) 
 
 
 def frames(
-    count: int, generator: torch.Generator, voiced_share: float = 0.8
+    count: int,
+    generator: torch.Generator,
+    voiced_share: float = 0.8,
+    bleed_share: float | None = None,
+    babble_share: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` random frames and their centre f0.
 
-    Returns frames (Tensor [shape=(count, 1024)], zero mean, unit std, as the network
+    ``bleed_share`` and ``babble_share``: the share of voiced frames over a band
+    (:func:`accompany`) and over a crowd (:func:`babble`); None is :data:`BLEED_SHARE` and
+    :data:`BABBLE_SHARE`. Returns frames (Tensor [shape=(count, 1024)], zero mean, unit std, as the network
     sees them) and f0 (Tensor [shape=(count,)], Hz, 0 = unvoiced).
     """
     voiced = torch.rand(count, generator=generator) < voiced_share
@@ -335,10 +341,12 @@ def frames(
     # unvoiced: coloured noise alone (fricatives, breath, rooms)
     unvoiced = coloured_noise(count, audio.size(-1), generator)
     audio = torch.where(voiced[:, None], audio, unvoiced)
-    if BLEED_SHARE > 0:  # (no draw when off: the frames stay those the default was measured on)
-        audio = accompany(audio, centre, voiced & chance(count, BLEED_SHARE, generator)[:, 0], generator)
-    if BABBLE_SHARE > 0:  # (likewise)
-        audio = babble(audio, voiced & chance(count, BABBLE_SHARE, generator)[:, 0], generator)
+    bleed_share = BLEED_SHARE if bleed_share is None else bleed_share
+    babble_share = BABBLE_SHARE if babble_share is None else babble_share
+    if bleed_share > 0:  # (no draw when off: the frames stay those the default was measured on)
+        audio = accompany(audio, centre, voiced & chance(count, bleed_share, generator)[:, 0], generator)
+    if babble_share > 0:  # (likewise)
+        audio = babble(audio, voiced & chance(count, babble_share, generator)[:, 0], generator)
     audio = degrade(audio, generator)[:, -WINDOW_SIZE:]
     audio = audio - audio.mean(dim=-1, keepdim=True)
     audio = audio / audio.std(dim=-1, keepdim=True).clamp(min=1e-10)

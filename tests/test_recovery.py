@@ -210,6 +210,57 @@ def test_prune_cli_recovers_records_and_inspect_shows_it(cli, tmp_path: Path) ->
     assert '"method": "distill"' in out and '"evaluation"' in out
 
 
+def test_auto_recovery_distils_cuts_and_keeps_a_source_of_the_same_width(cli, tmp_path: Path) -> None:
+    assert recovery.method_for(prune("tiny", 2)) == "distill"
+    same = prune("tiny", 4)  # nothing cut: tiny is already 4/32
+    assert recovery.method_for(same) == "none" and recovery.method_for(same, "bn") == "bn"
+    assert recover(same) is same  # auto, the default, keeps the trained model as it is
+    code, _, err = cli("prune", "-k", "4", "-o", tmp_path / "four.pth")  # auto source: tiny
+    assert code == 0, err
+    assert "already 4/32" in err and "kept as trained" in err
+    assert _equal(load(tmp_path / "four.pth").state_dict, weights_of("tiny").state_dict)
+
+
+def test_bleed_share_mixes_training_frames_over_a_band_and_is_recorded(cli, tmp_path: Path) -> None:
+    """``bleed_share`` reaches the frames distillation trains on: other weights, the same labels
+    underneath, and the share in the file's record; out of range it is refused."""
+    from crepetool import training_frames
+
+    plain, f0 = training_frames.frames(16, torch.Generator().manual_seed(2))
+    banded, banded_f0 = training_frames.frames(16, torch.Generator().manual_seed(2), bleed_share=1.0)
+    assert torch.equal(f0, banded_f0) and not torch.allclose(plain[f0 > 0], banded[f0 > 0], atol=1e-3)
+    # batch norm is re-estimated on the frames distillation then trains on
+    calibration = recovery.calibration_frames(32, seed=1)
+    assert not torch.equal(calibration, recovery.calibration_frames(32, seed=1, bleed_share=1.0))
+    bare = prune("tiny", 2)
+    quick = {"steps": 2, "teacher": "tiny", "measure": False, "calibration_count": 64}
+    off, on = recover(bare, **quick), recover(bare, bleed_share=1.0, **quick)
+    assert off.metadata["recovery"]["bleed_share"] == 0.0 and on.metadata["recovery"]["bleed_share"] == 1.0
+    assert not _equal(off.state_dict, on.state_dict)
+    with pytest.raises(ValueError, match="bleed share"):
+        recovery.RecoveryOptions(bleed_share=1.5)
+    out_path = tmp_path / "band.pth"
+    code, _, err = cli(
+        "prune",
+        "-k",
+        "2",
+        "--source",
+        "tiny",
+        "--teacher",
+        "tiny",
+        "--steps",
+        "2",
+        "--bleed",
+        "0.5",
+        "-o",
+        out_path,
+    )
+    assert code == 0, err
+    assert load(out_path).metadata["recovery"]["bleed_share"] == 0.5
+    code, _, err = cli("prune", "-k", "2", "--source", "tiny", "--bleed", "2", "-o", tmp_path / "x.pth")
+    assert code != 0 and "--bleed" in err and "Traceback" not in err
+
+
 def test_prune_cli_recover_bn_and_none(cli, tmp_path: Path) -> None:
     code, _, err = cli(
         "prune",

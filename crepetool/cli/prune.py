@@ -32,7 +32,7 @@ StepsOpt = Annotated[
     typer.Option(
         "--steps",
         min=1,
-        help="Distillation steps of 64 frames [default: recovery.SCHEDULE, 800 at K=9..15, 540 at 5..8, else 360; "
+        help="Distillation steps of 64 frames [default: recovery.SCHEDULE, 1000 at K=9..15, 540 at 5..8, else 360; "
         "at K=12 about 5 minutes in all on 2 CPU cores].",
     ),
 ]
@@ -49,6 +49,17 @@ AudioOpt = Annotated[
     Path | None,
     typer.Option(
         "--audio", help="A folder of your own recordings to add to training (the teacher labels them)."
+    ),
+]
+BleedOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--bleed",
+        min=0.0,
+        max=1.0,
+        help="Share of voiced training frames mixed over a band (chords, bass, drums) 5-15 dB under the voice, "
+        "for vocals separated from music (RVC, so-vits-svc): 0.2 lifts degraded and bleed audio and costs "
+        "clean-ish audio a little (docs/recovery.md) [default: 0].",
     ),
 ]
 TeacherOpt = Annotated[
@@ -86,13 +97,15 @@ def prune_command(
     output: OutputOpt = None,
     overwrite: OverwriteOpt = False,
     recover: Recovery = typer.Option(
-        Recovery("distill"),
+        Recovery(AUTO),
         "--recover",
-        help="Recovery after selection: distill from the teacher (minutes), bn statistics only (seconds), or none.",
+        help="Recovery after selection: distill from the teacher (minutes), bn statistics only (seconds), or none; "
+        "auto distils a cut and keeps a source already K wide as trained.",
     ),
     steps: StepsOpt = None,
     minutes: MinutesOpt = None,
     audio: AudioOpt = None,
+    bleed: BleedOpt = None,
     teacher: TeacherOpt = AUTO,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
@@ -107,20 +120,27 @@ def prune_command(
     path = weights_output(output, default_pruned_filename(k), overwrite)
 
     from crepetool.pruning import prune
+    from crepetool.recovery import method_for
     from crepetool.resolver import resolve_source
     from crepetool.summary import describe
     from crepetool.weights import load, save
 
     start = resolve_source(source, k)  # resolved once: the cut and the summary's "before"
     pruned = prune(start, k, criterion.value, seed=seed)
-    if recover.value != "none":
+    method = method_for(pruned, recover.value)
+    if method == "none" and recover.value == AUTO:
+        err.print(
+            f"{start.name} is already {k}/32: nothing cut, kept as trained (--recover distill trains it)"
+        )
+    if method != "none":
         pruned = _recover(
             pruned,
-            recover.value,
+            method,
             True,
             steps=steps,
             minutes=minutes,
             audio=audio,
+            bleed_share=bleed,
             teacher=teacher,
             seed=seed,
             device=device,
@@ -140,6 +160,7 @@ def finetune_command(
     steps: StepsOpt = None,
     minutes: MinutesOpt = None,
     audio: AudioOpt = None,
+    bleed: BleedOpt = None,
     teacher: TeacherOpt = AUTO,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
@@ -158,6 +179,7 @@ def finetune_command(
         steps=steps,
         minutes=minutes,
         audio=audio,
+        bleed_share=bleed,
         teacher=teacher,
         seed=seed,
         device=device,

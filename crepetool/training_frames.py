@@ -327,14 +327,12 @@ def frames(
     generator: torch.Generator,
     voiced_share: float = 0.8,
     bleed_share: float | None = None,
-    babble_share: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` random frames and their centre f0.
 
-    ``bleed_share`` and ``babble_share``: the share of voiced frames over a band
-    (:func:`accompany`) and over a crowd (:func:`babble`); None is :data:`BLEED_SHARE` and
-    :data:`BABBLE_SHARE`. Returns frames (Tensor [shape=(count, 1024)], zero mean, unit std, as the network
-    sees them) and f0 (Tensor [shape=(count,)], Hz, 0 = unvoiced).
+    ``bleed_share``: the share of voiced frames over a band (:func:`accompany`); None is
+    :data:`BLEED_SHARE`. Returns frames (Tensor [shape=(count, 1024)], zero mean, unit std, as
+    the network sees them) and f0 (Tensor [shape=(count,)], Hz, 0 = unvoiced).
     """
     voiced = torch.rand(count, generator=generator) < voiced_share
     audio, centre = sources(count, generator)
@@ -342,11 +340,10 @@ def frames(
     unvoiced = coloured_noise(count, audio.size(-1), generator)
     audio = torch.where(voiced[:, None], audio, unvoiced)
     bleed_share = BLEED_SHARE if bleed_share is None else bleed_share
-    babble_share = BABBLE_SHARE if babble_share is None else babble_share
     if bleed_share > 0:  # (no draw when off: the frames stay those the default was measured on)
         audio = accompany(audio, centre, voiced & chance(count, bleed_share, generator)[:, 0], generator)
-    if babble_share > 0:  # (likewise)
-        audio = babble(audio, voiced & chance(count, babble_share, generator)[:, 0], generator)
+    if BABBLE_SHARE > 0:  # (likewise)
+        audio = babble(audio, voiced & chance(count, BABBLE_SHARE, generator)[:, 0], generator)
     audio = degrade(audio, generator)[:, -WINDOW_SIZE:]
     audio = audio - audio.mean(dim=-1, keepdim=True)
     audio = audio / audio.std(dim=-1, keepdim=True).clamp(min=1e-10)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from crepetool.averaging import average
 from crepetool.framing import frames
 from crepetool.names import AUTO, RECOVERY_METHODS
 from crepetool.presets import MODULE_NAMES
@@ -145,6 +146,8 @@ class RecoveryOptions:
         bleed_share: the share of voiced training frames mixed over a band (chords, bass,
             drums) at :data:`crepetool.training_frames.BLEED_SIR`, for vocals separated from
             music; None is :data:`crepetool.training_frames.BLEED_SHARE` (off).
+        runs: recoveries from seeds ``seed``, ``seed + 1``... of ``steps`` each, averaged
+            into one model (:func:`crepetool.averaging.average`): ``runs`` times the time.
         batch_size, lr, known_weight, audio_share, fresh_share, frozen_norm, frozen, conv: the
             distillation itself (:func:`distill`).
     """
@@ -160,6 +163,7 @@ class RecoveryOptions:
     calibrate: bool = True
     calibration_count: int = 2048
     bleed_share: float | None = None
+    runs: int = 1
     batch_size: int = STEP_BATCH
     lr: float = DEFAULT_LR
     known_weight: float = DEFAULT_KNOWN_WEIGHT
@@ -174,6 +178,8 @@ class RecoveryOptions:
             raise ValueError(f"unknown recovery {self.method!r} (choose from {', '.join(RECOVERY_METHODS)})")
         if self.bleed_share is not None and not 0.0 <= self.bleed_share <= 1.0:
             raise ValueError(f"bleed share {self.bleed_share} is not between 0 and 1")
+        if self.runs < 1:
+            raise ValueError(f"runs must be at least 1, not {self.runs}")
         unknown = sorted(set(self.frozen) - set(MODULE_NAMES))
         if unknown:
             raise ValueError(f"cannot freeze {', '.join(unknown)} (layers: {', '.join(MODULE_NAMES)})")
@@ -367,8 +373,9 @@ def recover(
     so ``recover(w, "bn", seed=3)`` works. With ``measure``, the student before and after and
     the teacher are scored on held-out signals (:class:`crepetool.evaluation.heldout.HeldOut`,
     computed once per teacher file); the table lands in ``metadata["recovery"]["evaluation"]``.
-    ``time_budget`` covers the whole recovery: distillation gets what the rest leaves.
-    ``progress(step, steps, loss, running accuracy or None)`` hears each distillation step.
+    ``time_budget`` covers the whole recovery: distillation gets what the rest leaves, split
+    evenly between ``runs``. ``progress(step, steps, loss, running accuracy or None)`` hears
+    each distillation step, counted on across runs.
     """
     from crepetool.model import load_model, resolve_device
 
@@ -397,24 +404,28 @@ def recover(
     record: dict[str, Any] = {"method": options.method, "seed": options.seed}
     if options.time_budget is not None:
         record["time_budget"] = options.time_budget
-    state_dict = weights.state_dict
     if options.calibrate:
-        state_dict = recalibrate_batchnorm(
-            state_dict, options.calibration_count, seed=options.seed, bleed_share=options.bleed_share
-        )
         record["calibration_frames"] = options.calibration_count
+    # the budget covers the whole recovery: what came before, every run and the score to come
+    deadline = None if options.time_budget is None else started + options.time_budget - scoring
+    results, done = [], []
+    for run in range(options.runs):
+        state_dict, steps = _run(
+            weights.state_dict,
+            teacher_model,
+            options.replace(seed=options.seed + run),
+            (pool, device, held_out),
+            None if deadline is None else (deadline, options.runs - run),
+            _run_progress(progress, sum(done), options.runs - run - 1),
+        )
+        results.append(state_dict)
+        done.append(steps)
+    state_dict = results[0] if options.runs == 1 else average(results)
+    if options.runs > 1:
+        record.update(runs=options.runs, seeds=[options.seed + run for run in range(options.runs)])
     if options.method == "distill":
-        # the budget covers the whole recovery: what came before and the score to come
-        left = (
-            None
-            if options.time_budget is None
-            else options.time_budget - (time.perf_counter() - started) - scoring
-        )
-        state_dict, done = _distill_with_progress(
-            state_dict, teacher_model, options.replace(time_budget=left), pool, device, held_out, progress
-        )
         record.update(
-            steps=done,
+            steps=done[0] if options.runs == 1 else done,
             batch_size=options.batch_size,
             learning_rate=options.lr,
             known_weight=options.known_weight,
@@ -433,6 +444,41 @@ def recover(
     metadata = {**weights.metadata, "recovery": record}
     state_dict = {k: v.detach().cpu() for k, v in state_dict.items()}
     return Weights(state_dict, weights.capacity, metadata, None, weights.format)
+
+
+def _run(
+    state_dict: StateDict,
+    teacher: torch.nn.Module,
+    options: RecoveryOptions,
+    context: tuple[torch.Tensor | None, torch.device, Any],
+    deadline: tuple[float, int] | None,
+    progress: ProgressFn | None,
+) -> tuple[StateDict, int]:
+    """One recovery at ``options.seed``: calibration, then distillation. ``context`` is the
+    user's audio pool, the device and the held-out set; ``deadline`` (time, runs left, this
+    one included) gives this run its share of the time left. Returns the state dict and steps."""
+    pool, device, held_out = context
+    if options.calibrate:
+        state_dict = recalibrate_batchnorm(
+            state_dict, options.calibration_count, seed=options.seed, bleed_share=options.bleed_share
+        )
+    if options.method != "distill":
+        return state_dict, 0
+    end, runs_left = deadline if deadline is not None else (None, 1)
+    budget = None if end is None else (end - time.perf_counter()) / runs_left
+    return _distill_with_progress(
+        state_dict, teacher, options.replace(time_budget=budget), pool, device, held_out, progress
+    )
+
+
+def _run_progress(progress: ProgressFn | None, offset: int, runs_after: int) -> ProgressFn | None:
+    """``progress`` for one of several runs: steps counted on from the runs before it, and the
+    total including the runs after it (each as long as this one's aim)."""
+    if progress is None or (offset == 0 and runs_after == 0):
+        return progress
+    return lambda step, aim, loss, running: progress(
+        offset + step, offset + aim * (1 + runs_after), loss, running
+    )
 
 
 def _distill_with_progress(

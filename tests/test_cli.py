@@ -59,6 +59,7 @@ def test_every_command_has_help(cli) -> None:
             "inspect",
             "prune",
             "finetune",
+            "average",
             "convert",
             "export",
             "import-keras",

@@ -329,6 +329,12 @@ def _prune_args(*args: object) -> Callable[[Path], list]:
     return build
 
 
+def _other_cut(tmp: Path) -> Path:
+    from crepetool.pruning import prune
+
+    return weights_io.save(prune("tiny", 2, "random"), tmp / "random.pth")
+
+
 def _exists(tmp: Path) -> Path:
     (tmp / "exists.pth").write_bytes(b"x")
     return tmp / "exists.pth"
@@ -464,6 +470,14 @@ CASES = [
         2,
         "no such file",
         "missing.pth",
+    ),
+    _command(
+        "average:two cuts",
+        lambda t: ["average", _tiny_file(t), _other_cut(t), "-o", t / "mean.pth"],
+        2,
+        "were cut differently",
+        "random.pth",
+        check=lambda t: None if not (t / "mean.pth").exists() else pytest.fail("mean.pth written"),
     ),
     _command(
         "convert:exists",

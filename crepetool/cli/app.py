@@ -12,7 +12,7 @@ DEBUG_ENV = "CREPETOOL_DEBUG"
 
 def create_app() -> typer.Typer:
     """The Typer app with every command registered (imports no torch)."""
-    from crepetool.cli import convert, export, inspect, keras, predict, prune, verify
+    from crepetool.cli import average, convert, export, inspect, keras, predict, prune, verify
 
     app = typer.Typer(
         name=PROG,
@@ -30,6 +30,6 @@ def create_app() -> typer.Typer:
         if debug:
             os.environ[DEBUG_ENV] = "1"
 
-    for module in (inspect, prune, convert, export, keras, predict, verify):
+    for module in (inspect, prune, average, convert, export, keras, predict, verify):
         module.register(app)
     return app

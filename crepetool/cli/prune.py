@@ -62,6 +62,16 @@ BleedOpt = Annotated[
         "clean-ish audio a little (docs/recovery.md) [default: 0].",
     ),
 ]
+RunsOpt = Annotated[
+    int,
+    typer.Option(
+        "--runs",
+        min=1,
+        help="Recover this many times from seeds --seed, --seed+1... and average the weights into one model, "
+        "in N times the time: at K=12, two runs measured 0.2 point better on clean-ish audio and 0.1 on "
+        "degraded audio than one, on three seed pairs (docs/recovery.md).",
+    ),
+]
 TeacherOpt = Annotated[
     str,
     typer.Option(
@@ -78,7 +88,7 @@ def _recover(weights: Any, method: str, calibrate: bool, **options: Any) -> Any:
     steps = options.pop("steps") or default_steps(weights.capacity)
     minutes = options.pop("minutes")
     budget = None if minutes is None else 60 * minutes
-    with recovery_progress(method, steps) as report:
+    with recovery_progress(method, steps * options["runs"]) as report:
         recovered = recover(
             weights, method, steps=steps, time_budget=budget, progress=report, calibrate=calibrate, **options
         )
@@ -106,6 +116,7 @@ def prune_command(
     minutes: MinutesOpt = None,
     audio: AudioOpt = None,
     bleed: BleedOpt = None,
+    runs: RunsOpt = 1,
     teacher: TeacherOpt = AUTO,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
@@ -141,6 +152,7 @@ def prune_command(
             minutes=minutes,
             audio=audio,
             bleed_share=bleed,
+            runs=runs,
             teacher=teacher,
             seed=seed,
             device=device,
@@ -161,6 +173,7 @@ def finetune_command(
     minutes: MinutesOpt = None,
     audio: AudioOpt = None,
     bleed: BleedOpt = None,
+    runs: RunsOpt = 1,
     teacher: TeacherOpt = AUTO,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
@@ -180,6 +193,7 @@ def finetune_command(
         minutes=minutes,
         audio=audio,
         bleed_share=bleed,
+        runs=runs,
         teacher=teacher,
         seed=seed,
         device=device,

@@ -1,0 +1,43 @@
+"""``crepetool average``: several trainings of one cut averaged into one model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from crepetool.cli._common import OutputOpt, OverwriteOpt, complete_weights, err, weights_output
+from crepetool.errors import UserInputError
+
+
+def average_command(
+    models: Annotated[
+        list[str],
+        typer.Argument(
+            help="Two or more weights of one cut (the same prune, other --seed), .pth or .safetensors.",
+            autocompletion=complete_weights,
+            show_default=False,
+        ),
+    ],
+    output: OutputOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Average the weights of models recovered from one cut (prune --seed 0, --seed 1...) into one
+    model, tensor by tensor [default output: averaged.pth]. prune --runs N does this in one go."""
+    path = weights_output(output, "averaged.pth", overwrite)
+
+    from crepetool.averaging import average_weights
+    from crepetool.resolver import weights_of
+    from crepetool.weights import save
+
+    loaded = [weights_of(model) for model in models]
+    try:
+        averaged = average_weights(loaded)
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from None
+    save(averaged, path, overwrite=overwrite)
+    err.print(f"wrote {path} (the mean of {len(loaded)} models)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("average")(average_command)

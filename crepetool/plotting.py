@@ -186,6 +186,10 @@ def accuracy_against_speed(
     return path
 
 
+#: Behind each label: a line through a point's neighbour must not strike through its text.
+_LABEL_BOX = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
+
+
 def _place_labels(axis: Any, labels: list[tuple[str, float, float, str]], size: float = 7.5) -> None:
     """Annotate each (text, x, y, colour) at the first of four corners that stays inside the figure
     and overlaps nothing placed. Higher points go first, so of two close points the upper one
@@ -198,7 +202,7 @@ def _place_labels(axis: Any, labels: list[tuple[str, float, float, str]], size: 
         for dx, dy in corners:
             note = axis.annotate(
                 text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=size, color=colour,
-                ha="left" if dx > 0 else "right",
+                ha="left" if dx > 0 else "right", bbox=_LABEL_BOX,
             )  # fmt: skip
             box = note.get_window_extent(renderer).expanded(1.05, 1.15)
             inside = box.x0 >= figure.bbox.x0 and box.x1 <= figure.bbox.x1 and box.y1 <= figure.bbox.y1
@@ -208,4 +212,4 @@ def _place_labels(axis: Any, labels: list[tuple[str, float, float, str]], size: 
             note.remove()
         else:  # every corner taken: the first one, overlapping
             placed.append(axis.annotate(text, (x, y), textcoords="offset points", xytext=corners[0],
-                                        fontsize=size, color=colour).get_window_extent(renderer))  # fmt: skip
+                                        fontsize=size, color=colour, bbox=_LABEL_BOX).get_window_extent(renderer))  # fmt: skip

@@ -315,6 +315,22 @@ def _labelled(
     return frames, target
 
 
+def _distill_record(
+    options: RecoveryOptions, done: list[int], teacher: dict[str, Any], pool: torch.Tensor | None
+) -> dict[str, Any]:
+    """What the file records of a distillation: its settings, and the steps each run took."""
+    return {
+        "steps": done[0] if options.runs == 1 else done,
+        "batch_size": options.batch_size,
+        "learning_rate": options.lr,
+        "known_weight": options.known_weight,
+        "bleed_share": _bleed_share(options),
+        "frozen": list(options.frozen),
+        "teacher": teacher,
+        "audio_frames": 0 if pool is None else int(pool.size(0)),
+    }
+
+
 def _bleed_share(options: RecoveryOptions) -> float:
     from crepetool import training_frames
 
@@ -424,16 +440,7 @@ def recover(
     if options.runs > 1:
         record.update(runs=options.runs, seeds=[options.seed + run for run in range(options.runs)])
     if options.method == "distill":
-        record.update(
-            steps=done[0] if options.runs == 1 else done,
-            batch_size=options.batch_size,
-            learning_rate=options.lr,
-            known_weight=options.known_weight,
-            bleed_share=_bleed_share(options),
-            frozen=list(options.frozen),
-            teacher=teacher.provenance.as_dict(),
-            audio_frames=0 if pool is None else int(pool.size(0)),
-        )
+        record.update(_distill_record(options, done, teacher.provenance.as_dict(), pool))
     record["seconds"] = round(time.perf_counter() - started, 1)
     if held_out is not None:
         after = held_out.score(load_model(state_dict, device))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,11 @@ import pytest
 from crepetool import weights as weights_io
 from crepetool.resolver import weights_of
 from helpers import REFERENCE
+
+# The interrupt tests send SIGINT as a terminal would. A suite started in the background by a
+# script (``cmd &``, nohup) has SIGINT ignored, and every command the tests start would inherit
+# that (crepetool then leaves it ignored, as it should): give the suite Python's default.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -424,21 +424,22 @@ def recover(
         record["calibration_frames"] = options.calibration_count
     # the budget covers the whole recovery: what came before, every run and the score to come
     deadline = None if options.time_budget is None else started + options.time_budget - scoring
+    seeds = [options.seed + run for run in range(options.runs)]
     results, done = [], []
-    for run in range(options.runs):
+    for run, seed in enumerate(seeds):
         state_dict, steps = _run(
             weights.state_dict,
             teacher_model,
-            options.replace(seed=options.seed + run),
+            options.replace(seed=seed),
             (pool, device, held_out),
-            None if deadline is None else (deadline, options.runs - run),
+            (deadline, options.runs - run),
             _run_progress(progress, sum(done), options.runs - run - 1),
         )
         results.append(state_dict)
         done.append(steps)
     state_dict = results[0] if options.runs == 1 else average(results)
     if options.runs > 1:
-        record.update(runs=options.runs, seeds=[options.seed + run for run in range(options.runs)])
+        record.update(runs=options.runs, seeds=seeds)
     if options.method == "distill":
         record.update(_distill_record(options, done, teacher.provenance.as_dict(), pool))
     record["seconds"] = round(time.perf_counter() - started, 1)
@@ -458,12 +459,13 @@ def _run(
     teacher: torch.nn.Module,
     options: RecoveryOptions,
     context: tuple[torch.Tensor | None, torch.device, Any],
-    deadline: tuple[float, int] | None,
+    deadline: tuple[float | None, int],
     progress: ProgressFn | None,
 ) -> tuple[StateDict, int]:
     """One recovery at ``options.seed``: calibration, then distillation. ``context`` is the
-    user's audio pool, the device and the held-out set; ``deadline`` (time, runs left, this
-    one included) gives this run its share of the time left. Returns the state dict and steps."""
+    user's audio pool, the device and the held-out set; ``deadline`` (the time all runs must
+    end by or None, and the runs left, this one included) gives this run its share of the time
+    left. Returns the state dict and steps."""
     pool, device, held_out = context
     if options.calibrate:
         state_dict = recalibrate_batchnorm(
@@ -471,7 +473,7 @@ def _run(
         )
     if options.method != "distill":
         return state_dict, 0
-    end, runs_left = deadline if deadline is not None else (None, 1)
+    end, runs_left = deadline
     budget = None if end is None else (end - time.perf_counter()) / runs_left
     return _distill_with_progress(
         state_dict, teacher, options.replace(time_budget=budget), pool, device, held_out, progress

@@ -309,10 +309,10 @@ def _blocker(tmp: Path) -> list:
     return ["predict", good_wav(tmp), "-w", "tiny", "-o", tmp / "blocker" / "out"]
 
 
-def _tiny_file(tmp: Path, name: str = "two.pth") -> Path:
+def _tiny_file(tmp: Path, name: str = "two.pth", criterion: str = "l1") -> Path:
     from crepetool.pruning import prune
 
-    return weights_io.save(prune("tiny", 2), tmp / name)
+    return weights_io.save(prune("tiny", 2, criterion), tmp / name)
 
 
 def _prune_args(*args: object) -> Callable[[Path], list]:
@@ -327,12 +327,6 @@ def _prune_args(*args: object) -> Callable[[Path], list]:
         ]
 
     return build
-
-
-def _other_cut(tmp: Path) -> Path:
-    from crepetool.pruning import prune
-
-    return weights_io.save(prune("tiny", 2, "random"), tmp / "random.pth")
 
 
 def _exists(tmp: Path) -> Path:
@@ -473,7 +467,7 @@ CASES = [
     ),
     _command(
         "average:two cuts",
-        lambda t: ["average", _tiny_file(t), _other_cut(t), "-o", t / "mean.pth"],
+        lambda t: ["average", _tiny_file(t), _tiny_file(t, "random.pth", "random"), "-o", t / "mean.pth"],
         2,
         "were cut differently",
         "random.pth",

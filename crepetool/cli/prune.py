@@ -68,8 +68,8 @@ RunsOpt = Annotated[
         "--runs",
         min=1,
         help="Recover this many times from seeds --seed, --seed+1... and average the weights into one model, "
-        "in N times the time: at K=12, two runs measured 0.2 point better on clean-ish audio and 0.1 on "
-        "degraded audio than one, on three seed pairs (docs/recovery.md).",
+        "in N times the time: two runs measured better than one on clean-ish audio and a little better "
+        "on degraded audio (docs/recovery.md).",
     ),
 ]
 TeacherOpt = Annotated[

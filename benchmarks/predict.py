@@ -11,8 +11,10 @@ Prints, measured in this run:
 2b. each of conv2..conv6 alone, direct against transformed, at K = 1, 4, 12, 32 (the rule of
    crepetool.spectral.choose: transformed wherever it does fewer multiply-adds);
 2c. a distillation step (recovery.distill, 64 frames, the teacher prune's default picks) at
-   K = 4, 8, 12, 16, seconds a step: direct and transformed with every layer trained, and the
-   default (transformed, recovery.FROZEN left as cut), with the ratios;
+   K = 4, 8, 12, 16, seconds a step: direct and transformed with every layer trained, then
+   transformed with recovery.FROZEN left as cut, its conv1 output recomputed for every frame
+   (the previous path), once a frame, and taken from the teacher's conv1 (the default), with
+   the ratios;
 3. the stages of predict on a 44.1 kHz file: read, resample (resampy, soxr), frame and
    normalise, network, decode, write, each in seconds and as a share;
 4. end to end on a folder of 100 short files (1 s, at 16/22.05/44.1/48 kHz), files/s and
@@ -225,44 +227,74 @@ def layer_table(count: int = 64) -> None:
 def recovery_table(steps: int = 6) -> None:
     """Seconds a distillation step (64 frames: 32 fresh, labelled by the teacher, and 32 replayed)
     at K = 4, 8, 12, 16, from the source and with the teacher prune's defaults pick: every layer
-    trained (direct, transformed), then the default (transformed, ``recovery.FROZEN`` frozen)."""
+    trained (direct, transformed), then ``recovery.FROZEN`` frozen three ways: conv1 recomputed
+    for every frame of every step (the path before ``recovery._Conv1``), once per fresh frame by
+    the student, and the default (the teacher's conv1 rows, where the student is a cut of it)."""
     from crepetool import pruning, recovery, resolver
 
     frozen = ", ".join(recovery.FROZEN) or "none"
-    print(f"a distillation step, seconds (the median of {steps} after one)")
     print(
-        f"| K | source | teacher | direct | transform | default ({frozen} frozen) | transform / direct | default / direct |"
+        f"a distillation step, seconds (the median of {steps} after one); {frozen} frozen in the last three"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| K | source | teacher | direct | transform | every frame | once a frame | default (teacher's rows)"
+        " | transform / direct | default / direct | default / every frame |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    every_frame = (("_Conv1", lambda student, teacher: None),)
+    once = (("shared_rows", lambda student, teacher: None),)
     for capacity in (4, 8, 12, 16):
         cut = pruning.prune("auto", capacity)
         chosen = resolver.default_teacher(cut)
         name, teacher = chosen.provenance.name, chosen.weights
-        cells = []
-        for conv, layers in (("direct", ()), ("transform", ()), ("transform", recovery.FROZEN)):
-            times: list[float] = []
-            last = [time.perf_counter()]
-
-            def tick(step, loss, student, times=times, last=last) -> None:
-                now = time.perf_counter()
-                times.append(now - last[0])
-                last[0] = now
-
-            with torch.enable_grad():  # main() switched gradients off
-                recovery.distill(
-                    cut.state_dict,
-                    load_model(teacher, conv=conv),
-                    steps + 1,
-                    callback=tick,
-                    conv=conv,
-                    frozen=layers,
-                )
-            cells.append(sorted(times[1:])[len(times[1:]) // 2])
+        variants = (
+            ("direct", (), ()),
+            ("transform", (), ()),
+            ("transform", recovery.FROZEN, every_frame),
+            ("transform", recovery.FROZEN, once),
+            ("transform", recovery.FROZEN, ()),
+        )
+        cells = [
+            _step_seconds(cut, teacher, conv, layers, patches, steps) for conv, layers, patches in variants
+        ]
         source_name = cut.metadata.get("source", {}).get("name", "?")
         print(
-            f"| {capacity} | {source_name} | {name} | {cells[0]:.3f} | {cells[1]:.3f} | {cells[2]:.3f}"
-            f" | {cells[0] / cells[1]:.2f}x | {cells[0] / cells[2]:.2f}x |"
+            f"| {capacity} | {source_name} | {name} | "
+            + " | ".join(f"{cell:.3f}" for cell in cells)
+            + f" | {cells[0] / cells[1]:.2f}x | {cells[0] / cells[4]:.2f}x | {cells[2] / cells[4]:.2f}x |"
         )
+
+
+def _step_seconds(cut, teacher, conv: str, layers: tuple[str, ...], patches, steps: int) -> float:
+    """The median seconds of ``steps`` distillation steps after one, with ``recovery``'s
+    ``patches`` (name, replacement) in place for the run."""
+    from crepetool import recovery
+
+    times: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick(step, loss, student) -> None:
+        now = time.perf_counter()
+        times.append(now - last[0])
+        last[0] = now
+
+    saved = {attribute: getattr(recovery, attribute) for attribute, _ in patches}
+    try:
+        for attribute, replacement in patches:
+            setattr(recovery, attribute, replacement)
+        with torch.enable_grad():  # main() switched gradients off
+            recovery.distill(
+                cut.state_dict,
+                load_model(teacher, conv=conv),
+                steps + 1,
+                callback=tick,
+                conv=conv,
+                frozen=layers,
+            )
+    finally:
+        for attribute, value in saved.items():
+            setattr(recovery, attribute, value)
+    return sorted(times[1:])[len(times[1:]) // 2]
 
 
 def stage_table(specs: list[str], seconds: float = 60.0) -> None:

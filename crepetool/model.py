@@ -184,7 +184,22 @@ class Crepe(torch.nn.Module):
         if chunk and chunk < count:
             # activations are a slice's, not the batch's: a 512-frame batch of tiny peaked 143 MB
             return torch.cat([self.forward(part, embed) for part in frames.split(chunk)])
-        x, major = self._features(frames)
+        return self.from_conv1(self.conv1_output(frames), embed)
+
+    def from_conv1(self, conv1: torch.Tensor, embed: bool = False) -> torch.Tensor:
+        """:meth:`forward` from conv1's output (:meth:`conv1_output`): a training step whose
+        conv1 is frozen computes that once per frame, or takes it from a teacher whose conv1
+        kernel this one was cut from (:func:`crepetool.recovery.distill`).
+
+        Arguments
+            conv1 (Tensor [shape=(batch, C1, 256)], ``cl``: [shape=(batch, C1, 1, 256)])
+            embed (bool)
+                Return the embedding (:meth:`embed`) instead.
+
+        Returns
+            probabilities (Tensor [shape=(batch, 360)])
+        """
+        x, major = self._features(conv1)
         if embed:
             return self._torchcrepe_layout(x, major)
         x = self._activate(self._conv(x, 5, major), 5, major, major)
@@ -203,7 +218,7 @@ class Crepe(torch.nn.Module):
         Returns
             embedding (Tensor [shape=(batch, C5, 8, 1)])
         """
-        return self._torchcrepe_layout(*self._features(frames))
+        return self._torchcrepe_layout(*self._features(self.conv1_output(frames)))
 
     def conv_plan(self) -> tuple[str, ...]:
         """How conv2..conv6 run where this model's kernels are: ``direct`` or ``transform`` each."""
@@ -230,11 +245,11 @@ class Crepe(torch.nn.Module):
         per_frame = self.conv1.out_channels * 256 * frames.element_size()
         return max(64, INFERENCE_BYTES // per_frame // BATCH_BLOCK * BATCH_BLOCK)
 
-    def _features(self, frames: torch.Tensor) -> tuple[torch.Tensor, bool]:
-        """conv1..conv5 and their activations, each activation written in the layout that the
-        next convolution reads: (x, whether x is time-major ``[T, C, batch]``; else it is in
-        this model's layout)."""
-        x, major = self._conv1(frames), False
+    def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        """From conv1's output, its activation and conv2..conv5 with theirs, each activation
+        written in the layout that the next convolution reads: (x, whether x is time-major
+        ``[T, C, batch]``; else it is in this model's layout)."""
+        major = False
         for index in range(1, 6):  # the activation of conv `index`, then conv `index + 1`
             into = self._transformed(index)
             x, major = self._activate(x, index - 1, major, into), into
@@ -252,7 +267,7 @@ class Crepe(torch.nn.Module):
         choice = spectral.choose(plan, conv.in_channels, conv.out_channels, weight.device, weight.dtype)
         return choice == spectral.TRANSFORM
 
-    def _conv1(self, frames: torch.Tensor) -> torch.Tensor:
+    def conv1_output(self, frames: torch.Tensor) -> torch.Tensor:
         """conv1 over the frame's four phases: Tensor [shape=(batch, 1024)] -> [shape=(batch, C1, 256)]
         in ``ncl``, [shape=(batch, C1, 1, 256)] channels-last in ``cl``.
 
@@ -264,7 +279,7 @@ class Crepe(torch.nn.Module):
             # kernel 128) returned wrong values (relative error 1.06; torch 2.11, an Intel
             # Xeon with AMX), so conv1 stays fp32; the stride-4 form was right in bf16
             with torch.autocast("cpu", enabled=False):
-                return self._conv1(frames.float())
+                return self.conv1_output(frames.float())
         conv = self.conv1
         # [batch, 383, 4] and [C1, 128, 4]: already the channels-last storage of phases and kernel
         phases = F.pad(frames, PADDING[0]).unflatten(1, (-1, STRIDES[0]))

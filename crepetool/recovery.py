@@ -261,6 +261,9 @@ def distill(
         teacher, device, None if isinstance(teacher, torch.nn.Module) else options.conv
     )
     generator = torch.Generator().manual_seed(options.seed)
+    # a frozen conv1's output is a fixed function of the frame: computed once per frame (the
+    # replay reuses it) or taken from the teacher's own conv1 where the student's is a cut of it
+    conv1 = _Conv1(student, teacher_model) if "conv1" in options.frozen else None
     trained = [parameter for parameter in student.parameters() if parameter.requires_grad]
     optimiser = torch.optim.Adam(trained, lr=options.lr)
     schedule = _Schedule(optimiser, steps, options.time_budget)
@@ -268,14 +271,15 @@ def distill(
     replay: tuple[torch.Tensor, torch.Tensor] | None = None
     done = 0
     while done < steps:
-        frames, target = _labelled(teacher_model, fresh, generator, options, audio, device)
+        inputs, target = _labelled(teacher_model, fresh, generator, options, (audio, device, conv1))
         if fresh < options.batch_size:
             # the teacher labels each frame once; the student sees it in two consecutive steps
-            current = (frames, target)
+            current = (inputs, target)
             if replay is not None:
-                frames, target = torch.cat([frames, replay[0]]), torch.cat([target, replay[1]])
+                inputs, target = torch.cat([inputs, replay[0]]), torch.cat([target, replay[1]])
             replay = current
-        loss = F.binary_cross_entropy(student(frames), target)
+        predicted = student(inputs) if conv1 is None else student.from_conv1(inputs)
+        loss = F.binary_cross_entropy(predicted, target)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -289,16 +293,18 @@ def distill(
 
 
 def _labelled(
-    teacher: torch.nn.Module,
+    teacher: Crepe,
     fresh: int,
     generator: torch.Generator,
     options: RecoveryOptions,
-    audio: torch.Tensor | None,
-    device: torch.device | str,
+    context: tuple[torch.Tensor | None, torch.device | str, _Conv1 | None],
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step's new frames and their targets: [n, 1024], [n, 360]."""
+    """One step's new frames and their targets: [n, 1024] (with a frozen conv1, ``context``'s
+    :class:`_Conv1`, the student's conv1 output of them instead), [n, 360]. ``context`` is the
+    user's audio (or None), the device and that conv1."""
     from crepetool import training_frames
 
+    audio, device, conv1 = context
     frames, f0 = training_frames.frames(fresh, generator, bleed_share=options.bleed_share)
     known = training_frames.targets(f0).float()
     # known f0 sharpens voiced targets; unvoiced frames and recordings follow the teacher alone
@@ -311,8 +317,43 @@ def _labelled(
         weight = torch.cat([weight, torch.zeros(extra, 1)])
     frames, known, weight = frames.to(device), known.to(device), weight.to(device)
     with torch.no_grad():
-        target = weight * known + (1 - weight) * teacher(frames)
-    return frames, target
+        taught = teacher.conv1_output(frames)
+        target = weight * known + (1 - weight) * teacher.from_conv1(taught)
+        inputs = frames if conv1 is None else conv1(frames, taught)
+    return inputs, target
+
+
+class _Conv1:
+    """The student's frozen conv1 output of a step's frames: the teacher's channels where the
+    student's conv1 is a cut of the teacher's (the kernel rows and biases found in it, equal
+    bit for bit, in one layout), else the student's own."""
+
+    def __init__(self, student: Crepe, teacher: Crepe) -> None:
+        self.student, self.rows = student, shared_rows(student.conv1, teacher.conv1)
+        if student.layout != teacher.layout:
+            self.rows = None
+
+    def __call__(self, frames: torch.Tensor, taught: torch.Tensor) -> torch.Tensor:
+        if self.rows is None:
+            return self.student.conv1_output(frames)
+        chosen = taught.index_select(1, self.rows.to(taught.device))
+        return chosen.contiguous(memory_format=torch.channels_last) if chosen.dim() == 4 else chosen
+
+
+def shared_rows(student: torch.nn.Conv2d, teacher: torch.nn.Conv2d) -> torch.Tensor | None:
+    """Which of ``teacher``'s output channels each of ``student``'s is (kernel and bias equal
+    bit for bit): Tensor [shape=(student channels,)] of indices, or None where one is not."""
+    kinds = [(conv.weight.shape[1:], conv.weight.dtype, conv.bias is None) for conv in (student, teacher)]
+    if kinds[0] != kinds[1] or student.bias is None:
+        return None
+
+    def keys(conv: torch.nn.Conv2d) -> list[bytes]:
+        rows = torch.cat([conv.weight.detach().flatten(1), conv.bias.detach()[:, None]], 1)
+        return [row.double().cpu().numpy().tobytes() for row in rows]  # float64 holds bf16 exactly
+
+    index = {key: row for row, key in enumerate(keys(teacher))}
+    found = [index.get(key) for key in keys(student)]
+    return None if None in found else torch.tensor(found)
 
 
 def _distill_record(

@@ -72,9 +72,9 @@ def test_conv1_stays_fp32_under_cpu_autocast() -> None:
     model = load_model("tiny")
     frames = _frames()[:64]
     with torch.no_grad():
-        expected, probabilities = model._conv1(frames), model(frames)
+        expected, probabilities = model.conv1_output(frames), model(frames)
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            got, autocast = model._conv1(frames), model(frames)
+            got, autocast = model.conv1_output(frames), model(frames)
     assert got.dtype == torch.float32 and torch.equal(got, expected)
     assert (autocast.float() - probabilities).abs().max() < 0.05
 

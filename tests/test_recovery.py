@@ -71,6 +71,42 @@ def test_distill_leaves_frozen_layers_as_cut() -> None:
     assert not torch.equal(unfrozen["conv1.weight"], bare["conv1.weight"])
 
 
+def test_frozen_conv1_is_the_teachers_rows_once_per_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frozen conv1's output comes from the teacher's conv1 where the student is a cut of it
+    (its rows found bit for bit), else from the student's own conv1, once per fresh frame (the
+    replay reuses it): the same training as recomputing it for every frame of every step."""
+    from crepetool.model import Crepe, load_model
+
+    bare = prune("tiny", 2).state_dict
+    student, teacher = from_state_dict(bare), load_model("tiny")
+    rows = recovery.shared_rows(student.conv1, teacher.conv1)
+    assert rows is not None and rows.numel() == student.conv1.out_channels < teacher.conv1.out_channels
+    assert torch.equal(teacher.conv1.weight[rows], student.conv1.weight)
+    assert torch.equal(teacher.conv1.bias[rows], student.conv1.bias)
+    changed = load_model("tiny")
+    with torch.no_grad():
+        changed.conv1.bias[rows[0]] += 1e-3
+    assert recovery.shared_rows(student.conv1, changed.conv1) is None
+
+    calls: list[int] = []
+    conv1_output = Crepe.conv1_output
+    monkeypatch.setattr(
+        Crepe, "conv1_output", lambda self, x: calls.append(self.conv1.out_channels) or conv1_output(self, x)
+    )
+    shared, _ = distill(bare, teacher, 3, batch_size=16, seed=4)
+    assert calls == [teacher.conv1.out_channels] * 3  # the teacher's, once a step; never the student's
+    calls.clear()
+    monkeypatch.setattr(recovery, "shared_rows", lambda student, teacher: None)
+    own, _ = distill(bare, teacher, 3, batch_size=16, seed=4)
+    assert calls == [teacher.conv1.out_channels, student.conv1.out_channels] * 3  # fresh frames only
+    monkeypatch.setattr(recovery, "_Conv1", lambda student, teacher: None)
+    every, _ = distill(bare, teacher, 3, batch_size=16, seed=4)  # conv1 of every frame, every step
+    for trained in (shared, own):
+        assert trained.keys() == every.keys()
+        assert all(torch.allclose(trained[k].float(), every[k].float(), atol=1e-6) for k in every)
+    assert not torch.equal(every["conv2.weight"], bare["conv2.weight"])
+
+
 def test_auto_teacher_is_the_official_model_a_cut_started_from(monkeypatch: pytest.MonkeyPatch) -> None:
     from crepetool import keras, resolver
 

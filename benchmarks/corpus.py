@@ -41,7 +41,7 @@ def folder(count: int, seconds: float) -> list[Path]:
 
 
 def main() -> None:
-    from crepetool.batch import predict_files
+    from crepetool.prediction.batch import predict_files
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=40)

@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 WHOLE_FILE = """
 import sys
 from crepetool.prediction import predict
-from crepetool.outputs import write_prediction
+from crepetool.prediction.outputs import write_prediction
 result = predict(sys.argv[1], weights=sys.argv[2])
 import torch
 write_prediction({"csv": __import__("pathlib").Path(sys.argv[3])}, result.pitch[0], result.periodicity[0],

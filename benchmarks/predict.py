@@ -5,11 +5,11 @@ Prints, measured in this run:
 1. one row per model: torchcrepe.predict vs crepetool's predict, conv2..conv6 transformed (the
    default on a CPU) and direct (ratios to torchcrepe), and the decoders' time;
 2. the network alone, frames/s: torchcrepe's module, crepetool fp32 direct in each layout and
-   transformed (crepetool.spectral), crepetool --precision bf16 (marked when this CPU falls back
+   transformed (crepetool.network.spectral), crepetool --precision bf16 (marked when this CPU falls back
    to fp32), ONNX Runtime on the file exported direct and transformed, OpenVINO when installed
    (direct graph); same frames, same threads;
 2b. each of conv2..conv6 alone, direct against transformed, at K = 1, 4, 12, 32 (the rule of
-   crepetool.spectral.choose: transformed wherever it does fewer multiply-adds);
+   crepetool.network.spectral.choose: transformed wherever it does fewer multiply-adds);
 2c. a distillation step (recovery.distill, 64 frames, the teacher prune's default picks) at
    K = 4, 8, 12, 16, seconds a step: direct and transformed with every layer trained, then
    transformed with recovery.FROZEN left as cut, its conv1 output recomputed for every frame
@@ -43,11 +43,12 @@ tune_allocator()  # as the command does, before torch's first allocation
 import numpy as np
 import torch
 
-from crepetool import decode, prediction
+from crepetool import prediction
 from crepetool.compat import import_torchcrepe
-from crepetool.model import load_model
-from crepetool.resampling import resample
-from crepetool.resolver import weights_of as load
+from crepetool.network.model import load_model
+from crepetool.network.resolver import weights_of as load
+from crepetool.prediction import decode
+from crepetool.prediction.resampling import resample
 
 SECONDS = 20
 BATCH = 512
@@ -123,8 +124,8 @@ def _rate(fn, frames: int, repeats: int = 5) -> float:
 def network_table(torchcrepe, specs: list[str], count: int = 256) -> None:
     """The network alone: frames/s of each runtime on the same normalised frames."""
 
-    from crepetool.model import Crepe
-    from crepetool.precision import cpu_has_bf16, with_precision
+    from crepetool.network.model import Crepe
+    from crepetool.network.precision import cpu_has_bf16, with_precision
 
     frames = torch.randn(count, 1024)
     frames = (frames - frames.mean(1, keepdim=True)) / frames.std(1, keepdim=True)
@@ -166,7 +167,7 @@ def _runtime_cells(weights, array: np.ndarray, count: int) -> list[str]:
     try:
         import onnxruntime
 
-        from crepetool.export import export_onnx
+        from crepetool.network.export import export_onnx
     except ImportError:
         return ["not installed"] * 2 + ["-"]
     cells = []
@@ -189,12 +190,12 @@ def _runtime_cells(weights, array: np.ndarray, count: int) -> list[str]:
 
 def layer_table(count: int = 64) -> None:
     """Each of conv2..conv6 alone, direct (the cl path's oneDNN convolution) against transformed,
-    ms a frame: the measurements behind crepetool.spectral.choose."""
+    ms a frame: the measurements behind crepetool.network.spectral.choose."""
     import torch.nn.functional as F
 
-    from crepetool import spectral
-    from crepetool.model import _plan, _taps
-    from crepetool.presets import channels
+    from crepetool.network import spectral
+    from crepetool.network.model import _plan, _taps
+    from crepetool.network.presets import channels
 
     print(
         f"conv2..conv6 alone, {count} frames, ms a frame: direct / transformed (ratio), multiply-adds saved"
@@ -230,7 +231,8 @@ def recovery_table(steps: int = 6) -> None:
     trained (direct, transformed), then ``recovery.FROZEN`` frozen three ways: conv1 recomputed
     for every frame of every step (the path before ``recovery._Conv1``), once per fresh frame by
     the student, and the default (the teacher's conv1 rows, where the student is a cut of it)."""
-    from crepetool import pruning, recovery, resolver
+    from crepetool.network import resolver
+    from crepetool.training import pruning, recovery
 
     frozen = ", ".join(recovery.FROZEN) or "none"
     print(
@@ -268,7 +270,7 @@ def recovery_table(steps: int = 6) -> None:
 def _step_seconds(cut, teacher, conv: str, layers: tuple[str, ...], patches, steps: int) -> float:
     """The median seconds of ``steps`` distillation steps after one, with ``recovery``'s
     ``patches`` (name, replacement) in place for the run."""
-    from crepetool import recovery
+    from crepetool.training import recovery
 
     times: list[float] = []
     last = [time.perf_counter()]
@@ -303,10 +305,10 @@ def stage_table(specs: list[str], seconds: float = 60.0) -> None:
 
     import soundfile
 
-    from crepetool import audio as audio_io
-    from crepetool.framing import frames as make_frames
-    from crepetool.outputs import write_prediction
-    from crepetool.resampling import resample as resample_audio
+    from crepetool.prediction import audio as audio_io
+    from crepetool.prediction.framing import frames as make_frames
+    from crepetool.prediction.outputs import write_prediction
+    from crepetool.prediction.resampling import resample as resample_audio
 
     rate = 44100
     t = np.arange(int(seconds * rate)) / rate
@@ -393,7 +395,7 @@ def files_table(torchcrepe, specs: list[str], count: int = 100, seconds: float =
 
     import soundfile
 
-    from crepetool.batch import predict_files
+    from crepetool.prediction.batch import predict_files
 
     rates = (16000, 22050, 44100, 48000)
     print(f"{count} files of {seconds:g} s end to end (CSV out), files/s and frames/s")
@@ -447,7 +449,7 @@ def cuda_table(torchcrepe, batch: int = 2048) -> None:
     import functools
     import statistics
 
-    from crepetool.precision import with_precision
+    from crepetool.network.precision import with_precision
 
     device = torch.device("cuda")
     weights = load("full")

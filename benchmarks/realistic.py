@@ -9,7 +9,7 @@ with instrument-like spectra, attack/decay envelopes, vibrato, breath noise and 
 mild room. Some clips get white or pink background noise (10-30 dB SNR).
 
 Nothing here is used for training: crepetool's recovery trains on its own
-generator (crepetool.training_frames), so this set measures how recovery carries over.
+generator (crepetool.training.frames), so this set measures how recovery carries over.
 
 Needs (development only, not crepetool's runtime): ``apt-get install espeak-ng``,
 ``pip install pyworld "setuptools<81"``.

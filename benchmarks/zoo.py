@@ -27,14 +27,15 @@ from pathlib import Path
 
 import torch
 
-from crepetool import keras, recovery
 from crepetool.errors import UserInputError
 from crepetool.evaluation import peers
 from crepetool.evaluation.evaluate import evaluate
-from crepetool.presets import PRESETS
-from crepetool.pruning import prune
-from crepetool.resolver import weights_of as load
-from crepetool.weights import save
+from crepetool.network import keras
+from crepetool.network.presets import PRESETS
+from crepetool.network.resolver import weights_of as load
+from crepetool.network.weights import save
+from crepetool.training import recovery
+from crepetool.training.pruning import prune
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -44,7 +45,7 @@ sys.path.insert(0, str(HERE))
 def speed(capacity: int, frames: int = 2048) -> float:
     """Frames/s of the network at ``capacity`` (batches of 256, best of three): measured once
     per size, so a pruned model and the trained one of its size, the same network, share it."""
-    from crepetool.model import Crepe
+    from crepetool.network.model import Crepe
 
     model = Crepe(capacity).eval()
     batch = torch.randn(256, 1024)
@@ -108,7 +109,7 @@ def _ensure(folder: Path, module: str) -> Path:
 
 def plot(table: list[dict], path: Path) -> None:
     """Accuracy on the hard set against frames/s, official and pruned sizes, each family joined."""
-    from crepetool.plotting import accuracy_against_speed
+    from crepetool.prediction.plotting import accuracy_against_speed
 
     points = [
         {

@@ -20,9 +20,9 @@ PREDICT_BATCH = 512
 BUNDLED_MODELS: tuple[str, ...] = ("full", "tiny")
 #: ``--source auto``: the smallest installed trained model at least as wide as K; ``--teacher auto``:
 #: the trained model a cut started from when it is official medium or large, official medium for
-#: what starts from official small, else full (crepetool.resolver).
+#: what starts from official small, else full (crepetool.network.resolver).
 AUTO = "auto"
-#: ``official-small`` etc.: the original CREPE's Keras weights, from their packages (crepetool.keras).
+#: ``official-small`` etc.: the original CREPE's Keras weights, from their packages (crepetool.network.keras).
 OFFICIAL_PREFIX = "official-"
 #: Weights file suffixes: PyTorch pickles (read with weights_only=True) and safetensors.
 PTH_SUFFIXES: tuple[str, ...] = (".pth", ".pt")
@@ -31,18 +31,18 @@ WEIGHT_SUFFIXES: tuple[str, ...] = (*PTH_SUFFIXES, SAFETENSORS_SUFFIX)
 #: Extensions taken when a folder of recordings is given (evaluate --audio, prune --audio).
 AUDIO_SUFFIXES: tuple[str, ...] = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 
-#: How the network's 360 bin probabilities become pitch (crepetool.decode.DECODERS).
+#: How the network's 360 bin probabilities become pitch (crepetool.prediction.decode.DECODERS).
 DECODERS: tuple[str, ...] = ("viterbi", "weighted-argmax", "argmax", "viterbi-torchcrepe")
 DEFAULT_DECODER = "viterbi"
-#: Channel importance criteria of pruning (crepetool.pruning.CRITERIA).
+#: Channel importance criteria of pruning (crepetool.training.pruning.CRITERIA).
 CRITERIA: tuple[str, ...] = ("l1", "l2", "bn", "random")
-#: Recovery after pruning (crepetool.recovery.method_for): ``auto`` distils what a cut narrowed
+#: Recovery after pruning (crepetool.training.recovery.method_for): ``auto`` distils what a cut narrowed
 #: and keeps a source that was already K wide as trained.
 RECOVERY_METHODS: tuple[str, ...] = ("auto", "distill", "bn", "none")
 #: Arithmetic of the network: fp32 (default), bf16 (CPU matrix units or CUDA), fp16 (CUDA).
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 DEFAULT_PRECISION = "fp32"
-#: How conv2..conv6 run (crepetool.spectral): ``auto`` chooses per layer, capacity and device,
+#: How conv2..conv6 run (crepetool.network.spectral): ``auto`` chooses per layer, capacity and device,
 #: ``direct`` convolves, ``transform`` multiplies in the frequency domain.
 CONV_MODES: tuple[str, ...] = ("auto", "direct", "transform")
 DEFAULT_CONV = "auto"
@@ -53,7 +53,7 @@ ENGINES: tuple[str, ...] = ("local", "ray")
 #: Resamplers to 16 kHz: resampy (torchcrepe's, for parity) or soxr (much faster).
 RESAMPLERS: tuple[str, ...] = ("resampy", "soxr")
 DEFAULT_RESAMPLER = "resampy"
-#: Output formats of predict (crepetool.outputs.WRITERS): NAME.f0.csv, NAME.f0.pt, NAME.activation.npy.
+#: Output formats of predict (crepetool.prediction.outputs.WRITERS): NAME.f0.csv, NAME.f0.pt, NAME.activation.npy.
 FORMATS: tuple[str, ...] = ("csv", "pt", "npy")
-#: ``predict --plot``: NAME.f0.png, an output like the formats above (crepetool.plotting).
+#: ``predict --plot``: NAME.f0.png, an output like the formats above (crepetool.prediction.plotting).
 PLOT_FORMAT = "png"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crepetool import weights as weights_io
-from crepetool.resolver import weights_of
+from crepetool.network import weights as weights_io
+from crepetool.network.resolver import weights_of
 from helpers import REFERENCE
 
 # The interrupt tests send SIGINT as a terminal would. A suite started in the background by a

@@ -12,14 +12,14 @@ import numpy as np
 import soundfile
 import torch
 
-from crepetool.presets import LAYER_NAMES
+from crepetool.network.presets import LAYER_NAMES
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "torchcrepe"
 
 
 def random_state_dict(capacity: int, seed: int = 0) -> dict[str, torch.Tensor]:
     """A valid state dict of any capacity with random weights, including negative BN scales."""
-    from crepetool.model import Crepe
+    from crepetool.network.model import Crepe
 
     generator = torch.Generator().manual_seed(seed)
     model = Crepe(capacity)

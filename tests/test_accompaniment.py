@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from crepetool import accompaniment
-from crepetool import training_frames as tf
+from crepetool.training import accompaniment
+from crepetool.training import frames as tf
 from crepetool.units import WINDOW_SIZE
 
 LENGTH = tf.CONTEXT + WINDOW_SIZE
@@ -87,8 +87,8 @@ def test_accompanied_frames_keep_the_voices_label(monkeypatch: pytest.MonkeyPatc
 def test_a_voice_over_the_band_still_leads_for_the_teacher(full_weights) -> None:
     """At 10 dB SIR, full still finds the voice (not the band's chords) on most frames: the
     label is learnable."""
-    from crepetool.evaluation import heldout
-    from crepetool.model import load_model
+    from crepetool.network.model import load_model
+    from crepetool.training import heldout
 
     g = _generator(5)
     voice, f0 = tf.sources(64, g)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from crepetool import audio
 from crepetool.errors import AudioError
+from crepetool.prediction import audio
 from helpers import voice, write_wav
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from crepetool.averaging import average, average_weights
-from crepetool.pruning import prune
-from crepetool.recovery import recover
-from crepetool.weights import load
+from crepetool.network.weights import load
+from crepetool.training.averaging import average, average_weights
+from crepetool.training.pruning import prune
+from crepetool.training.recovery import recover
 
 
 def test_average_is_the_mean_of_every_float_tensor_and_keeps_integer_buffers() -> None:

@@ -12,7 +12,7 @@ from helpers import write_wav as _write
 
 
 def test_shards_cover_every_file_once_and_balance_sizes(tmp_path: Path) -> None:
-    from crepetool.batch import parse_shard, shard
+    from crepetool.prediction.batch import parse_shard, shard
 
     rng = np.random.default_rng(5)
     files = []

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from crepetool import weights as weights_io
 from crepetool.cli.completion import SHELLS, completion_script
+from crepetool.network import weights as weights_io
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,8 +89,10 @@ def _choices(command: str, option: str) -> tuple[str, ...]:
 
 
 def test_every_cli_choice_list_is_the_librarys() -> None:
-    from crepetool import decode, names, outputs, pruning, recovery
-    from crepetool.pruning import prune
+    from crepetool import names
+    from crepetool.prediction import decode, outputs
+    from crepetool.training import pruning, recovery
+    from crepetool.training.pruning import prune
 
     assert _choices("predict", "decoder") == tuple(decode.DECODERS) == names.DECODERS
     assert _choices("predict", "format") == names.FORMATS
@@ -147,8 +149,8 @@ def test_prune_then_inspect_json(cli, tmp_path: Path, monkeypatch: pytest.Monkey
 def test_source_auto_starts_from_the_smallest_installed_trained_model(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crepetool import keras
-    from crepetool.resolver import trained_source
+    from crepetool.network import keras
+    from crepetool.network.resolver import trained_source
 
     def name(capacity: int) -> str:
         return trained_source(capacity).provenance.name

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from crepetool import decode
 from crepetool.compat import import_torchcrepe
+from crepetool.prediction import decode
 
 
 def dense_viterbi(log_emissions: np.ndarray) -> np.ndarray:

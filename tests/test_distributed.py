@@ -31,9 +31,8 @@ def _clips(folder: Path, count: int) -> list[Path]:
 def test_ray_engine_equals_local_and_reports_bad_files(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crepetool import distributed
-    from crepetool.batch import plan
-    from crepetool.prediction import PredictOptions
+    from crepetool.prediction import PredictOptions, distributed
+    from crepetool.prediction.batch import plan
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.setenv("RAY_DEDUP_LOGS", "0")
@@ -71,7 +70,7 @@ FAULTS = """
 import os, sys, pathlib
 if any("default_worker" in arg for arg in sys.argv) and os.environ.get("CREPETOOL_TEST_FAULTS"):
     marks = pathlib.Path(os.environ["CREPETOOL_TEST_FAULTS"])
-    from crepetool import distributed, runner
+    from crepetool.prediction import distributed, runner
 
     def die(*args):
         os._exit(1)
@@ -104,7 +103,7 @@ def test_ray_workers_killed_mid_file(cli, tmp_path: Path, monkeypatch: pytest.Mo
     rest done. No temporary is left either way."""
     import os
 
-    from crepetool import distributed
+    from crepetool.prediction import distributed
 
     site = tmp_path / "site"
     site.mkdir()

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from crepetool.evaluation import metrics, signals
 from crepetool.evaluation.evaluate import evaluate
 from crepetool.evaluation.verify import verify
-from crepetool.pruning import prune
-from crepetool.weights import save
+from crepetool.network.weights import save
+from crepetool.training.pruning import prune
 
 
 def test_metrics_on_hand_made_cases() -> None:
@@ -173,7 +173,7 @@ def test_evaluate_on_user_audio(tmp_path: Path) -> None:
 
 def test_registration_restores_torchcrepes_own_model(tiny_weights) -> None:
     from crepetool.compat import import_torchcrepe, registered_with_torchcrepe
-    from crepetool.model import from_state_dict
+    from crepetool.network.model import from_state_dict
 
     torchcrepe = import_torchcrepe()
     theirs = torchcrepe.Crepe("tiny")
@@ -191,7 +191,7 @@ def test_registration_restores_torchcrepes_own_model(tiny_weights) -> None:
 def test_verify_fails_a_model_that_lost_the_top_of_the_range(tmp_path: Path, tiny_weights) -> None:
     """tiny passes; tiny with every bin above 1.4 kHz silenced (as a model trained on a narrow
     range behaves) fails: verify's signals reach 1.9 kHz."""
-    from crepetool.decode import bin_range
+    from crepetool.prediction.decode import bin_range
 
     assert max(float(s.f0.max()) for s in signals.verify_set()) > 1800
     assert sum(float(s.f0.max()) > 1400 for s in signals.verify_set()) >= 2

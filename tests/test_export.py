@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from crepetool.model import load_model
-from crepetool.pruning import prune
-from crepetool.weights import save
+from crepetool.network.model import load_model
+from crepetool.network.weights import save
+from crepetool.training.pruning import prune
 from helpers import REFERENCE
 
 ort = pytest.importorskip(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from crepetool.framing import Framer, frame_count, frames, normalise_frames
+from crepetool.prediction.framing import Framer, frame_count, frames, normalise_frames
 from helpers import voice
 
 

@@ -25,7 +25,7 @@ import pytest
 import soundfile
 import torch
 
-from crepetool import weights as weights_io
+from crepetool.network import weights as weights_io
 from helpers import random_state_dict, write_keras_file
 
 Build = Callable[[Path], list]
@@ -310,7 +310,7 @@ def _blocker(tmp: Path) -> list:
 
 
 def _tiny_file(tmp: Path, name: str = "two.pth", criterion: str = "l1") -> Path:
-    from crepetool.pruning import prune
+    from crepetool.training.pruning import prune
 
     return weights_io.save(prune("tiny", 2, criterion), tmp / name)
 
@@ -802,9 +802,9 @@ def test_inputs_that_change_under_a_batch(tmp_path: Path) -> None:
     """Between planning and reading, an input is deleted (one line for it, the rest done), one
     grows as a recording in progress does (read as it was when opened), and the weights file is
     replaced (the batch keeps the model it loaded)."""
-    from crepetool.batch import predict_files
-    from crepetool.pruning import prune
-    from crepetool.weights import save
+    from crepetool.network.weights import save
+    from crepetool.prediction.batch import predict_files
+    from crepetool.training.pruning import prune
 
     weights = save(prune("tiny", 2), tmp_path / "two.pth")
     first, gone, growing, last = (

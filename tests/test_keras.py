@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from crepetool import keras
 from crepetool.errors import UserInputError, WeightsError
-from crepetool.weights import load
+from crepetool.network import keras
+from crepetool.network.weights import load
 from helpers import random_state_dict, write_keras_file
 
 h5py = pytest.importorskip("h5py")

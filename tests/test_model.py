@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from crepetool.compat import import_torchcrepe
-from crepetool.model import LAYOUT_ENV, Crepe, default_layout, from_state_dict, load_model
+from crepetool.network.model import LAYOUT_ENV, Crepe, default_layout, from_state_dict, load_model
 from helpers import random_state_dict
 
 
@@ -107,7 +107,7 @@ def test_presets_and_bad_capacities() -> None:
 
 def test_both_layouts_agree_in_eval_and_in_training() -> None:
     """ncl (conv1d, with its own backward) and cl (channels-last conv2d) are the same network."""
-    from crepetool.model import LAYOUTS, Crepe
+    from crepetool.network.model import LAYOUTS, Crepe
 
     state = random_state_dict(3, seed=4)  # negative batch-norm scales included
     frames = torch.randn(8, 1024, generator=torch.Generator().manual_seed(1))
@@ -142,7 +142,7 @@ def test_layout_follows_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_inference_in_slices_equals_one_batch(layout: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without gradients the batch runs a slice at a time (bounded activations): same outputs,
     and the slices really are smaller than the batch."""
-    from crepetool import model as model_module
+    from crepetool.network import model as model_module
 
     model = Crepe(3, layout)
     model.load_state_dict(random_state_dict(3, seed=5))
@@ -172,7 +172,7 @@ def test_a_frames_output_does_not_depend_on_its_batch(name: str, conv: str) -> N
     """Bit for bit: without whole blocks of 8, 6 of these 12 slices of tiny differed by ~1e-7
     from the same frames in one batch, and the Ray engine's files from the local engine's; with
     blocks of 8, MKL's 8-column bmm did on an AVX2 EPYC (hence blocks of 16)."""
-    from crepetool.model import load_model
+    from crepetool.network.model import load_model
 
     model = load_model("tiny" if name == "tiny" else random_state_dict(12), conv=conv)
     frames = torch.randn(520, 1024, generator=torch.Generator().manual_seed(3))

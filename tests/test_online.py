@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from crepetool import decode
-from crepetool.online import OnlineViterbi
+from crepetool.prediction import decode
+from crepetool.prediction.online import OnlineViterbi
 
 
 def _probabilities(frames: int, seed: int, silence: tuple[int, int] | None = None) -> torch.Tensor:

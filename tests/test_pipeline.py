@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from crepetool import decode, pipeline, prediction
-from crepetool.model import load_model
-from crepetool.options import PredictOptions
-from crepetool.resampling import resample, resampled_length
+from crepetool import prediction
+from crepetool.network.model import load_model
+from crepetool.prediction import decode, pipeline
+from crepetool.prediction.options import PredictOptions
+from crepetool.prediction.resampling import resample, resampled_length
 from helpers import voice, write_wav
 
 

@@ -13,8 +13,7 @@ matplotlib = pytest.importorskip(
     "matplotlib", reason="matplotlib is installed by scripts/test.sh (crepetool[plot])"
 )
 
-from crepetool import plotting  # noqa: E402  (after the skip: it is matplotlib's module)
-from crepetool.prediction import predict  # noqa: E402
+from crepetool.prediction import plotting, predict  # noqa: E402  (after the skip: it is matplotlib's module)
 
 
 def _tone(path: Path, f0: float, seconds: float = 2.0, rate: int = 16000) -> Path:

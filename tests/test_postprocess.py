@@ -11,10 +11,10 @@ import pytest
 import soundfile
 import torch
 
-from crepetool import framing, postprocess, prediction
+from crepetool import prediction
 from crepetool.compat import import_torchcrepe
-from crepetool.model import load_model
-from crepetool.prediction import PredictOptions
+from crepetool.network.model import load_model
+from crepetool.prediction import PredictOptions, framing, postprocess
 
 torchcrepe = import_torchcrepe()
 

@@ -11,8 +11,8 @@ import pytest
 import soundfile
 import torch
 
-from crepetool import precision
-from crepetool.model import load_model
+from crepetool.network import precision
+from crepetool.network.model import load_model
 from helpers import REFERENCE, random_state_dict
 
 

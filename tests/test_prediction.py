@@ -10,10 +10,11 @@ import pytest
 import soundfile
 import torch
 
-from crepetool import decode, prediction
+from crepetool import prediction
 from crepetool.compat import import_torchcrepe
-from crepetool.model import load_model
-from crepetool.resampling import resample
+from crepetool.network.model import load_model
+from crepetool.prediction import decode
+from crepetool.prediction.resampling import resample
 from helpers import tone
 
 

@@ -13,9 +13,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crepetool import audio as audio_io
-from crepetool import weights as weights_io
 from crepetool.errors import UserInputError
+from crepetool.network import weights as weights_io
+from crepetool.prediction import audio as audio_io
 from helpers import random_state_dict
 
 SETTINGS = settings(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from crepetool import pruning
 from crepetool.errors import UserInputError
-from crepetool.presets import LAYER_NAMES, channels
-from crepetool.summary import describe
-from crepetool.weights import Weights, expected_shapes
+from crepetool.network.presets import LAYER_NAMES, channels
+from crepetool.network.summary import describe
+from crepetool.network.weights import Weights, expected_shapes
+from crepetool.training import pruning
 
 
 def test_capacity_32_reproduces_full_exactly(full_weights) -> None:

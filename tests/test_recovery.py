@@ -10,15 +10,15 @@ import pytest
 import soundfile
 import torch
 
-from crepetool import recovery
 from crepetool.errors import AudioError, UserInputError
-from crepetool.evaluation import heldout, metrics, signals
-from crepetool.model import from_state_dict
+from crepetool.evaluation import metrics, signals
+from crepetool.network.model import from_state_dict
+from crepetool.network.resolver import weights_of
+from crepetool.network.weights import Weights, load
 from crepetool.prediction import predict
-from crepetool.pruning import prune
-from crepetool.recovery import audio_frames, distill, recover
-from crepetool.resolver import weights_of
-from crepetool.weights import Weights, load
+from crepetool.training import heldout, recovery
+from crepetool.training.pruning import prune
+from crepetool.training.recovery import audio_frames, distill, recover
 
 
 def _accuracy(state_dict) -> float:
@@ -75,7 +75,7 @@ def test_frozen_conv1_is_the_teachers_rows_once_per_frame(monkeypatch: pytest.Mo
     """A frozen conv1's output comes from the teacher's conv1 where the student is a cut of it
     (its rows found bit for bit), else from the student's own conv1, once per fresh frame (the
     replay reuses it): the same training as recomputing it for every frame of every step."""
-    from crepetool.model import Crepe, load_model
+    from crepetool.network.model import Crepe, load_model
 
     bare = prune("tiny", 2).state_dict
     student, teacher = from_state_dict(bare), load_model("tiny")
@@ -108,7 +108,7 @@ def test_frozen_conv1_is_the_teachers_rows_once_per_frame(monkeypatch: pytest.Mo
 
 
 def test_auto_teacher_is_the_official_model_a_cut_started_from(monkeypatch: pytest.MonkeyPatch) -> None:
-    from crepetool import keras, resolver
+    from crepetool.network import keras, resolver
 
     def cut(name: str, width: int, k: int) -> Weights:
         return Weights({}, k, {"source": {"name": name, "capacity": width}})
@@ -167,7 +167,7 @@ def test_time_budget_stops_early() -> None:
 def test_time_budget_ends_annealed(monkeypatch: pytest.MonkeyPatch) -> None:
     """A budget that fits ~40 of 1,000 steps re-aims the cosine decay: the run stops near 40
     steps with the learning rate near zero, not at 96% of it as a plain cut-off would."""
-    from crepetool import recovery
+    from crepetool.training import recovery
 
     class Clock:  # one second a reading: distill reads it once a step, after the start
         now = 0.0
@@ -260,7 +260,7 @@ def test_auto_recovery_distils_cuts_and_keeps_a_source_of_the_same_width(cli, tm
 def test_bleed_share_mixes_training_frames_over_a_band_and_is_recorded(cli, tmp_path: Path) -> None:
     """``bleed_share`` reaches the frames distillation trains on: other weights, the same labels
     underneath, and the share in the file's record; out of range it is refused."""
-    from crepetool import training_frames
+    from crepetool.training import frames as training_frames
 
     plain, f0 = training_frames.frames(16, torch.Generator().manual_seed(2))
     banded, banded_f0 = training_frames.frames(16, torch.Generator().manual_seed(2), bleed_share=1.0)
@@ -327,7 +327,7 @@ def test_finetune_cli_continues_and_keeps_history(cli, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_default_steps_follow_the_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
-    from crepetool import recovery
+    from crepetool.training import recovery
 
     # what official medium teaches gets more steps than the fine-tuned trained sizes beside it,
     # and a cut from it more than a fine-tuned small

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from crepetool import resampling
-from crepetool.resampling import BlockResampler, resample
+from crepetool.prediction import resampling
+from crepetool.prediction.resampling import BlockResampler, resample
 from helpers import chunks, voice
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from crepetool import resolver
 from crepetool.errors import UserInputError, WeightsError
-from crepetool.provenance import Provenance
-from crepetool.pruning import prune
-from crepetool.weights import load, save
+from crepetool.network import resolver
+from crepetool.network.provenance import Provenance
+from crepetool.network.weights import load, save
+from crepetool.training.pruning import prune
 
 
 def test_a_file_wins_over_every_name_in_every_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,7 +41,7 @@ def test_auto_is_the_roles_choice_and_means_nothing_for_weights() -> None:
 
 
 def test_names_and_missing_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    from crepetool import keras
+    from crepetool.network import keras
 
     assert resolver.weights_of("tiny").metadata == {"capacity": 4, "source": {"name": "tiny"}}
     with pytest.raises(WeightsError, match=r"no-such\.pth: no such file"):

@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from crepetool import spectral
-from crepetool.model import LAYER_NAMES, Crepe, _plan, _taps
 from crepetool.names import CONV_ENV
-from crepetool.presets import channels
+from crepetool.network import spectral
+from crepetool.network.model import LAYER_NAMES, Crepe, _plan, _taps
+from crepetool.network.presets import channels
 from helpers import random_state_dict
 
 

@@ -8,10 +8,10 @@ import math
 import pytest
 import torch
 
-from crepetool import synthesis
-from crepetool import training_frames as tf
-from crepetool.evaluation import heldout, metrics
-from crepetool.model import load_model
+from crepetool.evaluation import metrics
+from crepetool.network.model import load_model
+from crepetool.training import frames as tf
+from crepetool.training import heldout, synthesis
 
 
 def _generator(seed: int = 0) -> torch.Generator:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from crepetool import weights as weights_io
-from crepetool.presets import channels
+from crepetool.network import weights as weights_io
+from crepetool.network.presets import channels
 from helpers import random_state_dict
 
 

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from crepetool import names
 from crepetool.cli.signals import check_signals
-from crepetool.presets import PRESETS
+from crepetool.network.presets import PRESETS
 
 #: Data (tables, JSON) goes to stdout; progress, warnings and hints to stderr.
 out = Console(soft_wrap=True)

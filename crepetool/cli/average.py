@@ -26,9 +26,9 @@ def average_command(
     model, tensor by tensor [default output: averaged.pth]. prune --runs N does this in one go."""
     path = weights_output(output, "averaged.pth", overwrite)
 
-    from crepetool.averaging import average_weights
-    from crepetool.resolver import weights_of
-    from crepetool.weights import save
+    from crepetool.network.resolver import weights_of
+    from crepetool.network.weights import save
+    from crepetool.training.averaging import average_weights
 
     loaded = [weights_of(model) for model in models]
     try:

@@ -18,8 +18,8 @@ def convert_command(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Convert weights between .pth and .safetensors (tensors identical, metadata kept)."""
-    from crepetool.resolver import weights_of
-    from crepetool.weights import convert
+    from crepetool.network.resolver import weights_of
+    from crepetool.network.weights import convert
 
     written = convert(weights_of(source), destination, overwrite=overwrite)
     err.print(f"wrote {written}")

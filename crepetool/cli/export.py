@@ -22,7 +22,7 @@ def export_command(
     conv2..conv6 are written transformed by default (MatMuls, faster under ONNX Runtime, a file
     ~2.5x larger); --conv direct writes Conv nodes.
     """
-    from crepetool.export import EXPORT_CONV, export_onnx
+    from crepetool.network.export import EXPORT_CONV, export_onnx
 
     mode = EXPORT_CONV if conv is None else conv.value
     written = export_onnx(weights, output, opset=opset, overwrite=overwrite, conv=mode)

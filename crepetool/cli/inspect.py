@@ -12,7 +12,7 @@ from crepetool.cli._common import JsonOpt, WeightsArg, human_size, out, print_js
 
 def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
     """Show per-layer channel counts, parameter counts, capacity and metadata."""
-    from crepetool.summary import describe
+    from crepetool.network.summary import describe
 
     info = describe(weights)
     if json_output:
@@ -45,7 +45,7 @@ def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
     out.print(f"capacity   {info['capacity']}/32{preset}")
     out.print(f"buffers    {info['buffers']:,} (batch-norm statistics)")
     out.print(f"format     {info['format']}, {human_size(info['file_size'])}")
-    from crepetool.provenance import Provenance
+    from crepetool.network.provenance import Provenance
 
     for role in ("source", "teacher"):
         record = Provenance.read(info[role])

@@ -11,7 +11,7 @@ from crepetool.cli._common import OutputOpt, OverwriteOpt, err, weights_output
 
 
 def _complete_source(incomplete: str) -> list[str]:
-    from crepetool.presets import KERAS_MODELS
+    from crepetool.network.presets import KERAS_MODELS
 
     return [n for n in KERAS_MODELS if n.startswith(incomplete)]
 
@@ -30,12 +30,12 @@ def import_keras_command(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Convert the original CREPE's Keras weights to .pth or .safetensors (needs crepetool[keras])."""
-    from crepetool.presets import KERAS_MODELS
+    from crepetool.network.presets import KERAS_MODELS
 
     path = weights_output(output, default_filename(source, KERAS_MODELS), overwrite)
 
-    from crepetool.keras import import_keras
-    from crepetool.weights import save
+    from crepetool.network.keras import import_keras
+    from crepetool.network.weights import save
 
     weights = import_keras(source)
     save(weights, path, overwrite=overwrite)

@@ -176,9 +176,9 @@ def predict_command(
     Exit 0 when every file was done or skipped, 1 when any file could not be processed
     (each gets one line; the batch goes on), 2 for bad options or weights.
     """
-    from crepetool.batch import expand_inputs, parse_shard, predict_files
-    from crepetool.batch import shard as take_shard
-    from crepetool.options import PredictOptions
+    from crepetool.prediction.batch import expand_inputs, parse_shard, predict_files
+    from crepetool.prediction.batch import shard as take_shard
+    from crepetool.prediction.options import PredictOptions
 
     options = PredictOptions(
         hop_length=hop_length,

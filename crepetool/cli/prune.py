@@ -83,7 +83,7 @@ TeacherOpt = Annotated[
 
 
 def _recover(weights: Any, method: str, calibrate: bool, **options: Any) -> Any:
-    from crepetool.recovery import default_steps, recover
+    from crepetool.training.recovery import default_steps, recover
 
     steps = options.pop("steps") or default_steps(weights.capacity)
     minutes = options.pop("minutes")
@@ -122,7 +122,7 @@ def prune_command(
     device: DeviceOpt = None,
 ) -> None:
     """Prune the source model to K/32 capacity by channel selection (--criterion, default L1 norm), then recover it."""
-    from crepetool.presets import default_pruned_filename, parse_capacity
+    from crepetool.network.presets import default_pruned_filename, parse_capacity
 
     try:
         k = parse_capacity(capacity)
@@ -130,11 +130,11 @@ def prune_command(
         raise UserInputError(str(exc)) from None
     path = weights_output(output, default_pruned_filename(k), overwrite)
 
-    from crepetool.pruning import prune
-    from crepetool.recovery import method_for
-    from crepetool.resolver import resolve_source
-    from crepetool.summary import describe
-    from crepetool.weights import load, save
+    from crepetool.network.resolver import resolve_source
+    from crepetool.network.summary import describe
+    from crepetool.network.weights import load, save
+    from crepetool.training.pruning import prune
+    from crepetool.training.recovery import method_for
 
     start = resolve_source(source, k)  # resolved once: the cut and the summary's "before"
     pruned = prune(start, k, criterion.value, seed=seed)
@@ -179,8 +179,8 @@ def finetune_command(
     device: DeviceOpt = None,
 ) -> None:
     """Continue distillation on an existing pruned file [default output: NAME-finetuned.pth]."""
-    from crepetool.resolver import weights_of
-    from crepetool.weights import save
+    from crepetool.network.resolver import weights_of
+    from crepetool.network.weights import save
 
     loaded = weights_of(weights)
     source = loaded.path if loaded.path is not None else Path(str(weights))
@@ -203,7 +203,7 @@ def finetune_command(
 
 
 def _print_summary(before: dict, after: dict) -> None:
-    from crepetool.provenance import Provenance
+    from crepetool.network.provenance import Provenance
 
     source = Provenance.read(after["source"])
     start = source.describe() if source else f"capacity {before['capacity']}/32"

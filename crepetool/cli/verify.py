@@ -103,7 +103,7 @@ def evaluate_command(
     trackers = peer_trackers.parse(peers)
     if plot is not None:
         from crepetool.atomic import check_output
-        from crepetool.plotting import require_matplotlib
+        from crepetool.prediction.plotting import require_matplotlib
 
         require_matplotlib()
         check_output(plot, overwrite=True)
@@ -126,7 +126,7 @@ def evaluate_command(
 
 def _plot(result: dict, plot: Path) -> None:
     """Accuracy against frames/s of every row, as a PNG."""
-    from crepetool.plotting import accuracy_against_speed
+    from crepetool.prediction.plotting import accuracy_against_speed
 
     key = "raw_pitch_accuracy" if "raw_pitch_accuracy" in result["models"][0] else "agreement_with_reference"
     points = [

@@ -20,15 +20,15 @@ import numpy as np
 import torch
 
 from crepetool.evaluation import metrics, signals
-from crepetool.framing import frame_count
-from crepetool.model import load_model, resolve_device
 from crepetool.names import DEFAULT_PRECISION
-from crepetool.precision import with_precision
+from crepetool.network.model import load_model, resolve_device
+from crepetool.network.precision import with_precision
+from crepetool.network.resolver import weights_of
+from crepetool.network.weights import parameter_count
 from crepetool.prediction import predict
-from crepetool.resampling import resample, resampled_length
-from crepetool.resolver import weights_of
+from crepetool.prediction.framing import frame_count
+from crepetool.prediction.resampling import resample, resampled_length
 from crepetool.units import SAMPLE_RATE
-from crepetool.weights import parameter_count
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Item:
         """The samples at 16 kHz, for a peer (CREPE models read :attr:`source` themselves)."""
         if isinstance(self.source, np.ndarray):
             return self.source
-        from crepetool import audio as audio_io
+        from crepetool.prediction import audio as audio_io
 
         return resample(*audio_io.load(self.source)).astype(np.float32)
 
@@ -186,7 +186,7 @@ def _groups(
 
 
 def _audio_items(folder: Path) -> list[Item]:
-    from crepetool import audio as audio_io
+    from crepetool.prediction import audio as audio_io
 
     items = []
     for path in audio_io.find(folder):

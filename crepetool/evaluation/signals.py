@@ -17,7 +17,7 @@ from crepetool.names import DEFAULT_STEP_MS
 from crepetool.units import SAMPLE_RATE
 
 if TYPE_CHECKING:
-    from crepetool.model import Crepe
+    from crepetool.network.model import Crepe
 
 #: The signals' frame hop: predict's default step at 16 kHz.
 HOP = round(SAMPLE_RATE * DEFAULT_STEP_MS / 1000)

@@ -16,16 +16,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from crepetool.decode import decode
 from crepetool.evaluation import metrics, signals
-from crepetool.framing import frames
-from crepetool.model import Crepe, load_model, resolve_device
 from crepetool.names import DEFAULT_FMAX, DEFAULT_FMIN, DEFAULT_PRECISION
-from crepetool.precision import with_precision
+from crepetool.network.model import Crepe, load_model, resolve_device
+from crepetool.network.precision import with_precision
+from crepetool.network.resolver import source_of, weights_of
+from crepetool.network.weights import Weights, non_finite_keys
 from crepetool.prediction import probabilities
-from crepetool.resolver import source_of, weights_of
+from crepetool.prediction.decode import decode
+from crepetool.prediction.framing import frames
 from crepetool.units import CENTS_PER_BIN, REFERENCE_HZ, SAMPLE_RATE, cents_to_frequency
-from crepetool.weights import Weights, non_finite_keys
 
 ONE_BIN = float(cents_to_frequency(CENTS_PER_BIN) / REFERENCE_HZ)
 

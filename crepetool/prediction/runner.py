@@ -14,15 +14,15 @@ from typing import Any
 
 import torch
 
-from crepetool import pipeline
 from crepetool.errors import CrepetoolError
 from crepetool.names import PLOT_FORMAT
-from crepetool.options import PredictOptions
-from crepetool.outputs import open_writers
-from crepetool.pipeline import Decided, Network, StreamInfo
-from crepetool.resolver import source_of
+from crepetool.network.resolver import source_of
+from crepetool.network.weights import Weights
+from crepetool.prediction import pipeline
+from crepetool.prediction.options import PredictOptions
+from crepetool.prediction.outputs import open_writers
+from crepetool.prediction.pipeline import Decided, Network, StreamInfo
 from crepetool.units import SAMPLE_RATE
-from crepetool.weights import Weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +61,7 @@ def run_job(
 ) -> FileResult:
     """One input, streamed: its outputs appear whole or not at all. Every engine runs this.
 
-    ``model``: a module, or a :data:`crepetool.pipeline.Network` running one elsewhere;
+    ``model``: a module, or a :data:`crepetool.prediction.pipeline.Network` running one elsewhere;
     ``info``: :func:`model_info` of its weights.
     """
     path, outputs = job.input, job.outputs

@@ -25,14 +25,14 @@ from typing import Any
 import torch
 
 from crepetool.errors import UserInputError
-from crepetool.presets import (
+from crepetool.network.presets import (
     CLASSIFIER_TIME_STEPS,
     LAYER_NAMES,
     channels,
     parse_capacity,
 )
-from crepetool.resolver import Resolved, resolve_source
-from crepetool.weights import StateDict, Weights, infer_capacity
+from crepetool.network.resolver import Resolved, resolve_source
+from crepetool.network.weights import StateDict, Weights, infer_capacity
 
 #: A criterion: (state dict, layer name) -> scores, Tensor [shape=(out_channels,)].
 Criterion = Callable[[StateDict, str], torch.Tensor]
@@ -166,10 +166,10 @@ def prune(
 ) -> Weights:
     """Cut ``source`` down to ``capacity`` by channel selection, with metadata.
 
-    ``source`` is anything :func:`crepetool.resolver.resolve_source` takes (``"auto"``: the
+    ``source`` is anything :func:`crepetool.network.resolver.resolve_source` takes (``"auto"``: the
     smallest trained model that is at least as wide, since a trained model closer to K keeps
     more of what it learnt), or what it returned. This is the bare selection;
-    :func:`crepetool.recovery.recover` makes the result track pitch again.
+    :func:`crepetool.training.recovery.recover` makes the result track pitch again.
     """
     k = parse_capacity(capacity) if isinstance(capacity, str) else capacity
     resolved = source if isinstance(source, Resolved) else resolve_source(source, k)

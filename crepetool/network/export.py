@@ -1,7 +1,7 @@
 """``export``: CREPE weights of any capacity as an ONNX model, for ONNX Runtime clients.
 
 The graph takes normalised frames and returns the 360 bin probabilities, exactly as
-:class:`crepetool.model.Crepe` does: input ``frames`` float32 [batch, 1024] (16 kHz windows,
+:class:`crepetool.network.model.Crepe` does: input ``frames`` float32 [batch, 1024] (16 kHz windows,
 zero mean, unit standard deviation), output ``probabilities`` float32 [batch, 360]
 (sigmoid). The batch is dynamic. The weights' metadata travels in the model's
 ``metadata_props`` (key ``crepetool``, a JSON text), beside ``capacity``, ``input`` and
@@ -18,10 +18,10 @@ import torch
 
 from crepetool.atomic import atomic_path, check_output
 from crepetool.errors import UserInputError
-from crepetool.model import load_model
-from crepetool.resolver import weights_of
+from crepetool.network.model import load_model
+from crepetool.network.resolver import weights_of
+from crepetool.network.weights import Weights
 from crepetool.units import WINDOW_SIZE
-from crepetool.weights import Weights
 
 #: Lowest opset the exported graph is written for.
 MIN_OPSET = 17
@@ -41,7 +41,7 @@ def export_onnx(
     """Write ``weights`` as an ONNX model at ``path`` (atomically). Needs ``crepetool[onnx]``.
 
     ``conv``: ``direct`` writes Conv nodes; ``transform`` writes conv2..conv6 as the frequency
-    domain's MatMuls (:mod:`crepetool.spectral`), their kernel spectra as initializers.
+    domain's MatMuls (:mod:`crepetool.network.spectral`), their kernel spectra as initializers.
     """
     path = Path(path)
     if path.suffix.lower() != ".onnx":

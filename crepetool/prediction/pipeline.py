@@ -1,7 +1,7 @@
 """The one way audio becomes pitch: read -> resample -> frame -> network -> decode online.
 
-Each stage takes blocks and gives blocks (:mod:`crepetool.audio`, :mod:`crepetool.resampling`,
-:mod:`crepetool.framing`, the network, :mod:`crepetool.online`), so memory does not grow
+Each stage takes blocks and gives blocks (:mod:`crepetool.prediction.audio`, :mod:`crepetool.prediction.resampling`,
+:mod:`crepetool.prediction.framing`, the network, :mod:`crepetool.prediction.online`), so memory does not grow
 with the length of a recording. A file and samples held in memory are both readers, so
 ``crepetool predict``, :func:`crepetool.prediction.predict`, ``verify`` and ``evaluate``
 run the same code and give the same numbers. :func:`predict_stream` hands decided frames
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from crepetool import audio, postprocess
-from crepetool.framing import Framer, normalise_frames
-from crepetool.online import decoder_for
-from crepetool.options import PredictOptions
-from crepetool.resampling import BlockResampler, resampled_length
+from crepetool.prediction import audio, postprocess
+from crepetool.prediction.framing import Framer, normalise_frames
+from crepetool.prediction.online import decoder_for
+from crepetool.prediction.options import PredictOptions
+from crepetool.prediction.resampling import BlockResampler, resampled_length
 from crepetool.units import WINDOW_SIZE
 
 #: Seconds of input audio read at a time.
@@ -58,7 +58,7 @@ Sink = Callable[[Decided], None]
 #: Runs the network over normalised batches, yielding their probabilities in order; it may
 #: look ahead (the Ray engine keeps several batches in flight on its workers).
 Network = Callable[[Iterator[torch.Tensor]], Iterator[torch.Tensor]]
-#: A file's path, or a reader (a file's, or samples in memory: :class:`crepetool.audio.ArrayReader`).
+#: A file's path, or a reader (a file's, or samples in memory: :class:`crepetool.prediction.audio.ArrayReader`).
 Source = str | Path | audio.Reader
 
 

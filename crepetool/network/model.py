@@ -8,8 +8,8 @@ state dict moves between :class:`Crepe` and ``torchcrepe.Crepe`` with
 The convolutions are 1-D over time. How they run is chosen for speed; the
 measurements behind each choice are in docs/model.md and docs/benchmarks.md:
 
-- conv2..conv6 run in the frequency domain (:mod:`crepetool.spectral`) wherever
-  :func:`crepetool.spectral.choose` says so (every layer of every capacity on a CPU in fp32;
+- conv2..conv6 run in the frequency domain (:mod:`crepetool.network.spectral`) wherever
+  :func:`crepetool.network.spectral.choose` says so (every layer of every capacity on a CPU in fp32;
   never on CUDA or at half precision), on time-major activations ``[time, C, batch]``: three
   matrix products instead of a convolution, far fewer multiply-adds. ``conv="direct"``
   (or ``CREPETOOL_CONV=direct``) keeps every layer direct, the reference;
@@ -29,7 +29,7 @@ measurements behind each choice are in docs/model.md and docs/benchmarks.md:
   the tensor the other two touch (max commutes with ReLU and with a positive
   affine map; channels whose BN scale is negative take the min instead);
 - a convolution whose kernel is bf16 or fp16 runs at that precision, and the batch
-  norm after it returns fp32 (:mod:`crepetool.precision` builds such a model).
+  norm after it returns fp32 (:mod:`crepetool.network.precision` builds such a model).
 
 All of this is exact up to float rounding.
 """
@@ -42,9 +42,15 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from crepetool import spectral
 from crepetool.names import CONV_ENV, CONV_MODES, DEFAULT_CONV
-from crepetool.presets import CLASSIFIER_TIME_STEPS, KERNEL_SIZES, LAYER_NAMES, channels, parse_capacity
+from crepetool.network import spectral
+from crepetool.network.presets import (
+    CLASSIFIER_TIME_STEPS,
+    KERNEL_SIZES,
+    LAYER_NAMES,
+    channels,
+    parse_capacity,
+)
 from crepetool.units import PITCH_BINS
 
 #: torchcrepe's batch-norm epsilon (Keras' 1e-3 as stored in float32).
@@ -64,7 +70,7 @@ LAYOUTS = ("cl", "ncl")
 LAYOUT_ENV = "CREPETOOL_LAYOUT"
 
 if TYPE_CHECKING:
-    from crepetool.weights import Weights
+    from crepetool.network.weights import Weights
 
 
 class _Conv1d(torch.autograd.Function):
@@ -189,7 +195,7 @@ class Crepe(torch.nn.Module):
     def from_conv1(self, conv1: torch.Tensor, embed: bool = False) -> torch.Tensor:
         """:meth:`forward` from conv1's output (:meth:`conv1_output`): a training step whose
         conv1 is frozen computes that once per frame, or takes it from a teacher whose conv1
-        kernel this one was cut from (:func:`crepetool.recovery.distill`).
+        kernel this one was cut from (:func:`crepetool.training.recovery.distill`).
 
         Arguments
             conv1 (Tensor [shape=(batch, C1, 256)], ``cl``: [shape=(batch, C1, 1, 256)])
@@ -259,7 +265,7 @@ class Crepe(torch.nn.Module):
 
     def _transformed(self, index: int) -> bool:
         """Whether conv ``index`` (1..5) runs in the frequency domain: this model's ``conv``, or
-        for ``auto`` :func:`crepetool.spectral.choose` for its kernel's device and dtype."""
+        for ``auto`` :func:`crepetool.network.spectral.choose` for its kernel's device and dtype."""
         if self.conv != "auto":
             return self.conv == spectral.TRANSFORM
         conv: torch.nn.Conv2d = getattr(self, LAYER_NAMES[index])
@@ -414,7 +420,7 @@ def from_state_dict(
     state_dict: dict[str, torch.Tensor], layout: str | None = None, conv: str | None = None
 ) -> Crepe:
     """A :class:`Crepe` in eval mode holding ``state_dict`` (capacity inferred from shapes)."""
-    from crepetool.weights import infer_capacity
+    from crepetool.network.weights import infer_capacity
 
     model = Crepe(infer_capacity(state_dict), layout, conv)
     model.load_state_dict(state_dict, strict=True)
@@ -429,7 +435,7 @@ def load_model(
     """The one way from "some model" to a :class:`Crepe` in eval mode on a device.
 
     Arguments
-        source: a bundled name (``full``, ``tiny``), a weights path, :class:`~crepetool.weights.Weights`,
+        source: a bundled name (``full``, ``tiny``), a weights path, :class:`~crepetool.network.weights.Weights`,
             a state dict, a :class:`Crepe`, or any module with a CREPE state dict
             (``torchcrepe.Crepe``).
         device: where the model runs. ``None`` keeps a given :class:`Crepe` where it
@@ -438,7 +444,7 @@ def load_model(
             :class:`Crepe`'s and builds anything else with :func:`default_conv`. A given
             :class:`Crepe` of another conv is copied, never changed.
     """
-    from crepetool.resolver import weights_of
+    from crepetool.network.resolver import weights_of
 
     target = None if device is None else resolve_device(device)
     layout = default_layout(target)  # for a model built here; a given Crepe keeps its own

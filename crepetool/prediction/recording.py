@@ -1,6 +1,6 @@
 """Pitch of one recording, in memory or in a file: the pipeline, collected.
 
-:func:`predict` runs :func:`crepetool.pipeline.track`, the code ``crepetool predict`` runs,
+:func:`predict` runs :func:`crepetool.prediction.pipeline.track`, the code ``crepetool predict`` runs,
 so its arrays are the ones the command writes. For given weights the network sees exactly
 the frames ``torchcrepe.predict`` makes (resampy to 16 kHz, 512 samples of zero padding each
 side, 1024-sample windows, mean-centred and scaled to unit standard deviation), so its
@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from crepetool import audio as audio_io
-from crepetool import pipeline
 from crepetool.errors import UserInputError
-from crepetool.framing import frames
 from crepetool.names import PREDICT_BATCH
-from crepetool.options import PredictOptions
+from crepetool.network.weights import Weights
+from crepetool.prediction import audio as audio_io
+from crepetool.prediction import pipeline
+from crepetool.prediction.framing import frames
+from crepetool.prediction.options import PredictOptions
 from crepetool.units import SAMPLE_RATE
-from crepetool.weights import Weights
 
 __all__ = ["PredictOptions", "Prediction", "predict", "probabilities"]
 
@@ -60,7 +60,7 @@ def predict(
     Arguments
         audio: a path, or samples (ndarray/Tensor [shape=(time,)] or [shape=(1, time)])
             with ``sample_rate``.
-        weights: anything :func:`crepetool.model.load_model` takes. A :class:`Crepe`
+        weights: anything :func:`crepetool.network.model.load_model` takes. A :class:`Crepe`
             stays on its device unless ``options.device`` is set; others go to
             ``options.device`` (cuda when available).
         options: :class:`PredictOptions`; keyword ``changes`` (``fmax=1000``, ...)

@@ -9,7 +9,7 @@ are harmonic sources with a random spectral tilt, odd-only or weak-fundamental
 spectra, a random formant envelope (speech-like) or a flat one (instrument-like),
 glides, portamento, vibrato and note changes, onsets and offsets, breath noise.
 Unvoiced frames are coloured noise. A share of voiced frames is mixed over a band
-(:func:`accompany`, :mod:`crepetool.accompaniment`). Then the recording chain users meet, each
+(:func:`accompany`, :mod:`crepetool.training.accompaniment`). Then the recording chain users meet, each
 applied to a random share of frames by a small function of its own:
 :func:`reverberate` (a room, RT60 0.2-1.0 s), :func:`band_limit` (telephone
 band), :func:`codec` (a lossy coder's dropped spectral detail), :func:`clip`,
@@ -29,8 +29,8 @@ import math
 
 import torch
 
-from crepetool import accompaniment
-from crepetool.synthesis import chance, uniform, unit, wavetable
+from crepetool.training import accompaniment
+from crepetool.training.synthesis import chance, uniform, unit, wavetable
 from crepetool.units import (
     CENTS_OFFSET,
     CENTS_PER_BIN,
@@ -57,7 +57,7 @@ SHARES = {
     "quiet": 0.05,
     "noise": 0.6,
 }
-#: Share of voiced frames whose voice is mixed over a band (:mod:`crepetool.accompaniment`),
+#: Share of voiced frames whose voice is mixed over a band (:mod:`crepetool.training.accompaniment`),
 #: before the recording chain, and the signal-to-interference ratios drawn for them (dB). Off by
 #: default: every share measured lifts the hard set and costs the realistic set, on every seed
 #: tried (docs/recovery.md); ``prune --bleed`` (``RecoveryOptions.bleed_share``) turns it on.

@@ -1,7 +1,7 @@
 """``predict --engine ray``: the files of a batch spread over a Ray cluster.
 
 Each Ray worker is an actor that loads the model once (its weights travel through Ray's
-object store) and runs :func:`crepetool.runner.run_job` on the files it is given: the
+object store) and runs :func:`crepetool.prediction.runner.run_job` on the files it is given: the
 same pipeline, writers and atomic renames as the local engine, so the outputs are
 byte for byte the same and resuming, skipping and the one-line report of a bad file
 behave as they do locally. Outputs are written where the worker runs: on a multi-node
@@ -33,10 +33,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from crepetool.errors import UserInputError
-from crepetool.options import PredictOptions
-from crepetool.pipeline import Network, estimate_frames, local_network
-from crepetool.runner import FileResult, Job, model_info, run_job
-from crepetool.weights import Weights
+from crepetool.network.weights import Weights
+from crepetool.prediction.options import PredictOptions
+from crepetool.prediction.pipeline import Network, estimate_frames, local_network
+from crepetool.prediction.runner import FileResult, Job, model_info, run_job
 
 #: Times a worker is restarted, and a file retried (or a batch, for a split file), after it dies.
 RETRIES = 2
@@ -82,7 +82,7 @@ def split(jobs: list[Job], options: PredictOptions) -> list[int]:
 
 
 def cluster_network(ray: Any, pool: list[Any]) -> Network:
-    """A :data:`~crepetool.pipeline.Network` over the ``pool`` of workers: batches go round
+    """A :data:`~crepetool.prediction.pipeline.Network` over the ``pool`` of workers: batches go round
     the pool, two in flight per worker, and come back in the order they were sent."""
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:

@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 from crepetool.errors import UserInputError, WeightsError, check_input_file
-from crepetool.presets import KERAS_MODELS, LAYER_NAMES, PRESETS
-from crepetool.provenance import Provenance
-from crepetool.weights import StateDict, Weights, infer_capacity, sha256
+from crepetool.network.presets import KERAS_MODELS, LAYER_NAMES, PRESETS
+from crepetool.network.provenance import Provenance
+from crepetool.network.weights import StateDict, Weights, infer_capacity, sha256
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _BN_NAMES = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crepetool.presets import KERNEL_SIZES, LAYER_NAMES, preset_name
-from crepetool.provenance import Provenance
-from crepetool.resolver import source_of, teacher_of, weights_of
-from crepetool.weights import Weights
+from crepetool.network.presets import KERNEL_SIZES, LAYER_NAMES, preset_name
+from crepetool.network.provenance import Provenance
+from crepetool.network.resolver import source_of, teacher_of, weights_of
+from crepetool.network.weights import Weights
 
 
 def describe(weights: str | Path | Weights) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def describe(weights: str | Path | Weights) -> dict[str, Any]:
     with its ``parameters``: a conv counts its weight, bias and its batch norm's
     weight and bias), ``parameters`` (their sum), ``buffers`` (BN running
     statistics and counters), ``source`` and ``teacher`` (where it came from and what taught it:
-    :class:`~crepetool.provenance.Provenance` records, or None) and ``metadata``.
+    :class:`~crepetool.network.provenance.Provenance` records, or None) and ``metadata``.
     """
     w = weights_of(weights, require_finite=False)
     sd = w.state_dict

@@ -9,7 +9,6 @@ from typing import Any
 import torch
 
 from crepetool.errors import UserInputError
-from crepetool.model import load_model, resolve_device
 from crepetool.names import (
     CONV_MODES,
     DECODERS,
@@ -23,10 +22,11 @@ from crepetool.names import (
     PREDICT_BATCH,
     RESAMPLERS,
 )
-from crepetool.postprocess import Voicing
-from crepetool.precision import Wrapped, with_precision
+from crepetool.network.model import load_model, resolve_device
+from crepetool.network.precision import Wrapped, with_precision
+from crepetool.network.weights import Weights
+from crepetool.prediction.postprocess import Voicing
 from crepetool.units import SAMPLE_RATE
-from crepetool.weights import Weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,11 +44,11 @@ class PredictOptions:
         device: ``cpu``, ``cuda``, ``cuda:N``; None is cuda when available.
         resampler: ``resampy`` (torchcrepe's, the default) or ``soxr`` (faster).
         precision: ``fp32``, ``bf16`` (CPU matrix units, or CUDA) or ``fp16`` (CUDA); see
-            :mod:`crepetool.precision`.
-        conv: ``auto``, ``direct`` or ``transform``: how conv2..conv6 run (:mod:`crepetool.spectral`);
+            :mod:`crepetool.network.precision`.
+        conv: ``auto``, ``direct`` or ``transform``: how conv2..conv6 run (:mod:`crepetool.network.spectral`);
             None is the model's own (``auto``, or ``CREPETOOL_CONV``).
         periodicity_threshold, silence_db, median_filter, mean_filter: voicing and smoothing
-            after decoding (:mod:`crepetool.postprocess`), all off by default.
+            after decoding (:mod:`crepetool.prediction.postprocess`), all off by default.
     """
 
     hop_length: int | None = None
@@ -124,7 +124,7 @@ class PredictOptions:
 
     def model(self, weights: str | Path | Weights | dict | torch.nn.Module) -> torch.nn.Module:
         """``weights`` as a model on :attr:`device` at :attr:`precision` (see
-        :func:`crepetool.model.load_model`). A module passed in keeps its own device unless
+        :func:`crepetool.network.model.load_model`). A module passed in keeps its own device unless
         :attr:`device` is set; one already at a precision is used as it is."""
         if isinstance(weights, Wrapped):
             return weights

@@ -1,6 +1,6 @@
 """Decoders that decide frames as probabilities arrive, for the pipeline.
 
-:class:`OnlineViterbi` is crepetool's Viterbi (:func:`crepetool.decode.viterbi`) decided
+:class:`OnlineViterbi` is crepetool's Viterbi (:func:`crepetool.prediction.decode.viterbi`) decided
 online. Back-pointers are kept only for frames not yet decided; every :data:`CHECK_EVERY`
 frames all states' paths are traced back together, and the frames before the point where
 they all meet are final: every path that can still win passes there, so the whole-recording
@@ -14,14 +14,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from crepetool.decode import REACH, ViterbiStep, bin_range, decode, local_average
+from crepetool.prediction.decode import REACH, ViterbiStep, bin_range, decode, local_average
 
 #: Frames between attempts to decide the online Viterbi's undecided stretch.
 CHECK_EVERY = 32
 
 
 class OnlineViterbi:
-    """crepetool's Viterbi (:func:`crepetool.decode.viterbi`), deciding frames as soon as
+    """crepetool's Viterbi (:func:`crepetool.prediction.decode.viterbi`), deciding frames as soon as
     every surviving path agrees on them.
 
     :meth:`push` takes probabilities (Tensor [shape=(n, 360)]) and returns the pitch (Hz)

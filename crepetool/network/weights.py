@@ -29,7 +29,7 @@ import torch
 from crepetool.atomic import atomic_path, check_output
 from crepetool.errors import WeightsError, check_input_file
 from crepetool.names import SAFETENSORS_SUFFIX
-from crepetool.presets import CLASSIFIER_TIME_STEPS, KERNEL_SIZES, LAYER_NAMES, MAX_CAPACITY, channels
+from crepetool.network.presets import CLASSIFIER_TIME_STEPS, KERNEL_SIZES, LAYER_NAMES, MAX_CAPACITY, channels
 from crepetool.units import PITCH_BINS
 
 METADATA_KEY = "crepetool"
@@ -119,7 +119,7 @@ def sha256(path: Path) -> str:
 
 
 def load(path: str | Path, require_finite: bool = True) -> Weights:
-    """Load and validate a CREPE weights file (names such as ``full``: :mod:`crepetool.resolver`).
+    """Load and validate a CREPE weights file (names such as ``full``: :mod:`crepetool.network.resolver`).
 
     Arguments
         path: a ``.pth`` / ``.safetensors`` file.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from crepetool.model import LAYER_NAMES, Crepe
+from crepetool.network.model import LAYER_NAMES, Crepe
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

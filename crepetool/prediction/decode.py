@@ -103,7 +103,7 @@ def viterbi(probabilities: torch.Tensor, lo: int, hi: int) -> Decoded:
 
 class ViterbiStep:
     """One frame of the banded recurrence over ``states`` states, shared by the whole-recording
-    decoder and the online one (:class:`crepetool.online.OnlineViterbi`)."""
+    decoder and the online one (:class:`crepetool.prediction.online.OnlineViterbi`)."""
 
     def __init__(self, states: int) -> None:
         offsets = np.arange(-REACH, REACH + 1)

@@ -1,0 +1,26 @@
+"""The network: CREPE of any capacity K/32, its weights and where they come from.
+
+Data flows one way: a name, ``official-NAME`` or a path -> :mod:`.resolver` (with
+:mod:`.keras` for the original CREPE's files, :mod:`.provenance` for the record of where
+they came from) -> :class:`.weights.Weights` (a state dict and its metadata, read and
+written by :mod:`.weights`) -> :func:`.loading.load_model` -> :class:`.model.Crepe`, whose
+conv2..conv6 run in the frequency domain (:mod:`.spectral`), at a chosen arithmetic
+(:mod:`.precision`), or as ONNX (:mod:`.export`). :mod:`.presets` holds the capacities and
+layer geometry (torch-free); :mod:`.summary` describes a file for ``inspect``.
+
+Nothing here knows of audio, prediction options or the command line.
+"""
+
+from crepetool.lazy import exports
+
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "Crepe": "model",
+        "Weights": "weights",
+        "load_model": "loading",
+        "resolve_device": "loading",
+        "weights_of": "resolver",
+        "parse_capacity": "presets",
+    },
+)

@@ -1,0 +1,27 @@
+"""The prediction pipeline: audio in, pitch out, block by block.
+
+One chain serves ``crepetool predict``, :func:`predict`, ``verify`` and ``evaluate``:
+
+    :mod:`.audio` (read blocks) -> :mod:`.resampling` (16 kHz) -> :mod:`.framing` (1024-sample
+    windows, normalised) -> the network -> :mod:`.online` (decoders that decide frames as they
+    go, from :mod:`.decode`) -> :mod:`.voicing` (thresholds and filters)
+
+:mod:`.pipeline` wires the chain (with :mod:`.loudness` for ``--silence``, a feature of the
+raw frames); :class:`.options.PredictOptions` says how, validated once. One recording
+collected is :mod:`.recording`; one file to its output files is :mod:`.runner` (writers in
+:mod:`.outputs`, pictures in :mod:`.plotting`); many files are :mod:`.batch`, or
+:mod:`.distributed` on a Ray cluster.
+"""
+
+from crepetool.lazy import exports
+
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "PredictOptions": "options",
+        "Prediction": "recording",
+        "predict": "recording",
+        "probabilities": "recording",
+        "predict_files": "batch",
+    },
+)

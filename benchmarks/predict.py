@@ -45,7 +45,7 @@ import torch
 
 from crepetool import prediction
 from crepetool.compat import import_torchcrepe
-from crepetool.network.model import load_model
+from crepetool.network.loading import load_model
 from crepetool.network.resolver import weights_of as load
 from crepetool.prediction import decode
 from crepetool.prediction.resampling import resample
@@ -229,7 +229,7 @@ def recovery_table(steps: int = 6) -> None:
     """Seconds a distillation step (64 frames: 32 fresh, labelled by the teacher, and 32 replayed)
     at K = 4, 8, 12, 16, from the source and with the teacher prune's defaults pick: every layer
     trained (direct, transformed), then ``recovery.FROZEN`` frozen three ways: conv1 recomputed
-    for every frame of every step (the path before ``recovery._Conv1``), once per fresh frame by
+    for every frame of every step (the path before ``SharedConv1``), once per fresh frame by
     the student, and the default (the teacher's conv1 rows, where the student is a cut of it)."""
     from crepetool.network import resolver
     from crepetool.training import pruning, recovery
@@ -243,7 +243,7 @@ def recovery_table(steps: int = 6) -> None:
         " | transform / direct | default / direct | default / every frame |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    every_frame = (("_Conv1", lambda student, teacher: None),)
+    every_frame = (("SharedConv1", lambda student, teacher: None),)
     once = (("shared_rows", lambda student, teacher: None),)
     for capacity in (4, 8, 12, 16):
         cut = pruning.prune("auto", capacity)
@@ -268,9 +268,10 @@ def recovery_table(steps: int = 6) -> None:
 
 
 def _step_seconds(cut, teacher, conv: str, layers: tuple[str, ...], patches, steps: int) -> float:
-    """The median seconds of ``steps`` distillation steps after one, with ``recovery``'s
-    ``patches`` (name, replacement) in place for the run."""
+    """The median seconds of ``steps`` distillation steps after one, with
+    :mod:`crepetool.training.recovery.conv1`'s ``patches`` (name, replacement) in place for the run."""
     from crepetool.training import recovery
+    from crepetool.training.recovery import conv1 as shared
 
     times: list[float] = []
     last = [time.perf_counter()]
@@ -280,22 +281,22 @@ def _step_seconds(cut, teacher, conv: str, layers: tuple[str, ...], patches, ste
         times.append(now - last[0])
         last[0] = now
 
-    saved = {attribute: getattr(recovery, attribute) for attribute, _ in patches}
+    saved = {attribute: getattr(shared, attribute) for attribute, _ in patches}
     try:
         for attribute, replacement in patches:
-            setattr(recovery, attribute, replacement)
+            setattr(shared, attribute, replacement)
         with torch.enable_grad():  # main() switched gradients off
             recovery.distill(
                 cut.state_dict,
                 load_model(teacher, conv=conv),
-                steps + 1,
+                steps=steps + 1,
                 callback=tick,
                 conv=conv,
                 frozen=layers,
             )
     finally:
         for attribute, value in saved.items():
-            setattr(recovery, attribute, value)
+            setattr(shared, attribute, value)
     return sorted(times[1:])[len(times[1:]) // 2]
 
 

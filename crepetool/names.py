@@ -39,6 +39,24 @@ CRITERIA: tuple[str, ...] = ("l1", "l2", "bn", "random")
 #: Recovery after pruning (crepetool.training.recovery.method_for): ``auto`` distils what a cut narrowed
 #: and keeps a source that was already K wide as trained.
 RECOVERY_METHODS: tuple[str, ...] = ("auto", "distill", "bn", "none")
+#: Default distillation steps by capacity (crepetool.training.recovery.default_steps): (largest K,
+#: steps), the first row whose K is at least the model's. K = 5..15 are taught by official
+#: ``medium``, whose steps cost ~2/3 of ``full``'s; K = 9..15, cut from ``medium`` with conv1
+#: frozen, take 1000 so that ``prune -k 12`` fits 5 minutes on two AVX2 cores; K = 4, 16 and 24
+#: start from the trained model of their size (docs/recovery.md).
+STEPS_SCHEDULE: tuple[tuple[int, int], ...] = ((4, 360), (8, 540), (15, 1000), (32, 360))
+#: ``verify``'s default bar: raw pitch accuracy on the known-f0 signals.
+DEFAULT_MIN_ACCURACY = 0.9
+
+
+def schedule_text(schedule: tuple[tuple[int, int], ...] = STEPS_SCHEDULE) -> str:
+    """The schedule as help text: ``K=1..4: 360, 5..8: 540, ...``."""
+    rows, first = [], 1
+    for largest, steps in schedule:
+        rows.append(f"{first}..{largest}: {steps}")
+        first = largest + 1
+    return "K=" + ", ".join(rows)
+
 #: Arithmetic of the network: fp32 (default), bf16 (CPU matrix units or CUDA), fp16 (CUDA).
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 DEFAULT_PRECISION = "fp32"
@@ -46,8 +64,13 @@ DEFAULT_PRECISION = "fp32"
 #: ``direct`` convolves, ``transform`` multiplies in the frequency domain.
 CONV_MODES: tuple[str, ...] = ("auto", "direct", "transform")
 DEFAULT_CONV = "auto"
-#: Overrides the default conv mode of every model built in the process.
+#: The environment variables crepetool reads (it sets none of them): the default conv mode and
+#: layout of every model built in the process, tracebacks for bug reports, and the torch threads
+#: of each Ray worker.
 CONV_ENV = "CREPETOOL_CONV"
+LAYOUT_ENV = "CREPETOOL_LAYOUT"
+DEBUG_ENV = "CREPETOOL_DEBUG"
+WORKER_THREADS_ENV = "CREPETOOL_WORKER_THREADS"
 #: Where predict runs its files: this process, or a Ray cluster (crepetool[ray]).
 ENGINES: tuple[str, ...] = ("local", "ray")
 #: Resamplers to 16 kHz: resampy (torchcrepe's, for parity) or soxr (much faster).

@@ -87,7 +87,7 @@ def test_accompanied_frames_keep_the_voices_label(monkeypatch: pytest.MonkeyPatc
 def test_a_voice_over_the_band_still_leads_for_the_teacher(full_weights) -> None:
     """At 10 dB SIR, full still finds the voice (not the band's chords) on most frames: the
     label is learnable."""
-    from crepetool.network.model import load_model
+    from crepetool.network.loading import load_model
     from crepetool.training import heldout
 
     g = _generator(5)

@@ -15,7 +15,7 @@ if sys.argv[1] == "tuned":
     from crepetool.allocator import tune_allocator
     tune_allocator()
 import torch
-from crepetool.network.model import load_model
+from crepetool.network.loading import load_model
 torch.set_grad_enabled(False)
 model = load_model("tiny")
 frames = torch.randn(256, 1024)

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from crepetool.cli.completion import SHELLS, completion_script
+from crepetool.errors import UserInputError
 from crepetool.network import weights as weights_io
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,9 +106,9 @@ def test_every_cli_choice_list_is_the_librarys() -> None:
     assert _choices("prune", "criterion") == tuple(pruning.CRITERIA) == names.CRITERIA
     assert _choices("prune", "recover") == names.RECOVERY_METHODS
     bare = prune("tiny", 1)
-    assert recovery.recover(bare, "none") is bare  # every name the CLI offers is one recover takes
-    with pytest.raises(ValueError, match="distill, bn, none"):
-        recovery.recover(bare, "magic")
+    assert recovery.recover(bare, method="none") is bare  # every name the CLI offers is one recover takes
+    with pytest.raises(UserInputError, match="distill, bn, none"):
+        recovery.recover(bare, method="magic")
 
 
 def test_completion_scripts_are_fresh() -> None:

@@ -173,7 +173,7 @@ def test_evaluate_on_user_audio(tmp_path: Path) -> None:
 
 def test_registration_restores_torchcrepes_own_model(tiny_weights) -> None:
     from crepetool.compat import import_torchcrepe, registered_with_torchcrepe
-    from crepetool.network.model import from_state_dict
+    from crepetool.network.loading import from_state_dict
 
     torchcrepe = import_torchcrepe()
     theirs = torchcrepe.Crepe("tiny")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from crepetool.network.model import load_model
+from crepetool.network.loading import load_model
 from crepetool.network.weights import save
 from crepetool.training.pruning import prune
 from helpers import REFERENCE

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from crepetool.compat import import_torchcrepe
-from crepetool.network.model import LAYOUT_ENV, Crepe, default_layout, from_state_dict, load_model
+from crepetool.network.loading import from_state_dict, load_model
+from crepetool.network.model import LAYOUT_ENV, Crepe, default_layout
 from helpers import random_state_dict
 
 
@@ -172,7 +173,7 @@ def test_a_frames_output_does_not_depend_on_its_batch(name: str, conv: str) -> N
     """Bit for bit: without whole blocks of 8, 6 of these 12 slices of tiny differed by ~1e-7
     from the same frames in one batch, and the Ray engine's files from the local engine's; with
     blocks of 8, MKL's 8-column bmm did on an AVX2 EPYC (hence blocks of 16)."""
-    from crepetool.network.model import load_model
+    from crepetool.network.loading import load_model
 
     model = load_model("tiny" if name == "tiny" else random_state_dict(12), conv=conv)
     frames = torch.randn(520, 1024, generator=torch.Generator().manual_seed(3))

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from crepetool import prediction
-from crepetool.network.model import load_model
+from crepetool.network.loading import load_model
 from crepetool.prediction import decode, pipeline
 from crepetool.prediction.options import PredictOptions
 from crepetool.prediction.resampling import resample, resampled_length

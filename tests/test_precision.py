@@ -12,7 +12,7 @@ import soundfile
 import torch
 
 from crepetool.network import precision
-from crepetool.network.model import load_model
+from crepetool.network.loading import load_model
 from helpers import REFERENCE, random_state_dict
 
 

@@ -12,7 +12,7 @@ import torch
 
 from crepetool import prediction
 from crepetool.compat import import_torchcrepe
-from crepetool.network.model import load_model
+from crepetool.network.loading import load_model
 from crepetool.prediction import decode
 from crepetool.prediction.resampling import resample
 from helpers import tone

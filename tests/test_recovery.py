@@ -12,7 +12,7 @@ import torch
 
 from crepetool.errors import AudioError, UserInputError
 from crepetool.evaluation import metrics, signals
-from crepetool.network.model import from_state_dict
+from crepetool.network.loading import from_state_dict
 from crepetool.network.resolver import weights_of
 from crepetool.network.weights import Weights, load
 from crepetool.prediction import predict
@@ -37,8 +37,8 @@ def _equal(a: dict, b: dict) -> bool:
 @pytest.mark.slow
 def test_bn_recovery_improves_deterministically_and_is_recorded() -> None:
     bare = prune("full", 12)
-    first = recover(bare, "bn", seed=3, calibration_count=512, measure=False)
-    second = recover(bare, "bn", seed=3, calibration_count=512, measure=False)
+    first = recover(bare, method="bn", seed=3, calibration_count=512, measure=False)
+    second = recover(bare, method="bn", seed=3, calibration_count=512, measure=False)
     assert _equal(first.state_dict, second.state_dict)
     assert first.metadata["recovery"]["method"] == "bn" and bare.metadata["recovery"]["method"] == "none"
     assert torch.equal(first.state_dict["conv2.weight"], bare.state_dict["conv2.weight"])
@@ -48,9 +48,9 @@ def test_bn_recovery_improves_deterministically_and_is_recorded() -> None:
 
 def test_distill_is_deterministic_and_seeded() -> None:
     bare = prune("tiny", 2).state_dict
-    first, steps = distill(bare, "tiny", 3, batch_size=16, seed=4)
-    second, _ = distill(bare, "tiny", 3, batch_size=16, seed=4)
-    other, _ = distill(bare, "tiny", 3, batch_size=16, seed=5)
+    first, steps = distill(bare, "tiny", steps=3, batch_size=16, seed=4)
+    second, _ = distill(bare, "tiny", steps=3, batch_size=16, seed=4)
+    other, _ = distill(bare, "tiny", steps=3, batch_size=16, seed=5)
     assert steps == 3
     assert _equal(first, second)
     assert not torch.equal(first["conv2.weight"], other["conv2.weight"])
@@ -59,15 +59,15 @@ def test_distill_is_deterministic_and_seeded() -> None:
 
 def test_distill_leaves_frozen_layers_as_cut() -> None:
     bare = prune("tiny", 2).state_dict
-    trained, _ = distill(bare, "tiny", 3, batch_size=16, seed=4)  # conv1 by default
+    trained, _ = distill(bare, "tiny", steps=3, batch_size=16, seed=4)  # conv1 by default
     assert recovery.FROZEN == ("conv1",)
     for key in ("conv1.weight", "conv1.bias"):
         assert torch.equal(trained[key], bare[key])
     assert not torch.equal(trained["conv2.weight"], bare["conv2.weight"])
     assert not torch.equal(trained["conv1_BN.weight"], bare["conv1_BN.weight"])  # its norm still learns
-    with pytest.raises(ValueError, match="cannot freeze conv9"):
-        distill(bare, "tiny", 1, frozen=("conv9",))
-    unfrozen, _ = distill(bare, "tiny", 1, batch_size=16, frozen=())
+    with pytest.raises(UserInputError, match="cannot freeze conv9"):
+        distill(bare, "tiny", steps=1, frozen=("conv9",))
+    unfrozen, _ = distill(bare, "tiny", steps=1, batch_size=16, frozen=())
     assert not torch.equal(unfrozen["conv1.weight"], bare["conv1.weight"])
 
 
@@ -75,7 +75,8 @@ def test_frozen_conv1_is_the_teachers_rows_once_per_frame(monkeypatch: pytest.Mo
     """A frozen conv1's output comes from the teacher's conv1 where the student is a cut of it
     (its rows found bit for bit), else from the student's own conv1, once per fresh frame (the
     replay reuses it): the same training as recomputing it for every frame of every step."""
-    from crepetool.network.model import Crepe, load_model
+    from crepetool.network.loading import load_model
+    from crepetool.network.model import Crepe
 
     bare = prune("tiny", 2).state_dict
     student, teacher = from_state_dict(bare), load_model("tiny")
@@ -93,14 +94,14 @@ def test_frozen_conv1_is_the_teachers_rows_once_per_frame(monkeypatch: pytest.Mo
     monkeypatch.setattr(
         Crepe, "conv1_output", lambda self, x: calls.append(self.conv1.out_channels) or conv1_output(self, x)
     )
-    shared, _ = distill(bare, teacher, 3, batch_size=16, seed=4)
+    shared, _ = distill(bare, teacher, steps=3, batch_size=16, seed=4)
     assert calls == [teacher.conv1.out_channels] * 3  # the teacher's, once a step; never the student's
     calls.clear()
-    monkeypatch.setattr(recovery, "shared_rows", lambda student, teacher: None)
-    own, _ = distill(bare, teacher, 3, batch_size=16, seed=4)
+    monkeypatch.setattr(recovery.conv1, "shared_rows", lambda student, teacher: None)
+    own, _ = distill(bare, teacher, steps=3, batch_size=16, seed=4)
     assert calls == [teacher.conv1.out_channels, student.conv1.out_channels] * 3  # fresh frames only
-    monkeypatch.setattr(recovery, "_Conv1", lambda student, teacher: None)
-    every, _ = distill(bare, teacher, 3, batch_size=16, seed=4)  # conv1 of every frame, every step
+    monkeypatch.setattr(recovery.conv1, "SharedConv1", lambda student, teacher: None)
+    every, _ = distill(bare, teacher, steps=3, batch_size=16, seed=4)  # conv1 of every frame, every step
     for trained in (shared, own):
         assert trained.keys() == every.keys()
         assert all(torch.allclose(trained[k].float(), every[k].float(), atol=1e-6) for k in every)
@@ -144,7 +145,7 @@ def test_auto_teacher_is_the_official_model_a_cut_started_from(monkeypatch: pyte
 def test_distillation_beats_no_recovery_on_held_out_signals() -> None:
     # a small teacher keeps this fast: tiny pruned to 2/32, recovered from tiny
     bare = prune("tiny", 2)
-    recovered = recover(bare, "distill", teacher="tiny", steps=120, seed=0)
+    recovered = recover(bare, method="distill", teacher="tiny", steps=120, seed=0)
     evaluation = recovered.metadata["recovery"]["evaluation"]
     before, after = evaluation["before"], evaluation["after"]
     assert after["frames_accuracy"] > before["frames_accuracy"] + 0.2
@@ -160,7 +161,7 @@ def test_distillation_beats_no_recovery_on_held_out_signals() -> None:
 
 
 def test_time_budget_stops_early() -> None:
-    _, steps = distill(prune("tiny", 1).state_dict, "tiny", 10_000, batch_size=8, time_budget=0.0)
+    _, steps = distill(prune("tiny", 1).state_dict, "tiny", steps=10_000, batch_size=8, time_budget=0.0)
     assert steps == 1
 
 
@@ -183,13 +184,13 @@ def test_time_budget_ends_annealed(monkeypatch: pytest.MonkeyPatch) -> None:
             rates.append(self.param_groups[0]["lr"])
             return super().step(closure)
 
-    monkeypatch.setattr(recovery, "time", Clock())
+    monkeypatch.setattr(recovery.distillation, "time", Clock())
     monkeypatch.setattr(torch.optim, "Adam", Recorded)
     aims: list[int] = []
     _, done = distill(
         prune("tiny", 1).state_dict,
         "tiny",
-        1_000,
+        steps=1_000,
         batch_size=8,
         lr=1.0,
         time_budget=40.0,
@@ -218,7 +219,7 @@ def test_audio_frames_and_distill_with_audio(tmp_path: Path) -> None:
     pool = audio_frames(tmp_path)
     assert pool.shape == (51 + 26, 1024)
     assert audio_frames(tmp_path, max_frames=10).shape == (10, 1024)
-    state, steps = distill(prune("tiny", 1).state_dict, "tiny", 2, batch_size=8, audio=pool)
+    state, steps = distill(prune("tiny", 1).state_dict, "tiny", steps=2, batch_size=8, audio=pool)
     assert steps == 2 and all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
@@ -273,7 +274,7 @@ def test_bleed_share_mixes_training_frames_over_a_band_and_is_recorded(cli, tmp_
     off, on = recover(bare, **quick), recover(bare, bleed_share=1.0, **quick)
     assert off.metadata["recovery"]["bleed_share"] == 0.0 and on.metadata["recovery"]["bleed_share"] == 1.0
     assert not _equal(off.state_dict, on.state_dict)
-    with pytest.raises(ValueError, match="bleed share"):
+    with pytest.raises(UserInputError, match="--bleed: the share"):
         recovery.RecoveryOptions(bleed_share=1.5)
     out_path = tmp_path / "band.pth"
     code, _, err = cli(*"prune -k 2 --source tiny --teacher tiny --steps 2 --bleed 0.5 -o".split(), out_path)
@@ -333,9 +334,9 @@ def test_default_steps_follow_the_schedule(monkeypatch: pytest.MonkeyPatch) -> N
     # and a cut from it more than a fine-tuned small
     assert recovery.default_steps(12) > recovery.default_steps(8) > recovery.default_steps(16)
     assert recovery.default_steps(8) > recovery.default_steps(4)
-    monkeypatch.setattr(recovery, "SCHEDULE", ((4, 720), (8, 540), (32, 360)))
+    monkeypatch.setattr(recovery.options, "SCHEDULE", ((4, 720), (8, 540), (32, 360)))
     assert [recovery.default_steps(k) for k in (1, 4, 5, 8, 9, 32)] == [720, 720, 540, 540, 360, 360]
     bare = prune("tiny", 2)
     assert (
-        recovery.recover(bare, "distill", measure=False, time_budget=0.0).metadata["recovery"]["steps"] == 1
+        recovery.recover(bare, method="distill", measure=False, time_budget=0.0).metadata["recovery"]["steps"] == 1
     )

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from crepetool.evaluation import metrics
-from crepetool.network.model import load_model
+from crepetool.network.loading import load_model
 from crepetool.training import frames as tf
 from crepetool.training import heldout, synthesis
 

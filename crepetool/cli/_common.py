@@ -7,23 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from crepetool import names
+from crepetool.cli.output import stderr
 from crepetool.cli.signals import check_signals
 from crepetool.network.presets import PRESETS
-
-#: Data (tables, JSON) goes to stdout; progress, warnings and hints to stderr.
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
 
 
 def complete_weights(incomplete: str) -> list[str]:
@@ -131,12 +125,6 @@ def weights_output(output: Path | None, default: str, overwrite: bool) -> Path:
     return path
 
 
-def print_json(value: Any) -> None:
-    """One JSON object on stdout, nothing else there."""
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
-    sys.stdout.flush()
-
-
 def human_size(size: int | None) -> str:
     if size is None:
         return "-"
@@ -169,7 +157,7 @@ def recovery_progress(method: str, steps: int) -> Iterator[Callable[[int, int, f
         TimeRemainingColumn(),
     )
     description = "distilling" if method == "distill" else "re-estimating batch norm"
-    with Progress(*columns, console=err, transient=False) as bar:
+    with Progress(*columns, console=stderr, transient=False) as bar:
         task = bar.add_task(description, total=steps if method == "distill" else None, loss="-", accuracy="-")
         if method != "distill":
             yield lambda *args: None
@@ -185,28 +173,38 @@ def recovery_progress(method: str, steps: int) -> Iterator[Callable[[int, int, f
         yield report
 
 
+def metric_table(title: str, columns: list[tuple[str, str, str]], rows: list[tuple[str, dict]]) -> Table:
+    """A table of ``rows`` (label, scores) with ``columns`` (title, key, format); a missing or
+    non-numeric score shows as ``-``, and only the columns some row has are shown."""
+    shown = [c for c in columns if any(c[1] in scores for _, scores in rows)]
+    table = Table(title=title, title_justify="left")
+    table.add_column("model")
+    for heading, _, _ in shown:
+        table.add_column(heading, justify="right")
+    for label, scores in rows:
+        cells = [fmt.format(scores[key]) if _numeric(scores.get(key)) else "-" for _, key, fmt in shown]
+        table.add_row(label, *cells)
+    return table
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: The held-out columns of a recovery (metadata ``recovery.evaluation``).
+RECOVERY_COLUMNS = [
+    ("speech RPA", "frames_accuracy", "{:.1%}"),
+    ("cents", "frames_median_cents", "{:.1f}"),
+    ("tones RPA", "tones_accuracy", "{:.1%}"),
+    ("cents", "tones_median_cents", "{:.1f}"),
+    ("pitch agree", "pitch_agreement", "{:.1%}"),
+    ("voicing agree", "voicing_agreement", "{:.1%}"),
+]
+
+
 def recovery_table(evaluation: dict[str, Any]) -> Table:
     """Before/after table of a recovery's held-out evaluation (metadata ``recovery.evaluation``)."""
-    table = Table(title="held-out signals (never trained on)", title_justify="left")
-    columns = [
-        ("speech RPA", "frames_accuracy", "{:.1%}"),
-        ("cents", "frames_median_cents", "{:.1f}"),
-        ("tones RPA", "tones_accuracy", "{:.1%}"),
-        ("cents", "tones_median_cents", "{:.1f}"),
-        ("pitch agree", "pitch_agreement", "{:.1%}"),
-        ("voicing agree", "voicing_agreement", "{:.1%}"),
-    ]
+    rows = [(row, evaluation[row]) for row in ("before", "after", "teacher") if isinstance(evaluation.get(row), dict)]
+    table = metric_table("held-out signals (never trained on)", RECOVERY_COLUMNS, rows)
     table.caption = "RPA: share within 50 cents; cents: median error; agree: with the teacher"
-    table.add_column("model", no_wrap=True)
-    for title, _, _ in columns:
-        table.add_column(title, justify="right")
-    for row in ("before", "after", "teacher"):
-        scores = evaluation.get(row)
-        if not isinstance(scores, dict):
-            continue
-        cells = []
-        for _, key, fmt in columns:
-            value = scores.get(key)
-            cells.append(fmt.format(value) if isinstance(value, (int, float)) else "-")
-        table.add_row(row, *cells)
     return table

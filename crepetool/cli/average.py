@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from crepetool.cli._common import OutputOpt, OverwriteOpt, complete_weights, err, weights_output
+from crepetool.cli._common import JsonOpt, OutputOpt, OverwriteOpt, complete_weights, weights_output
+from crepetool.cli.output import Output
 from crepetool.errors import UserInputError
 
 
@@ -21,6 +22,7 @@ def average_command(
     ],
     output: OutputOpt = None,
     overwrite: OverwriteOpt = False,
+    json_output: JsonOpt = False,
 ) -> None:
     """Average the weights of models recovered from one cut (prune --seed 0, --seed 1...) into one
     model, tensor by tensor [default output: averaged.pth]. prune --runs N does this in one go."""
@@ -36,7 +38,9 @@ def average_command(
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
     save(averaged, path, overwrite=overwrite)
-    err.print(f"wrote {path} (the mean of {len(loaded)} models)")
+    output = Output(json_output)
+    output.result({"path": str(path), "models": [str(w.path or m) for w, m in zip(loaded, models)]})
+    output.note(f"wrote {path} (the mean of {len(loaded)} models)")
 
 
 def register(app: typer.Typer) -> None:

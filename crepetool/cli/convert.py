@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from crepetool.cli._common import OverwriteOpt, WeightsArg, err
+from crepetool.cli._common import OverwriteOpt, WeightsArg
+from crepetool.cli.output import Output
 
 
 def convert_command(
@@ -22,7 +23,7 @@ def convert_command(
     from crepetool.network.weights import convert
 
     written = convert(weights_of(source), destination, overwrite=overwrite)
-    err.print(f"wrote {written}")
+    Output().note(f"wrote {written}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from crepetool.cli._common import ConvOpt, OverwriteOpt, WeightsArg, err
+from crepetool.cli._common import ConvOpt, OverwriteOpt, WeightsArg
+from crepetool.cli.output import Output
 
 
 def export_command(
@@ -26,7 +27,7 @@ def export_command(
 
     mode = EXPORT_CONV if conv is None else conv.value
     written = export_onnx(weights, output, opset=opset, overwrite=overwrite, conv=mode)
-    err.print(f"wrote {written}")
+    Output().note(f"wrote {written}")
 
 
 def register(app: typer.Typer) -> None:

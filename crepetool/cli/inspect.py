@@ -7,7 +7,8 @@ import json
 import typer
 from rich.table import Table
 
-from crepetool.cli._common import JsonOpt, WeightsArg, human_size, out, print_json, recovery_table
+from crepetool.cli._common import JsonOpt, WeightsArg, human_size, recovery_table
+from crepetool.cli.output import Output
 
 
 def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
@@ -15,8 +16,9 @@ def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
     from crepetool.network.summary import describe
 
     info = describe(weights)
+    output = Output(json_output)
+    output.result(info)
     if json_output:
-        print_json(info)
         return
     table = Table(title=f"{info['path']}", title_justify="left")
     for column in ("layer", "in", "out", "kernel", "parameters"):
@@ -40,20 +42,20 @@ def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
             )
     table.add_section()
     table.add_row("total", "", "", "", f"{info['parameters']:,}")
-    out.print(table)
+    output.table(table)
     preset = f" ({info['preset']})" if info["preset"] else ""
-    out.print(f"capacity   {info['capacity']}/32{preset}")
-    out.print(f"buffers    {info['buffers']:,} (batch-norm statistics)")
-    out.print(f"format     {info['format']}, {human_size(info['file_size'])}")
+    output.line(f"capacity   {info['capacity']}/32{preset}")
+    output.line(f"buffers    {info['buffers']:,} (batch-norm statistics)")
+    output.line(f"format     {info['format']}, {human_size(info['file_size'])}")
     from crepetool.network.provenance import Provenance
 
     for role in ("source", "teacher"):
         record = Provenance.read(info[role])
         if record is not None:
-            out.print(f"{role:<10} {record.describe()}", highlight=False)
+            output.line(f"{role:<10} {record.describe()}")
     meta = info["metadata"]
     if meta:
-        out.print("metadata")
+        output.line("metadata")
         for key in sorted(meta):
             value = meta[key]
             if key == "kept_channels" and isinstance(value, dict):
@@ -61,10 +63,10 @@ def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
             if key == "recovery" and isinstance(value, dict):
                 value = {k: v for k, v in value.items() if k not in ("evaluation", "previous")}
             text = value if isinstance(value, str) else json.dumps(value)
-            out.print(f"  {key}: {text}", highlight=False)
+            output.line(f"  {key}: {text}")
         recovery = meta.get("recovery")
         if isinstance(recovery, dict) and isinstance(recovery.get("evaluation"), dict):
-            out.print(recovery_table(recovery["evaluation"]))
+            output.table(recovery_table(recovery["evaluation"]))
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from crepetool.cli._common import OutputOpt, OverwriteOpt, err, weights_output
+from crepetool.cli._common import OutputOpt, OverwriteOpt, weights_output
+from crepetool.cli.output import Output
 
 
 def _complete_source(incomplete: str) -> list[str]:
@@ -39,7 +40,7 @@ def import_keras_command(
 
     weights = import_keras(source)
     save(weights, path, overwrite=overwrite)
-    err.print(f"wrote {path} (capacity {weights.capacity}/32)")
+    Output().note(f"wrote {path} (capacity {weights.capacity}/32)")
 
 
 def default_filename(source: str, names: tuple[str, ...]) -> str:

@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 
 from crepetool.allocator import tune_allocator
-from crepetool.cli.app import DEBUG_ENV, PROG, create_app
+from crepetool.cli.app import Session, create_app
+from crepetool.cli.output import PROG, error, warning
 from crepetool.cli.signals import Terminated, handled
 from crepetool.errors import CrepetoolError
+from crepetool.names import DEBUG_ENV
 
 
-def _debug() -> bool:
-    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
-
-
-def _fail(message: str) -> None:
-    sys.stderr.write(f"{PROG}: error: {message}\n")
-    sys.stderr.flush()
+def _debug(session: Session) -> bool:
+    return session.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
 def _warn(message, category, filename, lineno, file=None, line=None) -> None:
     """A library warning as one line on stderr (no source line, no file name)."""
-    sys.stderr.write(f"{PROG}: warning: {message}\n")
+    warning(str(message))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,32 +28,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     shown = warnings.showwarning
     warnings.showwarning = _warn
+    session = Session()
     try:
         with handled():
-            result = create_app()(
+            result = create_app(session)(
                 args=list(argv) if argv is not None else None, prog_name=PROG, standalone_mode=False
             )
     except CrepetoolError as exc:
-        if _debug():
+        if _debug(session):
             raise
-        _fail(str(exc))
+        error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        _fail("interrupted")
+        error("interrupted")
         return 130
     except Terminated:
-        _fail("terminated")
+        error("terminated")
         return 143
     except Exception as exc:
         # Click's usage errors (vendored privately by Typer) carry exit_code and format_message.
         code, formatter = getattr(exc, "exit_code", None), getattr(exc, "format_message", None)
         if isinstance(code, int) and callable(formatter):
             command = getattr(getattr(exc, "ctx", None), "command_path", PROG)
-            _fail(f"{formatter()} (see '{command} --help')")
+            error(f"{formatter()} (see '{command} --help')")
             return code
-        if _debug():
+        if _debug(session):
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return 1
     finally:
         warnings.showwarning = shown

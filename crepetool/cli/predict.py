@@ -28,10 +28,8 @@ from crepetool.cli._common import (
     Precision,
     PrecisionOpt,
     Resampler,
-    err,
-    out,
-    print_json,
 )
+from crepetool.cli.output import Output, error_line, stderr
 from crepetool.cli.signals import check_signals
 
 FilesArg = Annotated[
@@ -232,7 +230,7 @@ class _BatchProgress:
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
-            console=err,
+            console=stderr,
             transient=True,
         )
         self.files = self.progress.add_task("files", total=files, rate="")
@@ -260,23 +258,19 @@ class _BatchProgress:
         if self.remote:
             self.progress.advance(self.frames, result.frames)
         if result.status == "failed":
-            self.progress.console.print(
-                f"crepetool: error: {result.message}", markup=False, highlight=False, soft_wrap=True
-            )
+            self.progress.console.print(error_line(result.message), markup=False, highlight=False, soft_wrap=True)
 
 
 def _report(info: dict[str, Any], json_output: bool) -> None:
     """The batch's summary (exit 1 when a file failed)."""
-    if json_output:
-        print_json(info)
-    else:
-        rate = info["frames_per_second"]
-        out.print(
-            f"{info['done']} done, {info['skipped']} skipped (outputs exist), {info['failed']} failed; "
-            f"{info['audio_seconds']:.1f} s of audio, {info['frames']} frames"
-            + (f", {rate:.0f} frames/s" if rate else ""),
-            highlight=False,
-        )
+    output = Output(json_output)
+    output.result(info)
+    rate = info["frames_per_second"]
+    output.line(
+        f"{info['done']} done, {info['skipped']} skipped (outputs exist), {info['failed']} failed; "
+        f"{info['audio_seconds']:.1f} s of audio, {info['frames']} frames"
+        + (f", {rate:.0f} frames/s" if rate else "")
+    )
     if info["failed"]:
         raise typer.Exit(1)
 

@@ -15,10 +15,9 @@ from crepetool.cli._common import (
     Precision,
     PrecisionOpt,
     WeightsArg,
-    err,
-    out,
-    print_json,
+    metric_table,
 )
+from crepetool.cli.output import Output, error, stderr
 
 VERDICTS = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "info": "[blue]INFO[/blue]"}
 
@@ -27,7 +26,7 @@ def verify_command(
     weights: WeightsArg,
     min_accuracy: Annotated[
         float, typer.Option("--min-accuracy", help="Raw pitch accuracy needed on the known-f0 signals.")
-    ] = 0.9,
+    ] = names.DEFAULT_MIN_ACCURACY,
     min_agreement: Annotated[
         float | None,
         typer.Option(
@@ -44,7 +43,7 @@ def verify_command(
     """
     from crepetool.evaluation.verify import verify
 
-    with err.status("verifying (tracking the known-f0 signals)..."):
+    with stderr.status("verifying (tracking the known-f0 signals)..."):
         report = verify(
             weights,
             min_accuracy=min_accuracy,
@@ -52,19 +51,18 @@ def verify_command(
             device=device,
             precision=precision.value,
         )
-    if json_output:
-        print_json(report.as_dict())
-    else:
+    output = Output(json_output)
+    output.result(report.as_dict())
+    if not json_output:
         table = Table(title=f"{report.weights} ({report.capacity}/32)", title_justify="left")
         for column in ("check", "result", "measured", "detail"):
             table.add_column(column)
         for check in report.checks:
             verdict = VERDICTS[check.status]
             table.add_row(check.name, verdict, check.value, check.detail)
-        out.print(table)
+        output.table(table)
     if not report.passed:
-        failed = ", ".join(c.name for c in report.checks if not c.passed)
-        err.print(f"crepetool: verify failed: {failed}", markup=False, highlight=False, soft_wrap=True)
+        error(f"verify failed: {', '.join(c.name for c in report.checks if not c.passed)}")
         raise typer.Exit(1)
 
 
@@ -107,7 +105,7 @@ def evaluate_command(
 
         require_matplotlib()
         check_output(plot, overwrite=True)
-    with err.status("evaluating..."):
+    with stderr.status("evaluating..."):
         result = evaluate(
             weights,
             audio_dir=audio,
@@ -118,10 +116,9 @@ def evaluate_command(
         )
     if plot is not None:
         _plot(result, plot)
-    if json_output:
-        print_json(result)
-        return
-    out.print(_table(result))
+    output = Output(json_output)
+    output.result(result)
+    output.table(_table(result))
 
 
 def _plot(result: dict, plot: Path) -> None:
@@ -145,31 +142,28 @@ def _plot(result: dict, plot: Path) -> None:
         result["set"],
         "raw pitch accuracy (%)" if key.startswith("raw") else "agreement (%)",
     )
-    err.print(f"wrote {plot}")
+    Output().note(f"wrote {plot}")
+
+
+#: evaluate's columns: (title, key, format).
+EVALUATE_COLUMNS = [
+    ("K", "capacity", "{}"),
+    ("parameters", "parameters", "{:,}"),
+    ("RPA", "raw_pitch_accuracy", "{:.1%}"),
+    ("RCA", "raw_chroma_accuracy", "{:.1%}"),
+    ("median c", "median_cents", "{:.1f}"),
+    ("mean c", "mean_cents", "{:.1f}"),
+    ("voicing recall", "voicing_recall", "{:.1%}"),
+    ("false alarm", "voicing_false_alarm", "{:.1%}"),
+    ("agreement", "agreement_with_reference", "{:.1%}"),
+    ("frames/s", "frames_per_second", "{:.0f}"),
+]
 
 
 def _table(result: dict) -> Table:
     """The rows as a table: only the columns some row has."""
-    table = Table(title=f"{result['set']} on {result['device']}", title_justify="left")
-    columns = [
-        ("model", "weights", "{}"),
-        ("K", "capacity", "{}"),
-        ("parameters", "parameters", "{:,}"),
-        ("RPA", "raw_pitch_accuracy", "{:.1%}"),
-        ("RCA", "raw_chroma_accuracy", "{:.1%}"),
-        ("median c", "median_cents", "{:.1f}"),
-        ("mean c", "mean_cents", "{:.1f}"),
-        ("voicing recall", "voicing_recall", "{:.1%}"),
-        ("false alarm", "voicing_false_alarm", "{:.1%}"),
-        ("agreement", "agreement_with_reference", "{:.1%}"),
-        ("frames/s", "frames_per_second", "{:.0f}"),
-    ]
-    present = [c for c in columns if any(c[1] in row for row in result["models"])]
-    for title, _, _ in present:
-        table.add_column(title, justify="left" if title == "model" else "right")
-    for row in result["models"]:
-        table.add_row(*(fmt.format(row[key]) if key in row else "-" for _, key, fmt in present))
-    return table
+    rows = [(str(row["weights"]), row) for row in result["models"]]
+    return metric_table(f"{result['set']} on {result['device']}", EVALUATE_COLUMNS, rows)
 
 
 def signals_command(
@@ -184,7 +178,7 @@ def signals_command(
 
     check_folder(folder)
     written = write(verify_set(seed), folder)
-    err.print(f"wrote {len(written)} signals to {folder}")
+    Output().note(f"wrote {len(written)} signals to {folder}")
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ import torch
 
 from crepetool.evaluation import metrics, signals
 from crepetool.names import DEFAULT_PRECISION
-from crepetool.network.model import load_model, resolve_device
+from crepetool.network.loading import load_model, resolve_device
 from crepetool.network.precision import with_precision
 from crepetool.network.resolver import weights_of
 from crepetool.network.weights import parameter_count

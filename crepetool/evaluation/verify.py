@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from crepetool.evaluation import metrics, signals
-from crepetool.names import DEFAULT_FMAX, DEFAULT_FMIN, DEFAULT_PRECISION
-from crepetool.network.model import Crepe, load_model, resolve_device
+from crepetool.names import DEFAULT_FMAX, DEFAULT_FMIN, DEFAULT_MIN_ACCURACY, DEFAULT_PRECISION
+from crepetool.network.loading import load_model, resolve_device
+from crepetool.network.model import Crepe
 from crepetool.network.precision import with_precision
 from crepetool.network.resolver import source_of, weights_of
 from crepetool.network.weights import Weights, non_finite_keys
@@ -78,7 +79,7 @@ class Report:
 
 def verify(
     spec: str | Path | Weights,
-    min_accuracy: float = 0.9,
+    min_accuracy: float = DEFAULT_MIN_ACCURACY,
     min_agreement: float | None = None,
     device: str | None = None,
     precision: str = DEFAULT_PRECISION,

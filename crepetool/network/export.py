@@ -18,7 +18,7 @@ import torch
 
 from crepetool.atomic import atomic_path, check_output
 from crepetool.errors import UserInputError
-from crepetool.network.model import load_model
+from crepetool.network.loading import load_model
 from crepetool.network.resolver import weights_of
 from crepetool.network.weights import Weights
 from crepetool.units import WINDOW_SIZE

@@ -36,13 +36,10 @@ All of this is exact up to float rounding.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 
-from crepetool.names import CONV_ENV, CONV_MODES, DEFAULT_CONV
+from crepetool.names import CONV_ENV, CONV_MODES, DEFAULT_CONV, LAYOUT_ENV
 from crepetool.network import spectral
 from crepetool.network.presets import (
     CLASSIFIER_TIME_STEPS,
@@ -67,11 +64,6 @@ _CL = torch.channels_last
 #: ``cl`` (channels-last conv2d over [batch, C, 1, time]) or ``ncl`` (conv1d on [batch, C, time]);
 #: see :func:`default_layout`.
 LAYOUTS = ("cl", "ncl")
-LAYOUT_ENV = "CREPETOOL_LAYOUT"
-
-if TYPE_CHECKING:
-    from crepetool.network.weights import Weights
-
 
 class _Conv1d(torch.autograd.Function):
     """``F.conv1d`` (no padding, stride 1) with a backward pass of two forward-speed convolutions.
@@ -414,74 +406,3 @@ def bn_affine(bn: torch.nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Eval-mode batch norm as ``x * scale + shift``: two Tensors [shape=(C,)]."""
     scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
     return scale, bn.bias - bn.running_mean * scale
-
-
-def from_state_dict(
-    state_dict: dict[str, torch.Tensor], layout: str | None = None, conv: str | None = None
-) -> Crepe:
-    """A :class:`Crepe` in eval mode holding ``state_dict`` (capacity inferred from shapes)."""
-    from crepetool.network.weights import infer_capacity
-
-    model = Crepe(infer_capacity(state_dict), layout, conv)
-    model.load_state_dict(state_dict, strict=True)
-    return model.eval()
-
-
-def load_model(
-    source: str | Path | Weights | dict[str, torch.Tensor] | torch.nn.Module,
-    device: str | torch.device | None = None,
-    conv: str | None = None,
-) -> Crepe:
-    """The one way from "some model" to a :class:`Crepe` in eval mode on a device.
-
-    Arguments
-        source: a bundled name (``full``, ``tiny``), a weights path, :class:`~crepetool.network.weights.Weights`,
-            a state dict, a :class:`Crepe`, or any module with a CREPE state dict
-            (``torchcrepe.Crepe``).
-        device: where the model runs. ``None`` keeps a given :class:`Crepe` where it
-            is and puts anything loaded on the CPU; otherwise see :func:`resolve_device`.
-        conv: ``auto``, ``direct`` or ``transform`` (:class:`Crepe`); None keeps a given
-            :class:`Crepe`'s and builds anything else with :func:`default_conv`. A given
-            :class:`Crepe` of another conv is copied, never changed.
-    """
-    from crepetool.network.resolver import weights_of
-
-    target = None if device is None else resolve_device(device)
-    layout = default_layout(target)  # for a model built here; a given Crepe keeps its own
-    if isinstance(source, Crepe):
-        model = source
-        if conv is not None and conv != source.conv:
-            model = from_state_dict(source.state_dict(), source.layout, conv).to(_device_of(source))
-    elif isinstance(source, torch.nn.Module):
-        model = from_state_dict(source.state_dict(), layout, conv)
-    elif isinstance(source, dict):
-        model = from_state_dict(source, layout, conv)
-    else:
-        model = from_state_dict(weights_of(source).state_dict, layout, conv)
-    if target is not None or not isinstance(source, Crepe):
-        model = model.to(target or torch.device("cpu"))
-    return model.eval()
-
-
-def _device_of(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``None`` means cuda when available, else cpu. Refuses unknown or absent devices."""
-    from crepetool.errors import UserInputError
-
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        raise UserInputError(f"--device: unknown device {device!r} (use cpu, cuda or cuda:N)") from exc
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserInputError(f"--device: {device!r}: CUDA is not available here")
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise UserInputError(f"--device: {device!r}: only {torch.cuda.device_count()} CUDA device(s)")
-    elif resolved.type != "cpu":
-        raise UserInputError(f"--device: {device!r}: only cpu and cuda are supported")
-    return resolved

@@ -19,7 +19,7 @@ from typing import Any
 from crepetool.atomic import check_folder, sweep
 from crepetool.errors import UserInputError
 from crepetool.names import ENGINES, FORMATS, PLOT_FORMAT
-from crepetool.network.model import resolve_device
+from crepetool.network.loading import prepared, resolve_device
 from crepetool.network.resolver import weights_of
 from crepetool.network.weights import Weights
 from crepetool.prediction import audio as audio_io
@@ -211,7 +211,7 @@ def _run_batch(
 
         results = run_jobs(jobs, loaded, options, overwrite, ray_address, on_file)
         return BatchSummary(results, time.perf_counter() - started)
-    model = options.model(loaded)
+    model = prepared(loaded, options.device, options.conv, options.precision)
     info = model_info(loaded)
     results = []
     for job in jobs:

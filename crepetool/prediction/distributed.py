@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from crepetool.errors import UserInputError
+from crepetool.names import WORKER_THREADS_ENV
+from crepetool.network.loading import prepared
 from crepetool.network.weights import Weights
 from crepetool.prediction.options import PredictOptions
 from crepetool.prediction.pipeline import Network, estimate_frames, local_network
@@ -59,8 +61,8 @@ class Worker:
     def __init__(self, state_dict: dict, info: dict[str, Any], options: PredictOptions) -> None:
         import torch
 
-        torch.set_num_threads(max(1, int(os.environ.get("CREPETOOL_WORKER_THREADS", "1"))))
-        self.model = options.model(state_dict)
+        torch.set_num_threads(max(1, int(os.environ.get(WORKER_THREADS_ENV, "1"))))
+        self.model = prepared(state_dict, options.device, options.conv, options.precision)
         self.info, self.options = info, options
         self._network = local_network(self.model)  # on the model's device, as predict runs it
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
-
-import torch
 
 from crepetool.errors import UserInputError
 from crepetool.names import (
@@ -22,10 +19,7 @@ from crepetool.names import (
     PREDICT_BATCH,
     RESAMPLERS,
 )
-from crepetool.network.model import load_model, resolve_device
-from crepetool.network.precision import Wrapped, with_precision
-from crepetool.network.weights import Weights
-from crepetool.prediction.postprocess import Voicing
+from crepetool.prediction.voicing import Voicing
 from crepetool.units import SAMPLE_RATE
 
 
@@ -48,7 +42,7 @@ class PredictOptions:
         conv: ``auto``, ``direct`` or ``transform``: how conv2..conv6 run (:mod:`crepetool.network.spectral`);
             None is the model's own (``auto``, or ``CREPETOOL_CONV``).
         periodicity_threshold, silence_db, median_filter, mean_filter: voicing and smoothing
-            after decoding (:mod:`crepetool.prediction.postprocess`), all off by default.
+            after decoding (:mod:`crepetool.prediction.voicing`), all off by default.
     """
 
     hop_length: int | None = None
@@ -121,17 +115,6 @@ class PredictOptions:
                 f"the hop is under one sample at 16 kHz (hop length {self.hop_length} at {sample_rate} Hz)"
             )
         return hop
-
-    def model(self, weights: str | Path | Weights | dict | torch.nn.Module) -> torch.nn.Module:
-        """``weights`` as a model on :attr:`device` at :attr:`precision` (see
-        :func:`crepetool.network.model.load_model`). A module passed in keeps its own device unless
-        :attr:`device` is set; one already at a precision is used as it is."""
-        if isinstance(weights, Wrapped):
-            return weights
-        keep = self.device is None and isinstance(weights, torch.nn.Module)
-        return with_precision(
-            load_model(weights, None if keep else resolve_device(self.device), self.conv), self.precision
-        )
 
     @property
     def voicing(self) -> Voicing:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from crepetool.prediction import audio, postprocess
+from crepetool.prediction import audio, loudness, voicing
 from crepetool.prediction.framing import Framer, normalise_frames
 from crepetool.prediction.online import decoder_for
 from crepetool.prediction.options import PredictOptions
@@ -110,7 +110,7 @@ def max_spectrum_db(source: Source, options: PredictOptions, block_seconds: floa
     loudest = -math.inf
     for _, raw in raw_frames(source, options, block_seconds):
         if raw.size(0):
-            loudest = max(loudest, float(postprocess.spectrum_db(raw).max()))
+            loudest = max(loudest, float(loudness.spectrum_db(raw).max()))
     return loudest
 
 
@@ -167,7 +167,7 @@ def predict_stream(
                 on_start = None
             for batch in raw.split(options.batch_size) if raw.size(0) else ():
                 if max_db is not None:
-                    release.quiet.append(postprocess.loudness(batch, max_db))
+                    release.quiet.append(loudness.loudness(batch, max_db))
                 yield normalise_frames(batch.clone())
 
     for probabilities in network(batches()):
@@ -223,4 +223,4 @@ def track(
 
 def apply_voicing(track: Track, options: PredictOptions) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A track's pitch, periodicity and voiced mask after ``options``' voicing and smoothing."""
-    return postprocess.apply(track.pitch, track.periodicity, options.voicing, track.loudness)
+    return voicing.apply(track.pitch, track.periodicity, options.voicing, track.loudness)

@@ -19,6 +19,7 @@ import torch
 
 from crepetool.errors import UserInputError
 from crepetool.names import PREDICT_BATCH
+from crepetool.network.loading import prepared
 from crepetool.network.weights import Weights
 from crepetool.prediction import audio as audio_io
 from crepetool.prediction import pipeline
@@ -60,7 +61,7 @@ def predict(
     Arguments
         audio: a path, or samples (ndarray/Tensor [shape=(time,)] or [shape=(1, time)])
             with ``sample_rate``.
-        weights: anything :func:`crepetool.network.model.load_model` takes. A :class:`Crepe`
+        weights: anything :func:`crepetool.network.loading.load_model` takes. A :class:`Crepe`
             stays on its device unless ``options.device`` is set; others go to
             ``options.device`` (cuda when available).
         options: :class:`PredictOptions`; keyword ``changes`` (``fmax=1000``, ...)
@@ -75,7 +76,7 @@ def predict(
             raise UserInputError("sample_rate is required with raw samples")
         reader = audio_io.ArrayReader(audio, sample_rate)
     options.hop(reader.sample_rate)  # a bad hop is refused before the model loads
-    model = options.model(weights)
+    model = prepared(weights, options.device, options.conv, options.precision)
     track = pipeline.track(reader, model, options, progress=progress)
     pitch, periodicity, voiced = track.pitch, track.periodicity, None
     if options.voicing.active:

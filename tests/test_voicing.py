@@ -13,8 +13,8 @@ import torch
 
 from crepetool import prediction
 from crepetool.compat import import_torchcrepe
-from crepetool.network.model import load_model
-from crepetool.prediction import PredictOptions, framing, postprocess
+from crepetool.network.loading import load_model
+from crepetool.prediction import PredictOptions, framing, loudness, voicing
 
 torchcrepe = import_torchcrepe()
 
@@ -29,8 +29,8 @@ def _track(frames: int = 400, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor
 @pytest.mark.parametrize("window", [1, 3, 5, 9])
 def test_filters_and_threshold_equal_torchcrepes(window: int) -> None:
     pitch, periodicity = _track()
-    voicing = postprocess.Voicing(periodicity_threshold=0.21, median_filter=window, mean_filter=window)
-    ours_pitch, ours_periodicity, voiced = postprocess.apply(pitch, periodicity, voicing)
+    settings = voicing.Voicing(periodicity_threshold=0.21, median_filter=window, mean_filter=window)
+    ours_pitch, ours_periodicity, voiced = voicing.apply(pitch, periodicity, settings)
     # torchcrepe's README recipe, step by step
     theirs_periodicity = torchcrepe.filter.median(periodicity[None], window)
     theirs_pitch = torchcrepe.threshold.At(0.21)(pitch[None].clone(), theirs_periodicity)
@@ -53,14 +53,14 @@ def _speech_in_silence(rate: int = 16000) -> np.ndarray:
 def test_loudness_and_silence_equal_torchcrepes() -> None:
     audio = torch.from_numpy(_speech_in_silence())
     raw = torch.cat(list(framing.frames(audio, 160, normalise=False)))
-    ours = postprocess.loudness(raw, float(postprocess.spectrum_db(raw).max()))
+    ours = loudness.loudness(raw, float(loudness.spectrum_db(raw).max()))
     theirs = torchcrepe.loudness.a_weighted(audio[None], 16000, 160)[0]
     assert ours.shape == theirs.shape
     assert torch.allclose(ours, theirs, atol=2e-3)
     periodicity = torch.rand(ours.numel(), generator=torch.Generator().manual_seed(0))
     silenced = torchcrepe.threshold.Silence(-60.0)(periodicity[None], audio[None], 16000, 160)[0]
-    _, ours_periodicity, _ = postprocess.apply(
-        torch.full_like(periodicity, 200.0), periodicity, postprocess.Voicing(silence_db=-60.0), ours
+    _, ours_periodicity, _ = voicing.apply(
+        torch.full_like(periodicity, 200.0), periodicity, voicing.Voicing(silence_db=-60.0), ours
     )
     assert torch.equal(ours_periodicity, silenced)
     assert 0 < int((silenced == 0).sum()) < ours.numel()  # some frames silent, some not

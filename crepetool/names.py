@@ -32,8 +32,13 @@ WEIGHT_SUFFIXES: tuple[str, ...] = (*PTH_SUFFIXES, SAFETENSORS_SUFFIX)
 AUDIO_SUFFIXES: tuple[str, ...] = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 
 #: How the network's 360 bin probabilities become pitch (crepetool.prediction.decode.DECODERS).
-DECODERS: tuple[str, ...] = ("viterbi", "weighted-argmax", "argmax", "viterbi-torchcrepe")
-DEFAULT_DECODER = "viterbi"
+VITERBI, WEIGHTED_ARGMAX, ARGMAX = "viterbi", "weighted-argmax", "argmax"
+#: torchcrepe's own Viterbi, for exact reproduction (refused where it fails: decode.check_torchcrepe_viterbi).
+TORCHCREPE_VITERBI = "viterbi-torchcrepe"
+DECODERS: tuple[str, ...] = (VITERBI, WEIGHTED_ARGMAX, ARGMAX, TORCHCREPE_VITERBI)
+#: The decoders that decide each frame alone (no look-ahead).
+PER_FRAME_DECODERS: tuple[str, ...] = (WEIGHTED_ARGMAX, ARGMAX)
+DEFAULT_DECODER = VITERBI
 #: Channel importance criteria of pruning (crepetool.training.pruning.CRITERIA).
 CRITERIA: tuple[str, ...] = ("l1", "l2", "bn", "random")
 #: Recovery after pruning (crepetool.training.recovery.method_for): ``auto`` distils what a cut narrowed

@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 import torch
 
 from crepetool.cli.completion import SHELLS, completion_script
@@ -224,3 +226,48 @@ def test_torchcrepe_imports_whatever_torchaudio_does(tmp_path: Path) -> None:
         result = _python(code.format(setup=setup))
         assert result.stdout.startswith("256"), result.stderr
         assert "stand-in: torchaudio is unavailable" in result.stdout
+
+
+def test_every_reporting_command_prints_one_json_object(cli, tmp_path: Path) -> None:
+    """--json on each command that reports: stdout parses as one JSON object, with the fields a
+    script reads; nothing else on stdout (the progress and notes go to stderr)."""
+    wav = tmp_path / "tone.wav"
+    t = np.arange(8000) / 16000
+    soundfile.write(str(wav), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000)
+    a, b = tmp_path / "a.pth", tmp_path / "b.pth"
+    quick = ["--source", "tiny", "--teacher", "tiny", "--steps", "1", "--json"]
+    runs = {
+        "prune": ["prune", "-k", "2", *quick, "-o", a],
+        "prune b": ["prune", "-k", "2", *quick, "--seed", "1", "-o", b],
+        "finetune": ["finetune", a, "--steps", "1", "--teacher", "tiny", "--json", "-o", tmp_path / "c.pth"],
+        "average": ["average", a, b, "-o", tmp_path / "mean.pth", "--json"],
+        "inspect": ["inspect", a, "--json"],
+        "verify": ["verify", "tiny", "--json"],
+        "evaluate": ["evaluate", "tiny", "--json"],
+        "predict": ["predict", wav, "-w", "tiny", "-o", tmp_path / "out", "--json"],
+    }
+    results = {}
+    for name, args in runs.items():
+        code, out, err = cli(*args)
+        assert code == 0, (name, err)
+        results[name] = json.loads(out)
+        assert isinstance(results[name], dict), name
+    assert results["prune"]["path"] == str(a) and results["prune"]["after"]["capacity"] == 2
+    assert results["finetune"]["after"]["capacity"] == 2
+    assert results["average"]["path"] == str(tmp_path / "mean.pth")
+    assert results["inspect"]["capacity"] == 2
+    assert results["verify"]["passed"] is True
+    assert results["evaluate"]["models"][0]["capacity"] == 4
+    assert results["predict"]["done"] == 1
+
+
+def test_debug_sets_no_environment_variable(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--debug shows the traceback of that call only: nothing is left for later calls or children."""
+    from crepetool.names import DEBUG_ENV
+
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    with pytest.raises(Exception, match="no such file"):
+        cli("--debug", "inspect", "missing.pth")
+    assert DEBUG_ENV not in os.environ
+    code, _, err = cli("inspect", "missing.pth")
+    assert code == 2 and "Traceback" not in err and err.startswith("crepetool: error: missing.pth")

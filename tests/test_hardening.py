@@ -329,6 +329,12 @@ def _prune_args(*args: object) -> Callable[[Path], list]:
     return build
 
 
+def _folder_named_full(tmp: Path) -> list:
+    (tmp / "full").mkdir()  # what an earlier `-o full` leaves behind; the test runs in tmp
+    (tmp / "full" / "old.f0.csv").write_text("time,frequency,confidence\n")
+    return ["predict", good_wav(tmp), "-w", "full"]
+
+
 def _exists(tmp: Path) -> Path:
     (tmp / "exists.pth").write_bytes(b"x")
     return tmp / "exists.pth"
@@ -416,6 +422,17 @@ CASES = [
     _predict_option("hop 0", ["--hop-length", "0"], "hop length must be positive"),
     _predict_option("step -1", ["--step-size", "-1"], "step size must be positive"),
     _predict_option("batch 0", ["--batch-size", "0"], "batch size must be at least 1"),
+    _predict_option(
+        "viterbi-torchcrepe at the default fmax",
+        ["--decoder", "viterbi-torchcrepe"],
+        "sticks to the end of its pitch bins outside 36.0 to 1786 Hz",
+    ),
+    Case(
+        "weights:a folder named full does not shadow the name",
+        _folder_named_full,
+        0,
+        check=lambda t: csv_rows(t / "good.f0.csv"),
+    ),
     _predict_option("device tpu", ["--device", "tpu"], "unknown device"),
     _predict_option("decoder magic", ["--decoder", "magic"], "magic"),
     Case("output:under a file", _blocker, 2, "cannot write", names="blocker"),

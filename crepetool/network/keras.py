@@ -25,7 +25,7 @@ import torch
 from crepetool.errors import UserInputError, WeightsError, check_input_file
 from crepetool.network.presets import KERAS_MODELS, LAYER_NAMES, PRESETS
 from crepetool.network.provenance import Provenance
-from crepetool.network.weights import StateDict, Weights, infer_capacity, sha256
+from crepetool.network.weights import StateDict, Weights, file_wins, infer_capacity, sha256
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _BN_NAMES = {
@@ -55,7 +55,7 @@ def package_file(model: str) -> Path:
 
 def resolve(source: str | Path) -> Path:
     """A ``.h5`` path as given, or the installed package file of a capacity name."""
-    if isinstance(source, str) and source in KERAS_MODELS and not Path(source).exists():
+    if isinstance(source, str) and source in KERAS_MODELS and not file_wins(source):
         return package_file(source)
     path = Path(source)
     if not path.exists() and not path.suffix:

@@ -27,7 +27,7 @@ from crepetool.errors import UserInputError, WeightsError
 from crepetool.names import AUTO, BUNDLED_MODELS, OFFICIAL_PREFIX
 from crepetool.network.presets import KERAS_MODELS, MAX_CAPACITY, PRESETS
 from crepetool.network.provenance import Provenance
-from crepetool.network.weights import Weights, load, sha256
+from crepetool.network.weights import Weights, file_wins, load, sha256
 
 #: The narrowest trained source that :func:`default_teacher` lets teach its own cut.
 AUTO_TEACHER_MIN = 16
@@ -57,7 +57,7 @@ def resolve(
     if isinstance(spec, Weights):
         return Resolved(spec, spec.name)
     name = str(spec)
-    if Path(spec).exists():
+    if file_wins(spec):
         return Resolved(load(spec, require_finite), name)
     if name == AUTO:
         if auto is None:

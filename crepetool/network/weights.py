@@ -110,6 +110,13 @@ def non_finite_keys(state_dict: StateDict) -> list[str]:
     return [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
 
 
+def file_wins(spec: str | Path) -> bool:
+    """The one rule between a name and a path: an existing *file* named ``spec`` wins over a
+    built-in name (``full``, ``official-small``, ``tiny`` for ``import-keras``); a folder never
+    shadows one (``-o full`` leaves a folder named ``full`` behind)."""
+    return Path(spec).is_file()
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

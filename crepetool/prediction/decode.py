@@ -24,14 +24,21 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from crepetool.names import DEFAULT_DECODER, DEFAULT_FMAX, DEFAULT_FMIN
+from crepetool.errors import UserInputError
+from crepetool.names import (
+    ARGMAX,
+    DEFAULT_DECODER,
+    DEFAULT_FMAX,
+    DEFAULT_FMIN,
+    TORCHCREPE_VITERBI,
+    VITERBI,
+    WEIGHTED_ARGMAX,
+)
 from crepetool.units import (
-    CENTS_OFFSET,
-    CENTS_PER_BIN,
     PITCH_BINS,
     bins_to_cents,
     cents_to_frequency,
-    frequency_to_cents,
+    frequency_to_bins,
 )
 
 #: Transition weight max(12 - |d|, 0) reaches 11 bins each way.
@@ -44,16 +51,33 @@ Decoded = tuple[torch.Tensor, torch.Tensor]
 
 def bin_range(fmin: float, fmax: float) -> tuple[int, int]:
     """Allowed bins ``[lo, hi)`` for ``fmin``..``fmax``, computed as torchcrepe does."""
-    lo = math.floor(
-        (float(frequency_to_cents(torch.tensor(fmin, dtype=torch.float64))) - CENTS_OFFSET) / CENTS_PER_BIN
-    )
-    hi = math.ceil(
-        (float(frequency_to_cents(torch.tensor(fmax, dtype=torch.float64))) - CENTS_OFFSET) / CENTS_PER_BIN
-    )
+    lo = math.floor(float(frequency_to_bins(torch.tensor(fmin, dtype=torch.float64))))
+    hi = math.ceil(float(frequency_to_bins(torch.tensor(fmax, dtype=torch.float64))))
     lo, hi = max(lo, 0), min(hi, PITCH_BINS)
     if hi <= lo:
         raise ValueError(f"no pitch bin between fmin {fmin} Hz and fmax {fmax} Hz")
     return lo, hi
+
+
+def check_torchcrepe_viterbi(fmin: float, fmax: float) -> None:
+    """Refuse a range where torchcrepe's Viterbi goes wrong (UserInputError, exit 2).
+
+    Its transition rows are normalised after the band of :data:`REACH` bins is cut off at the
+    ends of the 360 bins, so a bin within :data:`REACH` of an end is cheaper to stay in than
+    any other. Where ``fmax`` lets such a bin in (above 1,786 Hz, so the default 2,006 Hz), a
+    weakly voiced stretch pulls the whole path there: every frame 2,005 Hz. ``fmin`` likewise
+    below 37.5 Hz. Inside those bounds its output is torchcrepe's own.
+    """
+    lo, hi = bin_range(fmin, fmax)
+    if lo >= REACH and hi <= PITCH_BINS - REACH:
+        return
+    low = float(cents_to_frequency(bins_to_cents(REACH)))
+    high = float(cents_to_frequency(bins_to_cents(PITCH_BINS - REACH)))
+    raise UserInputError(
+        f"--decoder {TORCHCREPE_VITERBI}: torchcrepe's Viterbi sticks to the end of its pitch bins "
+        f"outside {math.ceil(low * 10) / 10} to {math.floor(high)} Hz (--fmin {fmin:g}, --fmax {fmax:g}); "
+        f"give a range inside it, or use --decoder viterbi"
+    )
 
 
 def _masked(probabilities: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
@@ -153,7 +177,8 @@ def viterbi_path(log_emissions: np.ndarray) -> np.ndarray:
 def viterbi_torchcrepe(probabilities: torch.Tensor, lo: int, hi: int) -> Decoded:
     """torchcrepe's own Viterbi (row-normalised transitions, librosa), without dither.
 
-    Kept for exact reproduction of torchcrepe; it is wrong when fmax nears 2 kHz.
+    Kept for exact reproduction of torchcrepe; :func:`check_torchcrepe_viterbi` refuses the
+    ranges where it is wrong (the default fmax among them).
     """
     import librosa
 
@@ -167,10 +192,10 @@ def viterbi_torchcrepe(probabilities: torch.Tensor, lo: int, hi: int) -> Decoded
 
 
 DECODERS: dict[str, Callable[[torch.Tensor, int, int], Decoded]] = {
-    "viterbi": viterbi,
-    "weighted-argmax": weighted_argmax,
-    "argmax": argmax,
-    "viterbi-torchcrepe": viterbi_torchcrepe,
+    VITERBI: viterbi,
+    WEIGHTED_ARGMAX: weighted_argmax,
+    ARGMAX: argmax,
+    TORCHCREPE_VITERBI: viterbi_torchcrepe,
 }
 
 
@@ -191,6 +216,8 @@ def decode(
     """
     if decoder not in DECODERS:
         raise ValueError(f"unknown decoder {decoder!r} (choose from {', '.join(DECODERS)})")
+    if decoder == TORCHCREPE_VITERBI:
+        check_torchcrepe_viterbi(fmin, fmax)
     lo, hi = bin_range(fmin, fmax)
     bins, pitch = DECODERS[decoder](probabilities, lo, hi)
     periodicity = probabilities.gather(1, bins[:, None]).squeeze(1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from crepetool.names import PER_FRAME_DECODERS, VITERBI
 from crepetool.prediction.decode import REACH, ViterbiStep, bin_range, decode, local_average
 
 #: Frames between attempts to decide the online Viterbi's undecided stretch.
@@ -94,7 +95,7 @@ class FrameDecoder:
         self._held: list[torch.Tensor] = []
 
     def push(self, probabilities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.decoder in ("argmax", "weighted-argmax"):
+        if self.decoder in PER_FRAME_DECODERS:
             return (
                 decode(probabilities, self.fmin, self.fmax, self.decoder)
                 if probabilities.numel()
@@ -110,7 +111,7 @@ class FrameDecoder:
 
 
 def decoder_for(fmin: float, fmax: float, decoder: str) -> OnlineViterbi | FrameDecoder:
-    return OnlineViterbi(fmin, fmax) if decoder == "viterbi" else FrameDecoder(fmin, fmax, decoder)
+    return OnlineViterbi(fmin, fmax) if decoder == VITERBI else FrameDecoder(fmin, fmax, decoder)
 
 
 def _empty() -> tuple[torch.Tensor, torch.Tensor]:

@@ -18,7 +18,9 @@ from crepetool.names import (
     PRECISIONS,
     PREDICT_BATCH,
     RESAMPLERS,
+    TORCHCREPE_VITERBI,
 )
+from crepetool.prediction.decode import check_torchcrepe_viterbi
 from crepetool.prediction.voicing import Voicing
 from crepetool.units import SAMPLE_RATE
 
@@ -97,6 +99,8 @@ class PredictOptions:
             raise UserInputError(
                 f"--decoder: unknown decoder {self.decoder!r} (choose from {', '.join(DECODERS)})"
             )
+        if self.decoder == TORCHCREPE_VITERBI:
+            check_torchcrepe_viterbi(self.fmin, self.fmax)
 
     def hop(self, sample_rate: int) -> int:
         """Hop in samples at 16 kHz for an input at ``sample_rate``.

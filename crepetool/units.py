@@ -16,9 +16,11 @@ WINDOW_SIZE = 1024
 #: The network's outputs: pitch bins, :data:`CENTS_PER_BIN` apart.
 PITCH_BINS = 360
 CENTS_PER_BIN = 20
-#: Bin 0 in cents above :data:`REFERENCE_HZ` (CREPE's convention: bin 0 is 32.70 Hz).
+#: Bin 0 in cents above :data:`REFERENCE_HZ` (CREPE's convention: bin 0 is 31.70 Hz, bin 359 2,005.5 Hz).
 CENTS_OFFSET = 1997.3794084376191
 REFERENCE_HZ = 10.0
+#: CREPE's documented pitch range, C1 to B7 in Hz (to 0.1 Hz): the f0 range of the training frames.
+CREPE_RANGE_HZ = (32.7, 1975.5)
 
 
 def _log2(value: Any) -> Any:

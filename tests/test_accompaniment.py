@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from crepetool.training import accompaniment
 from crepetool.training import frames as tf
+from crepetool.training.frames import accompaniment, mixing, oscillators
+from crepetool.training.frames import sources as voices
 from crepetool.units import WINDOW_SIZE
 
-LENGTH = tf.CONTEXT + WINDOW_SIZE
+LENGTH = voices.CONTEXT + WINDOW_SIZE
 
 
 def _generator(seed: int = 0) -> torch.Generator:
@@ -50,9 +51,9 @@ def test_related_roots_sit_an_octave_or_a_fifth_from_the_voice() -> None:
 
 def test_mix_keeps_the_drawn_signal_to_interference_ratio() -> None:
     g = _generator(3)
-    voice, _ = tf.sources(16, g)
+    voice, _ = voices.sources(16, g)
     band = accompaniment.accompaniment(torch.full((16,), 150.0), g, LENGTH).audio
-    sir = tf.uniform((16, 1), *tf.BLEED_SIR, g)
+    sir = oscillators.uniform((16, 1), *mixing.BLEED_SIR, g)
     mixed = accompaniment.mix(voice, band, sir)
     window = slice(LENGTH - WINDOW_SIZE, LENGTH)
     interference = (mixed - voice)[:, window].pow(2).mean(-1)
@@ -70,7 +71,7 @@ def test_accompanied_frames_keep_the_voices_label(monkeypatch: pytest.MonkeyPatc
         given.append(voice_f0.clone())
         return real(voice_f0, generator, length)
 
-    monkeypatch.setattr(tf, "BLEED_SHARE", 1.0)
+    monkeypatch.setattr(mixing, "BLEED_SHARE", 1.0)
     monkeypatch.setattr(accompaniment, "accompaniment", spy)
     frames, f0 = tf.frames(32, _generator(4))
     again, _ = tf.frames(32, _generator(4))
@@ -78,7 +79,7 @@ def test_accompanied_frames_keep_the_voices_label(monkeypatch: pytest.MonkeyPatc
     assert len(given) == 2
     voiced = f0 > 0
     assert torch.equal(given[0], f0[voiced])
-    monkeypatch.setattr(tf, "BLEED_SHARE", 0.0)
+    monkeypatch.setattr(mixing, "BLEED_SHARE", 0.0)
     plain, plain_f0 = tf.frames(32, _generator(4))
     assert torch.equal(plain_f0, f0)  # the same voices underneath
     assert not torch.allclose(plain[voiced], frames[voiced], atol=1e-3)
@@ -91,7 +92,7 @@ def test_a_voice_over_the_band_still_leads_for_the_teacher(full_weights) -> None
     from crepetool.training import heldout
 
     g = _generator(5)
-    voice, f0 = tf.sources(64, g)
+    voice, f0 = voices.sources(64, g)
     band = accompaniment.accompaniment(f0, g, LENGTH).audio
     mixed = accompaniment.mix(voice, band, torch.full((64, 1), 10.0))[:, -WINDOW_SIZE:]
     mixed = (mixed - mixed.mean(1, keepdim=True)) / mixed.std(1, keepdim=True)

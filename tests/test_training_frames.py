@@ -8,10 +8,13 @@ import math
 import pytest
 import torch
 
+from crepetool import units
 from crepetool.evaluation import metrics
 from crepetool.network.loading import load_model
 from crepetool.training import frames as tf
-from crepetool.training import heldout, synthesis
+from crepetool.training import heldout
+from crepetool.training.frames import chain, mixing, oscillators
+from crepetool.training.frames import sources as voices
 
 
 def _generator(seed: int = 0) -> torch.Generator:
@@ -33,7 +36,7 @@ def test_frames_are_seeded_normalised_and_labelled() -> None:
     assert a.shape == (32, 1024) and torch.isfinite(a).all()
     assert torch.allclose(a.mean(1), torch.zeros(32), atol=1e-4)
     assert torch.allclose(a.std(1), torch.ones(32), atol=1e-3)
-    assert ((f0 == 0) | ((f0 >= tf.FMIN) & (f0 <= tf.FMAX))).all() and (f0 > 0).any()
+    assert ((f0 == 0) | ((f0 >= voices.FMIN) & (f0 <= voices.FMAX))).all() and (f0 > 0).any()
     targets = tf.targets(f0)
     voiced = f0 > 0
     assert (targets[~voiced] == 0).all()
@@ -59,11 +62,11 @@ def test_wavetable_equals_the_sum_of_sines() -> None:
         gain[:, :, None]
         * torch.sin(torch.arange(1, 21)[None, :, None] * phase[:, None, :] + start[:, :, None])
     ).sum(1)
-    assert torch.allclose(synthesis.wavetable(gain, start, phase), slow, atol=2e-3 * gain.sum(1).max())
+    assert torch.allclose(oscillators.wavetable(gain, start, phase), slow, atol=2e-3 * gain.sum(1).max())
 
 
 def test_a_dry_source_has_the_labelled_pitch(full_weights) -> None:
-    audio, f0 = tf.sources(128, _generator(11))
+    audio, f0 = voices.sources(128, _generator(11))
     window = audio[:, -1024:]
     window = (window - window.mean(1, keepdim=True)) / window.std(1, keepdim=True)
     pitch, _ = heldout.frame_pitch(load_model(full_weights), window)
@@ -73,7 +76,7 @@ def test_a_dry_source_has_the_labelled_pitch(full_weights) -> None:
 def test_band_limit_removes_the_fundamental_of_a_low_voice() -> None:
     noise = torch.randn(4, 8192, generator=_generator(3))
     low, high = torch.full((4, 1), 300.0), torch.full((4, 1), 3400.0)
-    out = tf.band_limit(noise, low, high)
+    out = chain.band_limit(noise, low, high)
     assert (_band_power(out, 0, 150) < 0.01 * _band_power(noise, 0, 150)).all()
     assert (_band_power(out, 6000, 8000) < 0.01 * _band_power(noise, 6000, 8000)).all()
     assert (_band_power(out, 800, 2500) > 0.8 * _band_power(noise, 800, 2500)).all()
@@ -81,11 +84,11 @@ def test_band_limit_removes_the_fundamental_of_a_low_voice() -> None:
 
 def test_a_room_adds_a_tail_that_decays_at_its_rt60() -> None:
     rt60 = torch.tensor([[0.3], [0.9]])
-    response = tf.room_response(rt60, _generator(4), length=16000)
+    response = chain.room_response(rt60, _generator(4), length=16000)
     assert (response[:, 0] == 1.0).all() and (response[:, 1:16] == 0).all()
     impulse = torch.zeros(2, 16000)
     impulse[:, 100] = 1.0
-    wet = tf.reverberate(impulse, response)
+    wet = chain.reverberate(impulse, response)
     assert torch.allclose(wet[:, 100:], response[:, :15900], atol=1e-5)  # causal, and it is the response
     energy = response[:, 16:].pow(2)
     # decay of the energy: 60 dB per rt60 seconds, measured between 20 and 200 ms
@@ -98,27 +101,27 @@ def test_codec_drops_detail_and_the_top_band() -> None:
     g = _generator(5)
     tone = torch.sin(2 * math.pi * 440 * torch.arange(4096) / 16000)[None].repeat(2, 1)
     audio = tone + 1e-3 * torch.randn(2, 4096, generator=g)
-    out = tf.codec(audio, torch.tensor([[0.05], [0.05]]), torch.tensor([[4000.0], [4000.0]]))
+    out = chain.codec(audio, torch.tensor([[0.05], [0.05]]), torch.tensor([[4000.0], [4000.0]]))
     assert (_band_power(out, 5000, 8000) < 1e-3 * _band_power(audio, 5000, 8000)).all()
     assert torch.allclose(out[:, 256:-256], tone[:, 256:-256], atol=0.02)  # the tone passes
     quiet = audio[:, :2048] * torch.linspace(0, 1, 2048)  # a fade-in: early blocks fall under the floor
-    faded = tf.codec(quiet, torch.tensor([[0.05], [0.05]]), torch.full((2, 1), 9000.0))
+    faded = chain.codec(quiet, torch.tensor([[0.05], [0.05]]), torch.full((2, 1), 9000.0))
     assert not torch.allclose(faded, quiet, atol=1e-4)  # spectral detail under the floor was dropped
-    transparent = tf.codec(audio, torch.zeros(2, 1), torch.full((2, 1), 9000.0))
+    transparent = chain.codec(audio, torch.zeros(2, 1), torch.full((2, 1), 9000.0))
     assert torch.allclose(transparent, audio, atol=1e-5)  # overlap-add restores the signal
 
 
 def test_clip_quantise_and_noise_do_what_they_say() -> None:
     audio = torch.randn(3, 2048, generator=_generator(6))
-    clipped = tf.clip(audio, torch.full((3, 1), 0.2))
+    clipped = chain.clip(audio, torch.full((3, 1), 0.2))
     assert torch.allclose(clipped.abs().amax(1), 0.2 * audio.abs().amax(1))
-    quiet = tf.quantise(audio, torch.full((3, 1), -50.0))
+    quiet = chain.quantise(audio, torch.full((3, 1), -50.0))
     steps = quiet * 32768
     assert torch.equal(steps, steps.round())
     assert torch.allclose(20 * torch.log10(quiet.abs().amax(1)), torch.full((3,), -50.0), atol=0.1)
-    noise = tf.coloured_noise(3, 2048, _generator(7))
+    noise = voices.coloured_noise(3, 2048, _generator(7))
     snr = torch.tensor([[0.0], [5.0], [10.0]])
-    mixed = tf.add_noise(audio, noise, snr)
+    mixed = chain.add_noise(audio, noise, snr)
     measured = 10 * torch.log10(audio.pow(2).mean(1) / (mixed - audio).pow(2).mean(1))
     assert torch.allclose(measured, snr[:, 0], atol=1e-3)
 
@@ -132,14 +135,14 @@ def test_degraded_frames_are_harder_but_still_labelled(full_weights) -> None:
 
 def test_degrade_applies_each_stage_to_its_share(monkeypatch: pytest.MonkeyPatch) -> None:
     audio = torch.randn(64, 3072, generator=_generator(8))
-    monkeypatch.setattr(tf, "SHARES", dict.fromkeys(tf.SHARES, 0.0))
-    assert torch.equal(tf.degrade(audio, _generator(9)), audio)  # no stage: untouched
-    monkeypatch.setattr(tf, "SHARES", {**dict.fromkeys(tf.SHARES, 0.0), "clip": 1.0})
-    clipped = tf.degrade(audio, _generator(9))
+    monkeypatch.setattr(chain, "SHARES", dict.fromkeys(chain.SHARES, 0.0))
+    assert torch.equal(chain.degrade(audio, _generator(9)), audio)  # no stage: untouched
+    monkeypatch.setattr(chain, "SHARES", {**dict.fromkeys(chain.SHARES, 0.0), "clip": 1.0})
+    clipped = chain.degrade(audio, _generator(9))
     ratio = clipped.abs().amax(1) / audio.abs().amax(1)
     assert (ratio < 0.61).all() and (ratio > 0.09).all()  # every row clipped at 10-60% of its peak
-    monkeypatch.setattr(tf, "SHARES", {**dict.fromkeys(tf.SHARES, 0.0), "band": 0.5})
-    banded = tf.degrade(audio, _generator(9))
+    monkeypatch.setattr(chain, "SHARES", {**dict.fromkeys(chain.SHARES, 0.0), "band": 0.5})
+    banded = chain.degrade(audio, _generator(9))
     changed = ~torch.isclose(banded, audio).all(dim=1)
     assert 16 < int(changed.sum()) < 48  # about half the rows
     assert (_band_power(banded[changed], 0, 100) < 0.05 * _band_power(audio[changed], 0, 100)).all()
@@ -149,21 +152,21 @@ def test_babble_is_speech_range_talkers_at_the_drawn_snr(monkeypatch: pytest.Mon
     """babble(): 3..6 other talkers, all in the speech range, added at the ratio drawn (here
     fixed at 6 dB) to the rows asked for and to no other."""
     calls: list[tuple[int, bool]] = []
-    real = tf.sources
+    real = voices.sources
 
-    def spy(count, generator, length=tf.CONTEXT + tf.WINDOW_SIZE, speech_only=False):
+    def spy(count, generator, length=voices.CONTEXT + units.WINDOW_SIZE, speech_only=False):
         calls.append((count, speech_only))
         audio, f0 = real(count, generator, length, speech_only)
         assert not speech_only or ((f0 >= 60) & (f0 <= 450)).all()
         return audio, f0
 
-    monkeypatch.setattr(tf, "sources", spy)
-    monkeypatch.setattr(tf, "BABBLE_SNR", (6.0, 6.0))
+    monkeypatch.setattr(mixing, "sources", spy)
+    monkeypatch.setattr(mixing, "BABBLE_SNR", (6.0, 6.0))
     g = torch.Generator().manual_seed(11)
     voice, _ = real(8, g)
     rows = torch.tensor([True, False] * 4)
-    mixed = tf.babble(voice, rows, g)
-    assert calls == [(4 * tf.BABBLE_TALKERS[1], True)]
+    mixed = mixing.babble(voice, rows, g)
+    assert calls == [(4 * mixing.BABBLE_TALKERS[1], True)]
     assert torch.equal(mixed[~rows], voice[~rows])
     crowd = (mixed - voice)[rows]
     snr = 10 * torch.log10(voice[rows].pow(2).mean(-1) / crowd.pow(2).mean(-1))
@@ -173,9 +176,9 @@ def test_babble_is_speech_range_talkers_at_the_drawn_snr(monkeypatch: pytest.Mon
 def test_babbled_frames_keep_the_leads_label(monkeypatch: pytest.MonkeyPatch) -> None:
     """frames() with every voiced frame over a crowd: the same labels as without, seeded, and
     different frames; off by default (no draw, so the default's frames are unchanged)."""
-    assert tf.BABBLE_SHARE == 0.0
+    assert mixing.BABBLE_SHARE == 0.0
     plain, plain_f0 = tf.frames(32, torch.Generator().manual_seed(12))
-    monkeypatch.setattr(tf, "BABBLE_SHARE", 1.0)
+    monkeypatch.setattr(mixing, "BABBLE_SHARE", 1.0)
     frames, f0 = tf.frames(32, torch.Generator().manual_seed(12))
     again, _ = tf.frames(32, torch.Generator().manual_seed(12))
     assert torch.equal(frames, again) and torch.equal(f0, plain_f0)

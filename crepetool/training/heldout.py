@@ -19,6 +19,7 @@ from crepetool.names import DEFAULT_FMAX
 from crepetool.network.model import Crepe
 from crepetool.prediction.decode import bin_range, local_average
 from crepetool.training import frames as training_frames
+from crepetool.units import CREPE_RANGE_HZ
 
 #: Seed of the held-out frame stream; training streams come from user seeds.
 SEED = 20_260_917
@@ -38,7 +39,7 @@ def frame_pitch(model: Crepe, frames: torch.Tensor, batch_size: int = 256) -> tu
     model.eval()
     probs = torch.cat([model(chunk.to(device)).cpu() for chunk in frames.split(batch_size)])
     model.train(was_training)
-    lo, hi = bin_range(training_frames.FMIN - 1, DEFAULT_FMAX)
+    lo, hi = bin_range(CREPE_RANGE_HZ[0] - 1, DEFAULT_FMAX)
     bins = probs[:, lo:hi].argmax(dim=1) + lo
     pitch = local_average(probs, bins, lo, hi, squash=False)
     return pitch.numpy(), probs.gather(1, bins[:, None]).squeeze(1).numpy()

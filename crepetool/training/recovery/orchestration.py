@@ -14,8 +14,8 @@ from crepetool.network.loading import load_model, resolve_device
 from crepetool.network.model import Crepe
 from crepetool.network.resolver import resolve_teacher
 from crepetool.network.weights import StateDict, Weights
-from crepetool.training import frames as training_frames
 from crepetool.training.averaging import average
+from crepetool.training.frames import mixing
 from crepetool.training.heldout import HeldOut
 from crepetool.training.recovery.batchnorm import recalibrate_batchnorm
 from crepetool.training.recovery.distillation import distill
@@ -43,7 +43,7 @@ def _distill_record(
 
 
 def _bleed_share(options: RecoveryOptions) -> float:
-    return training_frames.BLEED_SHARE if options.bleed_share is None else options.bleed_share
+    return mixing.BLEED_SHARE if options.bleed_share is None else options.bleed_share
 
 
 ProgressFn = Callable[[int, int, float, float | None], None]

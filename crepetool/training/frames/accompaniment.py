@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import torch
 
-from crepetool.training.synthesis import chance, uniform, wavetable
+from crepetool.training.frames.oscillators import chance, uniform, wavetable
 from crepetool.units import SAMPLE_RATE, WINDOW_SIZE
 
 #: Notes of a chord (the fourth, a seventh, sounds in half of them) and their harmonics.

@@ -8,8 +8,11 @@ test checks that every CLI choice list equals the library's.
 
 from __future__ import annotations
 
+from crepetool.units import step_to_hop
+
 #: Default hop between frames, in milliseconds (160 samples at 16 kHz).
 DEFAULT_STEP_MS = 10.0
+DEFAULT_HOP = step_to_hop(DEFAULT_STEP_MS)
 #: Default pitch range of prediction, in Hz (torchcrepe's fmin default and MAX_FMAX).
 DEFAULT_FMIN = 50.0
 DEFAULT_FMAX = 2006.0

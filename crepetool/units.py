@@ -23,6 +23,11 @@ REFERENCE_HZ = 10.0
 CREPE_RANGE_HZ = (32.7, 1975.5)
 
 
+def step_to_hop(milliseconds: float) -> int:
+    """A hop in milliseconds as samples at :data:`SAMPLE_RATE` (10 ms -> 160)."""
+    return round(SAMPLE_RATE * milliseconds / 1000)
+
+
 def _log2(value: Any) -> Any:
     if hasattr(value, "log2"):  # a Tensor
         return value.double().log2()

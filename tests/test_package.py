@@ -80,3 +80,55 @@ def test_no_function_is_over_80_lines() -> None:
                 if lines > MAX_LINES:
                     long.append(f"{path.name}:{node.lineno} {node.name} ({lines} lines)")
     assert long == []
+
+
+MAX_MODULE_LINES = 450
+
+
+def test_no_module_is_over_450_lines() -> None:
+    long = {
+        str(path.relative_to(PACKAGE)): count
+        for path in PACKAGE.rglob("*.py")
+        if (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def _code(path: Path) -> str:
+    """``path``'s code without comments and docstrings (string literals other than docstrings stay)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                body[0] = ast.Pass()
+    return ast.unparse(tree)
+
+
+#: Each idea's literal and where it may be typed (module: times); anywhere else is a second home.
+ONE_HOME: list[tuple[str, dict[str, int]]] = [
+    (r"\b16000\b", {"units.py": 1}),  # the sample rate
+    (r"\b1024\b", {"units.py": 1}),  # the window
+    (r"(?<!\(\d, )(?<!\(\d\d, )\b360\b", {"units.py": 1}),  # the pitch bins (not the steps of the schedule)
+    (r"1997\.379", {"units.py": 1}),  # bin 0 in cents
+    (r"\b32\.7\b|1975\.5", {"units.py": 2}),  # CREPE's range, for the training frames
+    (r"\b160\b", {}),  # the default hop: names.DEFAULT_HOP, from the step in ms
+    (r"\b2048\b", {"training/recovery/options.py": 1, "training/frames/sources.py": 1}),  # calibration; context
+    (r"\b0\.9\b", {"names.py": 1, "prediction/plotting.py": 1}),  # verify's bar; a line width
+    (r"'CREPETOOL_", {"names.py": 4}),  # every environment variable crepetool reads
+    (r"'(viterbi|weighted-argmax|argmax|viterbi-torchcrepe)'", {"names.py": 4}),  # the decoders
+    (r"1 \+ \w+ // \w+", {"prediction/framing.py": 1}),  # the frame count
+    (r"\.std\(dim=", {"prediction/framing.py": 1, "training/frames/oscillators.py": 1}),  # frames; synthesis
+    (r"\(\(4, 360\), \(8, 540\)", {"names.py": 1}),  # the default steps by capacity
+]
+
+
+def test_each_constant_is_typed_once() -> None:
+    import re
+
+    code = {str(path.relative_to(PACKAGE)): _code(path) for path in PACKAGE.rglob("*.py")}
+    for pattern, homes in ONE_HOME:
+        found = {name: n for name, text in code.items() if (n := len(re.findall(pattern, text)))}
+        assert found == homes, pattern
+    # the check can fail: a second copy of the sample rate is found
+    assert len(re.findall(r"\b16000\b", code["units.py"] + "\nRATE = 16000")) == 2

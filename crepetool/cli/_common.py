@@ -125,14 +125,18 @@ def weights_output(output: Path | None, default: str, overwrite: bool) -> Path:
     return path
 
 
+#: Bytes in a kilobyte, as file sizes are shown.
+KIB = 2**10
+
+
 def human_size(size: int | None) -> str:
     if size is None:
         return "-"
     value = float(size)
     for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
+        if value < KIB or unit == "GB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
+        value /= KIB
     return f"{value:.1f} GB"
 
 

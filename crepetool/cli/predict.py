@@ -31,6 +31,7 @@ from crepetool.cli._common import (
 )
 from crepetool.cli.output import Output, error_line, stderr
 from crepetool.cli.signals import check_signals
+from crepetool.units import PITCH_BINS
 
 FilesArg = Annotated[
     list[Path],
@@ -51,7 +52,7 @@ FormatsOpt = Annotated[
         "--format",
         "-f",
         help="Output format, repeatable: csv (NAME.f0.csv), pt (NAME.f0.pt), npy (NAME.activation.npy, "
-        "the [T, 360] salience). [default: csv]",
+        f"the [T, {PITCH_BINS}] salience). [default: csv]",
     ),
 ]
 

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crepetool.names import DEFAULT_STEP_MS
+from crepetool.names import DEFAULT_HOP
+from crepetool.prediction.framing import frame_count
 from crepetool.units import SAMPLE_RATE
 
 if TYPE_CHECKING:
     from crepetool.network.model import Crepe
 
 #: The signals' frame hop: predict's default step at 16 kHz.
-HOP = round(SAMPLE_RATE * DEFAULT_STEP_MS / 1000)
+HOP = DEFAULT_HOP
 TIMBRES = ("saw", "odd", "decaying", "missing-fundamental", "sine")
 
 
@@ -73,7 +74,7 @@ def harmonic(
     if snr_db is not None:
         power = np.mean(audio[voiced] ** 2) if voiced.any() else 0.01
         audio += rng.normal(0, np.sqrt(power / 10 ** (snr_db / 10)), samples)
-    frames = 1 + samples // HOP
+    frames = frame_count(samples, HOP)
     centres = np.minimum(np.arange(frames) * HOP, samples - 1)
     truth = np.where(voiced[centres], f0[centres], 0.0)
     # frames whose window straddles a voicing boundary are ambiguous: leave them out as unvoiced

@@ -17,7 +17,13 @@ import numpy as np
 import torch
 
 from crepetool.evaluation import metrics, signals
-from crepetool.names import DEFAULT_FMAX, DEFAULT_FMIN, DEFAULT_MIN_ACCURACY, DEFAULT_PRECISION
+from crepetool.names import (
+    DEFAULT_FMAX,
+    DEFAULT_FMIN,
+    DEFAULT_MIN_ACCURACY,
+    DEFAULT_PRECISION,
+    WEIGHTED_ARGMAX,
+)
 from crepetool.network.loading import load_model, resolve_device
 from crepetool.network.model import Crepe
 from crepetool.network.precision import with_precision
@@ -130,7 +136,7 @@ def verify(
             f"expected {list(expected)}",
         )
     )
-    checks.append(_integration(model, tone, decode(tone_probabilities, decoder="weighted-argmax"), embedding))
+    checks.append(_integration(model, tone, decode(tone_probabilities, decoder=WEIGHTED_ARGMAX), embedding))
 
     checks += _accuracy_checks(weights, model, str(resolved), precision, min_accuracy, min_agreement)
     return Report(weights.name if weights.path else str(spec), weights.capacity, checks)

@@ -21,7 +21,7 @@ from crepetool.errors import UserInputError
 from crepetool.network.loading import load_model
 from crepetool.network.resolver import weights_of
 from crepetool.network.weights import Weights
-from crepetool.units import WINDOW_SIZE
+from crepetool.units import CENTS_OFFSET, CENTS_PER_BIN, PITCH_BINS, REFERENCE_HZ, SAMPLE_RATE, WINDOW_SIZE
 
 #: Lowest opset the exported graph is written for.
 MIN_OPSET = 17
@@ -74,8 +74,9 @@ def export_onnx(
         props = {
             "crepetool": json.dumps(loaded.metadata, sort_keys=True),
             "capacity": str(loaded.capacity),
-            "input": f"{INPUT}: float32 [batch, 1024], 16 kHz windows, zero mean, unit std",
-            "output": f"{OUTPUT}: float32 [batch, 360], sigmoid; bin b at 20*b + 1997.38 cents above 10 Hz",
+            "input": f"{INPUT}: float32 [batch, {WINDOW_SIZE}], {SAMPLE_RATE // 1000} kHz windows, zero mean, unit std",
+            "output": f"{OUTPUT}: float32 [batch, {PITCH_BINS}], sigmoid; bin b at "
+            f"{CENTS_PER_BIN}*b + {CENTS_OFFSET:.2f} cents above {REFERENCE_HZ:g} Hz",
         }
         for key, value in props.items():
             entry = graph.metadata_props.add()

@@ -26,6 +26,7 @@ from crepetool.errors import UserInputError, WeightsError, check_input_file
 from crepetool.network.presets import KERAS_MODELS, LAYER_NAMES, PRESETS
 from crepetool.network.provenance import Provenance
 from crepetool.network.weights import StateDict, Weights, file_wins, infer_capacity, sha256
+from crepetool.units import PITCH_BINS
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _BN_NAMES = {
@@ -127,7 +128,7 @@ def _convert(root) -> StateDict:
     classifier = _layer(root, "classifier")
     kernel = _take(classifier, "kernel", "classifier")
     if kernel.dim() != 2:
-        raise WeightsError(f"classifier kernel has shape {tuple(kernel.shape)}, expected (in, 360)")
+        raise WeightsError(f"classifier kernel has shape {tuple(kernel.shape)}, expected (in, {PITCH_BINS})")
     state_dict["classifier.weight"] = kernel.t().contiguous()
     state_dict["classifier.bias"] = _take(classifier, "bias", "classifier")
     return state_dict

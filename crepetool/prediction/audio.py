@@ -41,7 +41,7 @@ class BlockReader:
             info = soundfile.info(str(path))
         except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as exc:
             reason = getattr(exc, "error_string", None) or str(exc).splitlines()[0] or type(exc).__name__
-            raise AudioError(f"{path}: not readable audio ({reason[:160]})") from exc
+            raise AudioError(f"{path}: not readable audio ({reason[:200]})") from exc
         self.sample_rate, self.length = int(info.samplerate), int(info.frames)
         if self.length <= 0:
             raise AudioError(f"{path}: holds no samples")

@@ -22,7 +22,7 @@ from crepetool.names import (
 )
 from crepetool.prediction.decode import check_torchcrepe_viterbi
 from crepetool.prediction.voicing import Voicing
-from crepetool.units import SAMPLE_RATE
+from crepetool.units import SAMPLE_RATE, step_to_hop
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +113,7 @@ class PredictOptions:
             if sample_rate != SAMPLE_RATE:
                 hop = int(self.hop_length * SAMPLE_RATE / sample_rate)
         else:
-            hop = round(SAMPLE_RATE * (DEFAULT_STEP_MS if self.step_size is None else self.step_size) / 1000)
+            hop = step_to_hop(DEFAULT_STEP_MS if self.step_size is None else self.step_size)
         if hop < 1:
             raise UserInputError(
                 f"the hop is under one sample at 16 kHz (hop length {self.hop_length} at {sample_rate} Hz)"

@@ -18,11 +18,10 @@ from pathlib import Path
 import torch
 
 from crepetool.prediction import audio, loudness, voicing
-from crepetool.prediction.framing import Framer, normalise_frames
+from crepetool.prediction.framing import Framer, frame_count, normalise_frames
 from crepetool.prediction.online import decoder_for
 from crepetool.prediction.options import PredictOptions
 from crepetool.prediction.resampling import BlockResampler, resampled_length
-from crepetool.units import WINDOW_SIZE
 
 #: Seconds of input audio read at a time.
 BLOCK_SECONDS = 10.0
@@ -78,37 +77,41 @@ def local_network(model: torch.nn.Module) -> Network:
     return run
 
 
+def probe(source: Source, options: PredictOptions) -> StreamInfo:
+    """What is known of a recording before its frames (from a file's header): rate, length, the
+    frames it will give and the hop at 16 kHz. Raises the file's own error when it is unreadable."""
+    reader = reader_of(source)
+    hop = options.hop(reader.sample_rate)
+    frames = frame_count(resampled_length(reader.length, reader.sample_rate), hop)
+    return StreamInfo(reader.sample_rate, reader.length, frames, hop)
+
+
 def raw_frames(
     source: Source, options: PredictOptions, block_seconds: float = BLOCK_SECONDS
-) -> Iterator[tuple[StreamInfo, torch.Tensor]]:
-    """The recording's raw 1024-sample windows, block by block (with its StreamInfo first)."""
+) -> Iterator[torch.Tensor]:
+    """The recording's raw 1024-sample windows, block by block: Tensors [shape=(n, 1024)]."""
     reader = reader_of(source)
-    rate, length = reader.sample_rate, reader.length
-    hop = options.hop(rate)
-    resampler = BlockResampler(rate, length, options.resampler)
+    rate, hop = reader.sample_rate, options.hop(reader.sample_rate)
+    resampler = BlockResampler(rate, reader.length, options.resampler)
     framer = Framer(resampler.total, hop)
-    info = StreamInfo(rate, length, framer.count, hop)
-    yield info, torch.zeros(0, WINDOW_SIZE)
     for block in reader.blocks(int(block_seconds * rate)):
-        yield info, framer.push(resampler.push(block))
-    yield info, framer.push(resampler.finish())
-    yield info, framer.finish()
+        yield framer.push(resampler.push(block))
+    yield framer.push(resampler.finish())
+    yield framer.finish()
 
 
 def estimate_frames(path: str | Path, options: PredictOptions) -> int:
     """Frames a file will give (from its header, for progress bars); 0 when unreadable."""
     try:
-        reader = audio.open_blocks(path)
-        hop = options.hop(reader.sample_rate)
+        return probe(path, options).frames
     except Exception:  # the file's own error is reported when it is processed
         return 0
-    return 1 + resampled_length(reader.length, reader.sample_rate) // hop
 
 
 def max_spectrum_db(source: Source, options: PredictOptions, block_seconds: float = BLOCK_SECONDS) -> float:
     """The loudest STFT bin of a recording in dB (a first pass, for torchcrepe's loudness)."""
     loudest = -math.inf
-    for _, raw in raw_frames(source, options, block_seconds):
+    for raw in raw_frames(source, options, block_seconds):
         if raw.size(0):
             loudest = max(loudest, float(loudness.spectrum_db(raw).max()))
     return loudest
@@ -141,11 +144,11 @@ def predict_stream(
     options: PredictOptions,
     sink: Sink,
     *,
-    on_start: Callable[[StreamInfo], None] | None = None,
     progress: Callable[[int], None] | None = None,
     block_seconds: float = BLOCK_SECONDS,
 ) -> StreamInfo:
-    """Track pitch block by block, handing decided frames to ``sink``; returns the StreamInfo.
+    """Track pitch block by block, handing decided frames to ``sink``; returns the StreamInfo
+    (:func:`probe`: a caller that opens outputs for the frames probes first).
 
     ``model`` is a module, or a :data:`Network` that runs one elsewhere (the batches, and so
     the results, are the same). With ``silence_db``, a first pass finds the loudest STFT bin
@@ -153,18 +156,14 @@ def predict_stream(
     frames' loudness. ``progress`` is called with the frame count of each network batch.
     """
     reader = reader_of(source)
+    info = probe(reader, options)
     network = local_network(model) if isinstance(model, torch.nn.Module) else model
     max_db = max_spectrum_db(reader, options, block_seconds) if options.silence_db is not None else None
     decoder = decoder_for(options.fmin, options.fmax, options.decoder)
     release = _Release(sink)
-    info: StreamInfo | None = None
 
     def batches() -> Iterator[torch.Tensor]:
-        nonlocal info, on_start
-        for info, raw in raw_frames(reader, options, block_seconds):
-            if on_start is not None:
-                on_start(info)
-                on_start = None
+        for raw in raw_frames(reader, options, block_seconds):
             for batch in raw.split(options.batch_size) if raw.size(0) else ():
                 if max_db is not None:
                     release.quiet.append(loudness.loudness(batch, max_db))
@@ -176,7 +175,6 @@ def predict_stream(
         if progress is not None:
             progress(probabilities.size(0))  # one row per frame of the batch
     release(*decoder.finish())
-    assert info is not None
     return info
 
 

@@ -92,20 +92,17 @@ def _stream_to_outputs(
     whole (output-sized) track, since smoothing sees it whole, and npy still streams."""
     path, outputs, voicing = job.input, job.outputs, options.voicing
     waits = {fmt for fmt in outputs if voicing.active and fmt in ("csv", "pt")}
+    reader = pipeline.reader_of(path)
+    stream = pipeline.probe(reader, options)
+    if on_start is not None:
+        on_start(path, stream.frames)
+    meta = {"source_sample_rate": stream.sample_rate, "decoder": options.decoder, "model": info}
+    if PLOT_FORMAT in outputs:  # only the picture reads these
+        meta = {**meta, "title": path.name, "voicing": voicing.active}
     with contextlib.ExitStack() as stack:
-        writers: dict[str, Any] = {}
+        opened = stack.enter_context(open_writers(outputs, stream.frames, stream.hop / SAMPLE_RATE, meta, stack))
+        writers: dict[str, Any] = dict(zip(outputs, opened))
         held: list[Decided] = []
-
-        def start(stream: StreamInfo) -> None:
-            if on_start is not None:
-                on_start(path, stream.frames)
-            meta = {"source_sample_rate": stream.sample_rate, "decoder": options.decoder, "model": info}
-            if PLOT_FORMAT in outputs:  # only the picture reads these
-                meta = {**meta, "title": path.name, "voicing": voicing.active}
-            opened = stack.enter_context(
-                open_writers(outputs, stream.frames, stream.hop / SAMPLE_RATE, meta, stack)
-            )
-            writers.update(zip(outputs, opened))
 
         def sink(decided: Decided) -> None:
             for fmt, writer in writers.items():
@@ -114,7 +111,7 @@ def _stream_to_outputs(
             if waits:
                 held.append(dataclasses.replace(decided, probabilities=None))
 
-        stream = pipeline.predict_stream(path, model, options, sink, on_start=start, progress=on_frames)
+        pipeline.predict_stream(reader, model, options, sink, progress=on_frames)
         if waits:
             pitch, periodicity, voiced = pipeline.apply_voicing(pipeline.join(stream, held), options)
             for fmt in waits:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from crepetool.prediction.framing import normalise_frames
 from crepetool.training.frames import mixing
 from crepetool.training.frames.chain import degrade
 from crepetool.training.frames.oscillators import chance
@@ -37,9 +38,7 @@ def frames(
         audio = mixing.accompany(audio, centre, voiced & chance(count, bleed_share, generator)[:, 0], generator)
     if mixing.BABBLE_SHARE > 0:  # (likewise)
         audio = mixing.babble(audio, voiced & chance(count, mixing.BABBLE_SHARE, generator)[:, 0], generator)
-    audio = degrade(audio, generator)[:, -WINDOW_SIZE:]
-    audio = audio - audio.mean(dim=-1, keepdim=True)
-    audio = audio / audio.std(dim=-1, keepdim=True).clamp(min=1e-10)
+    audio = normalise_frames(degrade(audio, generator)[:, -WINDOW_SIZE:].clone())
     return audio, torch.where(voiced, centre, torch.zeros(count))
 
 

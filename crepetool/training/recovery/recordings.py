@@ -29,7 +29,7 @@ def audio_frames(
     chunks = [
         normalise_frames(raw)
         for path in audio_io.find(folder)
-        for _, raw in raw_frames(path, options)
+        for raw in raw_frames(path, options)
         if raw.size(0)
     ]
     pool = torch.cat(chunks)

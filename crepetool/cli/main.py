@@ -6,15 +6,15 @@ import os
 from collections.abc import Sequence
 
 from crepetool.allocator import tune_allocator
-from crepetool.cli.app import Session, create_app
+from crepetool.cli.app import Invocation, create_app
 from crepetool.cli.output import PROG, error, warning
 from crepetool.cli.signals import Terminated, handled
 from crepetool.errors import CrepetoolError
 from crepetool.names import DEBUG_ENV
 
 
-def _debug(session: Session) -> bool:
-    return session.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+def _debug(invocation: Invocation) -> bool:
+    return invocation.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
 def _warn(message, category, filename, lineno, file=None, line=None) -> None:
@@ -28,14 +28,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     shown = warnings.showwarning
     warnings.showwarning = _warn
-    session = Session()
+    invocation = Invocation()
     try:
         with handled():
-            result = create_app(session)(
+            result = create_app(invocation)(
                 args=list(argv) if argv is not None else None, prog_name=PROG, standalone_mode=False
             )
     except CrepetoolError as exc:
-        if _debug(session):
+        if _debug(invocation):
             raise
         error(str(exc))
         return exc.exit_code
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             command = getattr(getattr(exc, "ctx", None), "command_path", PROG)
             error(f"{formatter()} (see '{command} --help')")
             return code
-        if _debug(session):
+        if _debug(invocation):
             raise
         error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return 1

@@ -123,7 +123,7 @@ def evaluate_command(
 
 def _plot(result: dict, plot: Path) -> None:
     """Accuracy against frames/s of every row, as a PNG."""
-    from crepetool.prediction.plotting import accuracy_against_speed
+    from crepetool.evaluation.charts import accuracy_against_speed
 
     key = "raw_pitch_accuracy" if "raw_pitch_accuracy" in result["models"][0] else "agreement_with_reference"
     points = [

@@ -1,10 +1,13 @@
-"""Everything that measures a model.
+"""Measurement: how good a model is, on signals with known f0 or on recordings.
 
-- :mod:`~crepetool.evaluation.metrics`: raw pitch / chroma accuracy, cents, voicing (mir_eval).
-- :mod:`~crepetool.evaluation.signals`: the known-f0 test signals, and tracking them.
-- :mod:`~crepetool.training.heldout`: the held-out sets that recovery reports on.
-- :mod:`~crepetool.evaluation.verify`: ``verify``, checks that pass, fail or inform.
-- :mod:`~crepetool.evaluation.evaluate`: ``evaluate``, models side by side on signals or recordings.
+Everything here tracks through the prediction pipeline (:mod:`crepetool.prediction`), so it
+measures what ``predict`` writes:
 
-Importing this package is cheap; each module imports what it needs.
+    :mod:`.signals` (known-f0 test signals) or recordings with ``NAME.f0.csv`` -> the pipeline
+    (CREPE) or :mod:`.peers` (other trackers, moved onto CREPE's frame times) -> :mod:`.metrics`
+    (raw pitch / chroma accuracy, cents, voicing, through mir_eval) -> :mod:`.verify` (checks
+    that pass, fail or inform), :mod:`.evaluate` (models side by side, with frames/s) ->
+    :mod:`.charts` (accuracy against speed)
+
+Importing this package is cheap; each module imports what it needs. Nothing here trains.
 """

@@ -97,10 +97,10 @@ def distill(
     teacher_model = load_model(
         teacher, device, None if isinstance(teacher, torch.nn.Module) else options.conv
     )
-    generator = torch.Generator().manual_seed(options.seed)
     # a frozen conv1's output is a fixed function of the frame: computed once per frame (the
     # replay reuses it) or taken from the teacher's own conv1 where the student's is a cut of it
     conv1 = shared_conv1.SharedConv1(student, teacher_model) if "conv1" in options.frozen else None
+    labeller = _Labeller(teacher_model, options, audio, device, conv1)
     trained = [parameter for parameter in student.parameters() if parameter.requires_grad]
     optimiser = torch.optim.Adam(trained, lr=options.lr)
     schedule = _Schedule(optimiser, steps, options.time_budget)
@@ -108,7 +108,7 @@ def distill(
     replay: tuple[torch.Tensor, torch.Tensor] | None = None
     done = 0
     while done < steps:
-        inputs, target = _labelled(teacher_model, fresh, generator, options, (audio, device, conv1))
+        inputs, target = labeller(fresh)
         if fresh < options.batch_size:
             # the teacher labels each frame once; the student sees it in two consecutive steps
             current = (inputs, target)
@@ -129,30 +129,39 @@ def distill(
     return {k: v.detach().clone() for k, v in student.state_dict().items()}, done
 
 
-def _labelled(
-    teacher: Crepe,
-    fresh: int,
-    generator: torch.Generator,
-    options: RecoveryOptions,
-    context: tuple[torch.Tensor | None, torch.device | str, shared_conv1.SharedConv1 | None],
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step's new frames and their targets: [n, 1024] (with a frozen conv1, ``context``'s
-    :class:`~crepetool.training.recovery.conv1.SharedConv1`, the student's conv1 output of them instead), [n, 360]. ``context`` is the
-    user's audio (or None), the device and that conv1."""
-    audio, device, conv1 = context
-    frames, f0 = training_frames.frames(fresh, generator, bleed_share=options.bleed_share)
-    known = training_frames.targets(f0).float()
-    # known f0 sharpens voiced targets; unvoiced frames and recordings follow the teacher alone
-    weight = (options.known_weight * (f0 > 0)).float()[:, None]
-    if audio is not None and audio.size(0):
-        extra = max(1, round(fresh * options.audio_share))
-        picks = torch.randint(0, audio.size(0), (extra,), generator=generator)
-        frames = torch.cat([frames, audio[picks]])
-        known = torch.cat([known, torch.zeros(extra, known.size(1))])
-        weight = torch.cat([weight, torch.zeros(extra, 1)])
-    frames, known, weight = frames.to(device), known.to(device), weight.to(device)
-    with torch.no_grad():
-        taught = teacher.conv1_output(frames)
-        target = weight * known + (1 - weight) * teacher.from_conv1(taught)
-        inputs = frames if conv1 is None else conv1(frames, taught)
-    return inputs, target
+class _Labeller:
+    """A step's new frames and their targets, drawn from one seeded stream: the synthetic frames,
+    the user's ``audio`` (Tensor [shape=(N, 1024)] or None) and the teacher's labels, on
+    ``device``; with a frozen conv1 (``conv1``), the student's conv1 output instead of frames."""
+
+    def __init__(
+        self,
+        teacher: Crepe,
+        options: RecoveryOptions,
+        audio: torch.Tensor | None,
+        device: torch.device | str,
+        conv1: shared_conv1.SharedConv1 | None,
+    ) -> None:
+        self.teacher, self.options, self.audio, self.device, self.conv1 = teacher, options, audio, device, conv1
+        self.generator = torch.Generator().manual_seed(options.seed)
+
+    def __call__(self, fresh: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``fresh`` new frames (and a share of the user's): inputs [n, 1024] or conv1's output
+        of them, and targets [n, 360]."""
+        options, generator = self.options, self.generator
+        frames, f0 = training_frames.frames(fresh, generator, bleed_share=options.bleed_share)
+        known = training_frames.targets(f0).float()
+        # known f0 sharpens voiced targets; unvoiced frames and recordings follow the teacher alone
+        weight = (options.known_weight * (f0 > 0)).float()[:, None]
+        if self.audio is not None and self.audio.size(0):
+            extra = max(1, round(fresh * options.audio_share))
+            picks = torch.randint(0, self.audio.size(0), (extra,), generator=generator)
+            frames = torch.cat([frames, self.audio[picks]])
+            known = torch.cat([known, torch.zeros(extra, known.size(1))])
+            weight = torch.cat([weight, torch.zeros(extra, 1)])
+        frames, known, weight = frames.to(self.device), known.to(self.device), weight.to(self.device)
+        with torch.no_grad():
+            taught = self.teacher.conv1_output(frames)
+            target = weight * known + (1 - weight) * self.teacher.from_conv1(taught)
+            inputs = frames if self.conv1 is None else self.conv1(frames, taught)
+        return inputs, target

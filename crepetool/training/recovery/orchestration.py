@@ -4,6 +4,7 @@ and how it was done recorded in the weights' metadata."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -109,14 +110,12 @@ def recover(
     # the budget covers the whole recovery: what came before, every run and the score to come
     deadline = None if options.time_budget is None else started + options.time_budget - scoring
     seeds = [options.seed + run for run in range(options.runs)]
+    runs = _Runs(weights.state_dict, teacher_model, pool, device, held_out, deadline)
     results, done = [], []
     for run, seed in enumerate(seeds):
-        state_dict, steps = _run(
-            weights.state_dict,
-            teacher_model,
+        state_dict, steps = runs.run(
             options.replace(seed=seed),
-            (pool, device, held_out),
-            (deadline, options.runs - run),
+            options.runs - run,
             _run_progress(progress, sum(done), options.runs - run - 1),
         )
         results.append(state_dict)
@@ -138,30 +137,60 @@ def recover(
     return Weights(state_dict, weights.capacity, metadata, None, weights.format)
 
 
-def _run(
-    state_dict: StateDict,
-    teacher: torch.nn.Module,
-    options: RecoveryOptions,
-    context: tuple[torch.Tensor | None, torch.device, Any],
-    deadline: tuple[float | None, int],
-    progress: ProgressFn | None,
-) -> tuple[StateDict, int]:
-    """One recovery at ``options.seed``: calibration, then distillation. ``context`` is the
-    user's audio pool, the device and the held-out set; ``deadline`` (the time all runs must
-    end by or None, and the runs left, this one included) gives this run its share of the time
-    left. Returns the state dict and steps."""
-    pool, device, held_out = context
-    if options.calibrate:
-        state_dict = recalibrate_batchnorm(
-            state_dict, options.calibration_count, seed=options.seed, bleed_share=options.bleed_share
+@dataclasses.dataclass(frozen=True)
+class _Runs:
+    """What every run of one recovery shares: the cut, the teacher, the user's audio pool (or
+    None), the device, the held-out set (or None) and the time all runs must end by (or None)."""
+
+    cut: StateDict
+    teacher: torch.nn.Module
+    pool: torch.Tensor | None
+    device: torch.device
+    held_out: Any
+    deadline: float | None
+
+    def run(self, options: RecoveryOptions, runs_left: int, progress: ProgressFn | None) -> tuple[StateDict, int]:
+        """One recovery at ``options.seed``: calibration, then distillation, with this run's share
+        of the time left (``runs_left`` counts this one). Returns the state dict and steps."""
+        state_dict = self.cut
+        if options.calibrate:
+            state_dict = recalibrate_batchnorm(
+                state_dict, options.calibration_count, seed=options.seed, bleed_share=options.bleed_share
+            )
+        if options.method != "distill":
+            return state_dict, 0
+        budget = None if self.deadline is None else (self.deadline - time.perf_counter()) / runs_left
+        return self._distill(state_dict, options.replace(time_budget=budget), progress)
+
+    def _distill(
+        self, state_dict: StateDict, options: RecoveryOptions, progress: ProgressFn | None
+    ) -> tuple[StateDict, int]:
+        """:func:`distill`, reporting each step to ``progress`` with the steps a budget now fits,
+        and the held-out frame accuracy :data:`PROGRESS_SCORES` times in the run."""
+        steps = options.steps
+        assert steps is not None, "recover sets the steps before any run"
+        aim, held_out = steps, self.held_out
+
+        def refitted(total: int) -> None:
+            nonlocal aim
+            aim = total
+
+        def step_done(step: int, loss: float, student: Crepe) -> None:
+            if progress is None:
+                return
+            every = max(1, steps // PROGRESS_SCORES)
+            running = held_out.frame_accuracy(student) if held_out and step % every == 0 else None
+            progress(step, aim, loss, running)
+
+        return distill(
+            state_dict,
+            self.teacher,
+            options,
+            audio=self.pool,
+            callback=step_done,
+            device=self.device,
+            refitted=refitted,
         )
-    if options.method != "distill":
-        return state_dict, 0
-    end, runs_left = deadline
-    budget = None if end is None else (end - time.perf_counter()) / runs_left
-    return _distill_with_progress(
-        state_dict, teacher, options.replace(time_budget=budget), pool, device, held_out, progress
-    )
 
 
 def _run_progress(progress: ProgressFn | None, offset: int, runs_after: int) -> ProgressFn | None:
@@ -171,35 +200,4 @@ def _run_progress(progress: ProgressFn | None, offset: int, runs_after: int) -> 
         return progress
     return lambda step, aim, loss, running: progress(
         offset + step, offset + aim * (1 + runs_after), loss, running
-    )
-
-
-def _distill_with_progress(
-    state_dict: StateDict,
-    teacher: torch.nn.Module,
-    options: RecoveryOptions,
-    pool: torch.Tensor | None,
-    device: torch.device,
-    held_out: Any,
-    progress: ProgressFn | None,
-) -> tuple[StateDict, int]:
-    """:func:`distill`, reporting each step to ``progress`` with the steps a budget now fits,
-    and the held-out frame accuracy :data:`PROGRESS_SCORES` times in the run."""
-    steps = options.steps
-    assert steps is not None, "recover sets the steps before any run"
-    aim = steps
-
-    def refitted(total: int) -> None:
-        nonlocal aim
-        aim = total
-
-    def step_done(step: int, loss: float, student: Crepe) -> None:
-        if progress is None:
-            return
-        every = max(1, steps // PROGRESS_SCORES)
-        running = held_out.frame_accuracy(student) if held_out and step % every == 0 else None
-        progress(step, aim, loss, running)
-
-    return distill(
-        state_dict, teacher, options, audio=pool, callback=step_done, device=device, refitted=refitted
     )

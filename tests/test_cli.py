@@ -67,6 +67,7 @@ def test_every_command_has_help(cli) -> None:
             "export",
             "import-keras",
             "predict",
+            "stream",
             "verify",
             "evaluate",
             "signals",

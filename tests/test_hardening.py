@@ -427,6 +427,7 @@ CASES = [
         ["--decoder", "viterbi-torchcrepe"],
         "sticks to the end of its pitch bins outside 36.0 to 1786 Hz",
     ),
+    Case("stream:negative latency", lambda t: ["stream", "--latency", "-5"], 2, "must be 0 ms or more"),
     Case(
         "weights:a folder named full does not shadow the name",
         _folder_named_full,

@@ -20,7 +20,7 @@ class Invocation:
 def create_app(invocation: Invocation | None = None) -> typer.Typer:
     """The Typer app with every command registered (imports no torch); ``--debug`` sets
     ``invocation.debug``."""
-    from crepetool.cli import average, convert, export, inspect, keras, predict, prune, verify
+    from crepetool.cli import average, convert, export, inspect, keras, predict, prune, stream, verify
 
     invocation = invocation if invocation is not None else Invocation()
     app = typer.Typer(
@@ -38,6 +38,6 @@ def create_app(invocation: Invocation | None = None) -> typer.Typer:
     ) -> None:
         invocation.debug = invocation.debug or debug
 
-    for module in (inspect, prune, average, convert, export, keras, predict, verify):
+    for module in (inspect, prune, average, convert, export, keras, predict, stream, verify):
         module.register(app)
     return app

@@ -33,27 +33,35 @@ class Framer:
     """Raw frames every ``hop`` samples of a 16 kHz stream of ``total`` samples, across block edges.
 
     :meth:`push` returns the frames (Tensor [shape=(n, 1024)]) whose windows are complete;
-    :meth:`finish` the rest. There are :attr:`count` frames in all.
+    :meth:`finish` the rest. There are :attr:`count` frames in all; for a live stream
+    (``total`` None) the count is known at :meth:`finish`, from the samples pushed.
     """
 
-    def __init__(self, total: int, hop: int) -> None:
+    def __init__(self, total: int | None, hop: int) -> None:
         self.hop, self.total = hop, total
-        self.count = frame_count(total, hop)
+        self.count = None if total is None else frame_count(total, hop)
+        self.pushed = 0  # 16 kHz samples pushed so far
         self.next = 0  # index of the next frame to make
         self._buffer = np.zeros(WINDOW_SIZE // 2, dtype=np.float32)  # the left zero padding
         self._start = -WINDOW_SIZE // 2  # global index of _buffer[0]
 
     def push(self, samples: np.ndarray) -> torch.Tensor:
+        self.pushed += samples.size
         self._buffer = np.concatenate([self._buffer, samples.astype(np.float32, copy=False)])
         return self._frames(final=False)
 
     def finish(self) -> torch.Tensor:
+        if self.count is None:
+            self.total = self.pushed
+            self.count = frame_count(self.pushed, self.hop)
         self._buffer = np.concatenate([self._buffer, np.zeros(WINDOW_SIZE, dtype=np.float32)])
         return self._frames(final=True)
 
     def _frames(self, final: bool) -> torch.Tensor:
         available = self._start + self._buffer.size  # global end of what is buffered
-        last = self.count if final else min(self.count, (available - WINDOW_SIZE // 2) // self.hop + 1)
+        complete = (available - WINDOW_SIZE // 2) // self.hop + 1  # frames whose window is in
+        last = self.count if final else complete if self.count is None else min(self.count, complete)
+        assert last is not None
         if last <= self.next:
             return torch.zeros(0, WINDOW_SIZE)
         first_sample = self.next * self.hop - WINDOW_SIZE // 2 - self._start

@@ -85,6 +85,24 @@ class OnlineViterbi:
             return _empty()
         return self._emit(len(self._probabilities) - 1, int(self._score.argmax()))
 
+    @property
+    def undecided(self) -> int:
+        """Frames pushed and not yet decided."""
+        return len(self._probabilities)
+
+    def force(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decide the oldest ``count`` undecided frames now, on the best path so far (the one
+        ending at the most probable state of the newest frame): for a latency bound. Frames
+        decided this way may differ from the whole-recording path; later frames are decided as
+        before, so the path may step more than the transitions allow where they meet."""
+        count = min(count, len(self._probabilities))
+        if count <= 0 or self._score is None:
+            return _empty()
+        state = int(self._score.argmax())
+        for t in range(len(self._pointers) - 1, count - 2, -1):  # back to buffer frame count - 1
+            state = state + int(self._pointers[t][state]) - REACH
+        return self._emit(count - 1, state)
+
 
 class FrameDecoder:
     """Per-frame decoders (argmax, weighted-argmax) need no look-ahead; the rest of the

@@ -33,18 +33,21 @@ class BlockResampler:
 
     Arguments
         rate: the input's sample rate. length: its total number of samples (known from the
-        file's header; resampy's output length is ``int(length * 16000 / rate)``).
+        file's header; resampy's output length is ``int(length * 16000 / rate)``), or None for
+        a live stream, whose length is what has been pushed when :meth:`finish` is called.
         method: ``resampy`` or ``soxr``.
 
     :meth:`push` takes input blocks in order (any sizes) and returns the 16 kHz samples
-    that are final; :meth:`finish` returns the rest.
+    that are final; :meth:`finish` returns the rest. Either way each output sample is the one
+    a single call on the whole recording gives.
     """
 
-    def __init__(self, rate: int, length: int, method: str = DEFAULT_RESAMPLER) -> None:
+    def __init__(self, rate: int, length: int | None, method: str = DEFAULT_RESAMPLER) -> None:
         if method not in RESAMPLERS:
             raise ValueError(f"unknown resampler {method!r} (choose from {', '.join(RESAMPLERS)})")
         self.rate, self.length, self.method = rate, length, method
-        self.total = resampled_length(length, rate)
+        self.total = None if length is None else resampled_length(length, rate)
+        self._pushed = 0
         self.emitted = 0
         self._finished = False
         if rate == SAMPLE_RATE:
@@ -68,6 +71,7 @@ class BlockResampler:
         self._done_in = 0  # input samples whose outputs were emitted (a multiple of the period)
 
     def push(self, block: np.ndarray) -> np.ndarray:
+        self._pushed += block.size
         if self.rate == SAMPLE_RATE:
             self.emitted += block.size
             return block
@@ -77,13 +81,15 @@ class BlockResampler:
             return out
         self._buffer = np.concatenate([self._buffer, block])
         available = self._start + self._buffer.size
-        if available >= self.length:  # all of it is in: what is left is one call
+        if self.length is not None and available >= self.length:  # all of it is in: one call
             return self.finish()
         # outputs are final up to input index `end` once `end + margin` input samples are in
         end = (available - self._margin) // self._period_in * self._period_in
         return self._emit(end) if end > self._done_in else np.zeros(0, dtype=np.float32)
 
     def finish(self) -> np.ndarray:
+        if self.length is None:  # a live stream ends here
+            self.length, self.total = self._pushed, resampled_length(self._pushed, self.rate)
         if self.rate == SAMPLE_RATE or self._finished:
             return np.zeros(0, dtype=np.float32)
         self._finished = True
@@ -96,7 +102,9 @@ class BlockResampler:
     def _emit(self, end: int, final: bool = False) -> np.ndarray:
         begin = self._done_in
         first = max(0, begin - self._margin)  # a multiple of the period
-        last = self.length if final else min(self.length, end + self._margin)
+        last = end + self._margin if not final else self.length
+        if self.length is not None:
+            last = min(self.length, last)
         piece = self._buffer[first - self._start : last - self._start]
         out = resampy_resample(piece, self.rate, self.length)
         # global output index of out[0] is first * 16000 / rate, an integer

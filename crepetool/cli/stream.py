@@ -1,0 +1,84 @@
+"""``crepetool stream``: live audio on standard input to one CSV line per frame on standard output,
+each as soon as it is decided (``arecord -f S16_LE -r 16000 | crepetool stream -w tiny``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from crepetool import names
+from crepetool.cli._common import Decoder, DeviceOpt, Resampler, choices
+from crepetool.cli.predict import (
+    DecoderOpt,
+    FmaxOpt,
+    FminOpt,
+    MeanFilterOpt,
+    MedianFilterOpt,
+    PeriodicityThresholdOpt,
+    ResamplerOpt,
+    StepSizeOpt,
+    WeightsOpt,
+)
+from crepetool.units import SAMPLE_RATE
+
+SampleFormat = choices("SampleFormat", ("s16le", "s32le", "f32le"))
+
+
+def stream_command(
+    weights: WeightsOpt = "full",
+    latency: Annotated[
+        float | None,
+        typer.Option(
+            "--latency",
+            help="Milliseconds a frame may wait after its window is complete; past that it is decided "
+            "from the best path so far. [default: none: wait for the Viterbi, the output then equals predict's]",
+        ),
+    ] = None,
+    block: Annotated[float, typer.Option("--block", help="Milliseconds of audio read at a time.")] = 20.0,
+    rate: Annotated[
+        int, typer.Option("--rate", help="Sample rate of raw input (a WAV header gives its own).")
+    ] = SAMPLE_RATE,
+    sample_format: Annotated[
+        SampleFormat,  # type: ignore[valid-type]
+        typer.Option("--sample-format", help="Samples of raw input (a WAV header gives its own)."),
+    ] = SampleFormat("s16le"),
+    channels: Annotated[int, typer.Option("--channels", min=1, help="Channels of raw input, mixed to mono.")] = 1,
+    step_size: StepSizeOpt = None,
+    fmin: FminOpt = names.DEFAULT_FMIN,
+    fmax: FmaxOpt = names.DEFAULT_FMAX,
+    decoder: DecoderOpt = Decoder(names.DEFAULT_DECODER),
+    resampler: ResamplerOpt = Resampler(names.DEFAULT_RESAMPLER),
+    periodicity_threshold: PeriodicityThresholdOpt = None,
+    median_filter: MedianFilterOpt = None,
+    mean_filter: MeanFilterOpt = None,
+    device: DeviceOpt = None,
+) -> None:
+    """Track pitch live: WAV or raw PCM on standard input, a CSV line (time,frequency,confidence)
+    per frame on standard output as each is decided."""
+    import sys
+
+    from crepetool.prediction.options import PredictOptions
+    from crepetool.prediction.pcm import RAW_FORMATS, PcmFormat
+    from crepetool.prediction.stream import stream_csv
+
+    options = PredictOptions(
+        step_size=step_size,
+        fmin=fmin,
+        fmax=fmax,
+        decoder=decoder.value,
+        device=device,
+        resampler=resampler.value,
+        periodicity_threshold=periodicity_threshold,
+        median_filter=median_filter,
+        mean_filter=mean_filter,
+    )
+    raw = PcmFormat(rate, channels, RAW_FORMATS[sample_format.value])
+    try:
+        stream_csv(sys.stdin.buffer, sys.stdout, weights, raw, options, latency_ms=latency, block_ms=block)
+    except BrokenPipeError:  # the reader stopped (`| head`): nothing more to say
+        sys.stderr.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stream")(stream_command)

@@ -1,0 +1,235 @@
+"""Pitch of a live stream, block by block, for real-time voice changers: each 10 ms of new audio
+goes through the network once, and each frame comes out as soon as it is decided.
+
+:class:`PitchStream` keeps the pipeline's state between blocks: the resampler
+(:class:`~crepetool.prediction.resampling.BlockResampler`), the framer, the network and the
+online Viterbi (:class:`~crepetool.prediction.online.OnlineViterbi`, which decides a frame as
+soon as every surviving path agrees on it). With no latency bound, the frames it returns,
+concatenated, equal :func:`crepetool.prediction.predict` on the whole recording. With
+``latency_ms``, a frame whose window ended more than that long ago is decided from the best path
+so far, even where the paths have not met yet.
+
+Voicing options work as ``predict`` applies them (median filter, threshold, mean filter); the
+filters hold a frame back until the frames its windows reach are decided. ``--silence`` needs the
+recording's loudest bin before any frame, so a stream refuses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+import numpy as np
+import torch
+
+from crepetool.errors import UserInputError
+from crepetool.names import TORCHCREPE_VITERBI, VITERBI
+from crepetool.network.loading import prepared
+from crepetool.network.weights import Weights
+from crepetool.prediction import voicing
+from crepetool.prediction.framing import Framer, normalise_frames
+from crepetool.prediction.online import OnlineViterbi, decoder_for
+from crepetool.prediction.options import PredictOptions
+from crepetool.prediction.outputs import CSV_FORMAT, CSV_HEADER
+from crepetool.prediction.pcm import RAW_FORMATS, PcmFormat, PcmReader
+from crepetool.prediction.resampling import BlockResampler
+from crepetool.units import SAMPLE_RATE, WINDOW_SIZE
+
+
+@dataclasses.dataclass
+class StreamFrames:
+    """Frames decided by one call: index (from 0), time (s), pitch (Hz), periodicity, voiced;
+    each Tensor [shape=(m,)]."""
+
+    index: torch.Tensor
+    time: torch.Tensor
+    pitch: torch.Tensor
+    periodicity: torch.Tensor
+    voiced: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.index.numel()
+
+
+class PitchStream:
+    """A live pitch tracker: :meth:`push` blocks of samples, get the frames decided so far.
+
+    Arguments
+        weights: anything :func:`crepetool.network.loading.load_model` takes.
+        sample_rate: the stream's rate (resampled to 16 kHz as ``options.resampler`` says).
+        options: :class:`~crepetool.prediction.options.PredictOptions` (keyword ``changes`` on top).
+        latency_ms: the most a frame waits after its window is complete; None waits for the
+            online Viterbi to decide it (the output then equals the whole recording's).
+    """
+
+    def __init__(
+        self,
+        weights: str | Path | Weights | torch.nn.Module = "full",
+        sample_rate: int = SAMPLE_RATE,
+        options: PredictOptions | None = None,
+        *,
+        latency_ms: float | None = None,
+        **changes: Any,
+    ) -> None:
+        options = (options or PredictOptions()).replace(**changes)
+        if sample_rate <= 0:
+            raise UserInputError(f"the sample rate must be positive, not {sample_rate}")
+        self.options, self.rate, self.hop = options, sample_rate, options.hop(sample_rate)
+        self.model = prepared(weights, options.device, options.conv, options.precision)
+        self._device = next(self.model.parameters()).device
+        self._resampler = BlockResampler(sample_rate, None, options.resampler)
+        self._framer = Framer(None, self.hop)
+        # a stream checks for agreement on every push: each frame is decided as early as it can be
+        self._decoder = (
+            OnlineViterbi(options.fmin, options.fmax, check_every=1)
+            if options.decoder == VITERBI
+            else decoder_for(options.fmin, options.fmax, options.decoder)
+        )
+        self._voicer = _Voicer(options.voicing)
+        self.latency_ms = latency_ms
+        self._wait = decoder_wait(options, self.hop, latency_ms)
+        self._decided = 0  # frames the decoder returned
+
+    def push(self, samples: np.ndarray | torch.Tensor) -> StreamFrames:
+        """Take a block (any length, mono, at the stream's rate); return the frames decided now."""
+        block = np.asarray(samples.cpu() if isinstance(samples, torch.Tensor) else samples, dtype=np.float32)
+        if block.ndim != 1:
+            raise UserInputError(f"a block must be mono samples [time], not shape {tuple(block.shape)}")
+        windows = self._framer.push(self._resampler.push(block))
+        pitch, periodicity = self._decode(windows)
+        if self._wait is not None and isinstance(self._decoder, OnlineViterbi):
+            available = self._framer.pushed  # 16 kHz samples in so far
+            due = (available - WINDOW_SIZE // 2 - self._wait) // self.hop + 1  # frames past the bound
+            forced = self._decoder.force(due - self._decided)
+            self._decided += forced[0].numel()
+            pitch, periodicity = torch.cat([pitch, forced[0]]), torch.cat([periodicity, forced[1]])
+        return self._voicer.push(pitch, periodicity, self.hop)
+
+    def finish(self) -> StreamFrames:
+        """The end of the stream: every frame left, decided."""
+        windows = torch.cat([self._framer.push(self._resampler.finish()), self._framer.finish()])
+        pitch, periodicity = self._decode(windows)
+        last = self._decoder.finish()
+        self._decided += last[0].numel()
+        pitch, periodicity = torch.cat([pitch, last[0]]), torch.cat([periodicity, last[1]])
+        return self._voicer.push(pitch, periodicity, self.hop, final=True)
+
+    def _decode(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not windows.size(0):
+            return torch.zeros(0), torch.zeros(0)
+        with torch.no_grad():
+            probabilities = self.model(normalise_frames(windows.clone()).to(self._device)).cpu()
+        pitch, periodicity = self._decoder.push(probabilities)
+        self._decided += pitch.numel()
+        return pitch, periodicity
+
+
+def decoder_wait(options: PredictOptions, hop: int, latency_ms: float | None) -> int | None:
+    """Samples at 16 kHz a frame may wait in the decoder once its window is complete (None: until
+    it is decided), after the voicing filters' look-ahead; refuses what a stream cannot do."""
+    if options.silence_db is not None:
+        raise UserInputError("--silence: a stream cannot know the recording's loudest bin; leave it out")
+    if latency_ms is None:
+        return None
+    if latency_ms < 0:
+        raise UserInputError(f"--latency: must be 0 ms or more, not {latency_ms:g}")
+    if options.decoder == TORCHCREPE_VITERBI:
+        raise UserInputError(f"--latency: {TORCHCREPE_VITERBI} decides nothing before the end; use viterbi")
+    held = _Voicer(options.voicing).reach * hop  # the filters hold a frame until these are decided
+    if held > latency_ms * SAMPLE_RATE / 1000:
+        raise UserInputError(
+            f"--latency: {latency_ms:g} ms is less than the voicing filters' look-ahead "
+            f"({1000 * held / SAMPLE_RATE:g} ms)"
+        )
+    return int(latency_ms * SAMPLE_RATE / 1000) - held
+
+
+class _Voicer:
+    """``predict``'s voicing (:func:`crepetool.prediction.voicing.apply`) on decided frames as they
+    come: a frame is released once the frames within :attr:`reach` after it are decided, and
+    computed over a stretch wide enough that the filters see what they see on the whole track."""
+
+    def __init__(self, settings: voicing.Voicing) -> None:
+        self.settings = settings
+        radius = [(n or 1) // 2 for n in (settings.median_filter, settings.mean_filter)]
+        self.reach = sum(radius)  # the mean filter reads voicing that the median filter made
+        self._pitch = torch.zeros(0)
+        self._periodicity = torch.zeros(0)
+        self._first = 0  # index of the first frame held
+        self._released = 0  # frames released so far
+
+    def push(
+        self, pitch: torch.Tensor, periodicity: torch.Tensor, hop: int, final: bool = False
+    ) -> StreamFrames:
+        self._pitch = torch.cat([self._pitch, pitch.float()])
+        self._periodicity = torch.cat([self._periodicity, periodicity.float()])
+        end = self._first + self._pitch.numel()  # frames decided so far
+        upto = end if final else max(self._released, end - self.reach)
+        if upto == self._released:
+            return _frames(torch.zeros(0, dtype=torch.long), hop, torch.zeros(0), torch.zeros(0))
+        if self.settings.active:
+            p, q, voiced = voicing.apply(self._pitch, self._periodicity, self.settings)
+        else:
+            p, q, voiced = self._pitch, self._periodicity, torch.ones(self._pitch.numel(), dtype=torch.bool)
+        lo, hi = self._released - self._first, upto - self._first
+        frames = _frames(torch.arange(self._released, upto), hop, p[lo:hi], q[lo:hi], voiced[lo:hi])
+        self._released = upto
+        # keep what the filters of frames still to come read: 2 * reach frames before them
+        keep = max(0, self._released - 2 * self.reach - self._first)
+        self._pitch, self._periodicity = self._pitch[keep:], self._periodicity[keep:]
+        self._first += keep
+        return frames
+
+
+def _frames(
+    index: torch.Tensor,
+    hop: int,
+    pitch: torch.Tensor,
+    periodicity: torch.Tensor,
+    voiced: torch.Tensor | None = None,
+) -> StreamFrames:
+    voiced = torch.ones(index.numel(), dtype=torch.bool) if voiced is None else voiced
+    time = index.double() * hop / SAMPLE_RATE
+    return StreamFrames(index, time, pitch, periodicity, voiced)
+
+
+def csv_lines(frames: StreamFrames) -> str:
+    """``frames`` as CREPE's CSV rows (``time,frequency,confidence``; frequency 0 where unvoiced)."""
+    frequency = torch.where(frames.voiced, frames.pitch.double(), 0.0)
+    rows = zip(frames.time.tolist(), frequency.tolist(), frames.periodicity.double().tolist())
+    time_fmt, frequency_fmt, confidence_fmt = CSV_FORMAT
+    return "".join(f"{time_fmt % a},{frequency_fmt % b},{confidence_fmt % c}\n" for a, b, c in rows)
+
+
+def stream_csv(
+    source: BinaryIO,
+    out: TextIO,
+    weights: str | Path | Weights | torch.nn.Module = "full",
+    raw: PcmFormat | None = None,
+    options: PredictOptions | None = None,
+    *,
+    latency_ms: float | None = None,
+    block_ms: float = 20.0,
+) -> int:
+    """Read WAV or raw PCM from ``source`` (``raw``: the format without a WAV header; 16 kHz mono
+    s16le by default), write CREPE's CSV to ``out`` a line per frame as each is decided, flushed
+    after every block. Returns the frames written."""
+    if block_ms <= 0:
+        raise UserInputError(f"--block: must be more than 0 ms, not {block_ms:g}")
+    options = options or PredictOptions()
+    decoder_wait(options, options.hop(SAMPLE_RATE), latency_ms)  # refused before anything is read
+    reader = PcmReader(source, raw or PcmFormat(SAMPLE_RATE, 1, RAW_FORMATS["s16le"]))
+    tracker = PitchStream(weights, reader.format.rate, options, latency_ms=latency_ms)
+    out.write(CSV_HEADER + "\n")
+    out.flush()
+    written = 0
+    for block in reader.blocks(max(1, round(reader.format.rate * block_ms / 1000))):
+        frames = tracker.push(block)
+        out.write(csv_lines(frames))
+        out.flush()
+        written += len(frames)
+    frames = tracker.finish()
+    out.write(csv_lines(frames))
+    out.flush()
+    return written + len(frames)

@@ -26,6 +26,7 @@ import torch
 from crepetool.errors import UserInputError
 from crepetool.names import TORCHCREPE_VITERBI, VITERBI
 from crepetool.network.loading import prepared
+from crepetool.network.model import Crepe
 from crepetool.network.weights import Weights
 from crepetool.prediction import voicing
 from crepetool.prediction.framing import Framer, normalise_frames
@@ -61,6 +62,11 @@ class PitchStream:
         options: :class:`~crepetool.prediction.options.PredictOptions` (keyword ``changes`` on top).
         latency_ms: the most a frame waits after its window is complete; None waits for the
             online Viterbi to decide it (the output then equals the whole recording's).
+        exact: run the network as ``predict`` does, each batch padded to whole blocks of 16
+            frames (:data:`crepetool.network.model.BATCH_BLOCK`), so its outputs equal predict's bit
+            for bit; else run the frames of each block alone (a 20 ms block is 2 frames: ~8x less
+            work, the same outputs within float rounding). None: exact without a latency bound,
+            fast with one.
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class PitchStream:
         options: PredictOptions | None = None,
         *,
         latency_ms: float | None = None,
+        exact: bool | None = None,
         **changes: Any,
     ) -> None:
         options = (options or PredictOptions()).replace(**changes)
@@ -88,6 +95,7 @@ class PitchStream:
         )
         self._voicer = _Voicer(options.voicing)
         self.latency_ms = latency_ms
+        self.exact = latency_ms is None if exact is None else exact
         self._wait = decoder_wait(options, self.hop, latency_ms)
         self._decided = 0  # frames the decoder returned
 
@@ -118,8 +126,12 @@ class PitchStream:
     def _decode(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if not windows.size(0):
             return torch.zeros(0), torch.zeros(0)
+        frames = normalise_frames(windows.clone()).to(self._device)
         with torch.no_grad():
-            probabilities = self.model(normalise_frames(windows.clone()).to(self._device)).cpu()
+            if self.exact or not isinstance(self.model, Crepe):
+                probabilities = self.model(frames).cpu()
+            else:  # the frames alone, not padded to a block: what a real-time caller wants
+                probabilities = self.model.from_conv1(self.model.conv1_output(frames)).cpu()
         pitch, periodicity = self._decoder.push(probabilities)
         self._decided += pitch.numel()
         return pitch, periodicity

@@ -10,7 +10,8 @@ One chain serves ``crepetool predict``, :func:`predict`, ``verify`` and ``evalua
 raw frames); :class:`.options.PredictOptions` says how, validated once. One recording
 collected is :mod:`.recording`; one file to its output files is :mod:`.runner` (writers in
 :mod:`.outputs`, pictures in :mod:`.plotting`); many files are :mod:`.batch`, or
-:mod:`.distributed` on a Ray cluster.
+:mod:`.distributed` on a Ray cluster. A live stream of unknown length is :mod:`.stream` (its
+bytes read by :mod:`.pcm`).
 """
 
 from crepetool.lazy import exports
@@ -23,5 +24,6 @@ __getattr__, __dir__ = exports(
         "predict": "recording",
         "probabilities": "recording",
         "predict_files": "batch",
+        "PitchStream": "stream",
     },
 )

@@ -17,7 +17,7 @@ from rich.table import Table
 from crepetool import names
 from crepetool.cli.output import stderr
 from crepetool.cli.signals import check_signals
-from crepetool.network.presets import PRESETS
+from crepetool.network.presets import MAX_CAPACITY, PRESETS
 
 
 def complete_weights(incomplete: str) -> list[str]:
@@ -74,7 +74,8 @@ CapacityOpt = Annotated[
     typer.Option(
         "--capacity",
         "-k",
-        help="Target capacity: an integer 1..32 or a preset (tiny 4, small 8, regular 12, medium 16, large 24, full 32).",
+        help=f"Target capacity: an integer 1..{MAX_CAPACITY} or a preset "
+        f"({', '.join(f'{name} {k}' for name, k in PRESETS.items())}).",
         autocompletion=_complete_capacity,
         show_default=False,
     ),

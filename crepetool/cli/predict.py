@@ -31,7 +31,7 @@ from crepetool.cli._common import (
 )
 from crepetool.cli.output import Output, error_line, stderr
 from crepetool.cli.signals import check_signals
-from crepetool.units import PITCH_BINS
+from crepetool.units import PITCH_BINS, SAMPLE_RATE
 
 FilesArg = Annotated[
     list[Path],
@@ -69,7 +69,9 @@ HopLengthOpt = Annotated[
 StepSizeOpt = Annotated[
     float | None,
     typer.Option(
-        "--step-size", help="Hop in milliseconds (exactly 16 x MS samples at 16 kHz). [default: 10]"
+        "--step-size",
+        help=f"Hop in milliseconds (exactly {SAMPLE_RATE // 1000} x MS samples at {SAMPLE_RATE // 1000} kHz). "
+        f"[default: {names.DEFAULT_STEP_MS:g}]",
     ),
 ]
 

@@ -102,6 +102,16 @@ def test_the_latency_bound_is_kept(latency: float) -> None:
     assert voiced.sum() > 100 and agree[voiced].float().mean() > 0.98  # voiced frames: the same path
 
 
+def test_a_finished_stream_takes_nothing_more() -> None:
+    stream = PitchStream("tiny", 16000)
+    assert len(stream.push(np.zeros(0, dtype=np.float32))) == 0  # an empty block is no frame
+    with pytest.raises(UserInputError, match="mono"):
+        stream.push(np.zeros((2, 160), dtype=np.float32))
+    assert len(stream.finish()) == 0  # no audio, no frame (predict refuses an empty recording)
+    with pytest.raises(RuntimeError, match="finished"):
+        stream.push(np.zeros(160, dtype=np.float32))
+
+
 def test_a_bound_shorter_than_the_filters_is_refused() -> None:
     with pytest.raises(UserInputError, match="look-ahead"):
         PitchStream("tiny", 16000, latency_ms=10, median_filter=5)

@@ -47,7 +47,7 @@ class BlockResampler:
             raise ValueError(f"unknown resampler {method!r} (choose from {', '.join(RESAMPLERS)})")
         self.rate, self.length, self.method = rate, length, method
         self.total = None if length is None else resampled_length(length, rate)
-        self._pushed = 0
+        self.pushed = 0  # input samples pushed so far
         self.emitted = 0
         self._finished = False
         if rate == SAMPLE_RATE:
@@ -71,7 +71,7 @@ class BlockResampler:
         self._done_in = 0  # input samples whose outputs were emitted (a multiple of the period)
 
     def push(self, block: np.ndarray) -> np.ndarray:
-        self._pushed += block.size
+        self.pushed += block.size
         if self.rate == SAMPLE_RATE:
             self.emitted += block.size
             return block
@@ -89,7 +89,7 @@ class BlockResampler:
 
     def finish(self) -> np.ndarray:
         if self.length is None:  # a live stream ends here
-            self.length, self.total = self._pushed, resampled_length(self._pushed, self.rate)
+            self.length, self.total = self.pushed, resampled_length(self.pushed, self.rate)
         if self.rate == SAMPLE_RATE or self._finished:
             return np.zeros(0, dtype=np.float32)
         self._finished = True

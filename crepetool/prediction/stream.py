@@ -98,9 +98,11 @@ class PitchStream:
         self.exact = latency_ms is None if exact is None else exact
         self._wait = decoder_wait(options, self.hop, latency_ms)
         self._decided = 0  # frames the decoder returned
+        self._ended = False
 
     def push(self, samples: np.ndarray | torch.Tensor) -> StreamFrames:
         """Take a block (any length, mono, at the stream's rate); return the frames decided now."""
+        self._check_open()
         block = np.asarray(samples.cpu() if isinstance(samples, torch.Tensor) else samples, dtype=np.float32)
         if block.ndim != 1:
             raise UserInputError(f"a block must be mono samples [time], not shape {tuple(block.shape)}")
@@ -115,13 +117,21 @@ class PitchStream:
         return self._voicer.push(pitch, periodicity, self.hop)
 
     def finish(self) -> StreamFrames:
-        """The end of the stream: every frame left, decided."""
+        """The end of the stream: every frame left, decided. The stream takes nothing after it."""
+        self._check_open()
+        self._ended = True
+        if self._resampler.pushed == 0:  # no audio at all: no frame (predict refuses an empty recording)
+            return _frames(torch.zeros(0, dtype=torch.long), self.hop, torch.zeros(0), torch.zeros(0))
         windows = torch.cat([self._framer.push(self._resampler.finish()), self._framer.finish()])
         pitch, periodicity = self._decode(windows)
         last = self._decoder.finish()
         self._decided += last[0].numel()
         pitch, periodicity = torch.cat([pitch, last[0]]), torch.cat([periodicity, last[1]])
         return self._voicer.push(pitch, periodicity, self.hop, final=True)
+
+    def _check_open(self) -> None:
+        if self._ended:
+            raise RuntimeError("the stream has finished: start a new PitchStream")
 
     def _decode(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if not windows.size(0):

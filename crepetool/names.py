@@ -81,6 +81,9 @@ DEBUG_ENV = "CREPETOOL_DEBUG"
 WORKER_THREADS_ENV = "CREPETOOL_WORKER_THREADS"
 #: Where predict runs its files: this process, or a Ray cluster (crepetool[ray]).
 ENGINES: tuple[str, ...] = ("local", "ray")
+#: Raw PCM on ``crepetool stream``'s input (``arecord -f`` names, lower case).
+SAMPLE_FORMATS: tuple[str, ...] = ("s16le", "s32le", "f32le")
+DEFAULT_SAMPLE_FORMAT = "s16le"
 #: Resamplers to 16 kHz: resampy (torchcrepe's, for parity) or soxr (much faster).
 RESAMPLERS: tuple[str, ...] = ("resampy", "soxr")
 DEFAULT_RESAMPLER = "resampy"

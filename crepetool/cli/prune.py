@@ -135,8 +135,7 @@ def _train(weights: Any, method: str, calibrate: bool, training: dict[str, Any])
         bleed_share=training["bleed"],
         runs=training["runs"],
     )
-    assert options.steps is not None
-    with recovery_progress(method, options.steps * options.runs) as report:
+    with recovery_progress(method, options.steps * options.runs) as report:  # type: ignore[operator]
         recovered = recover(weights, options, progress=report)
     evaluation = recovered.metadata.get("recovery", {}).get("evaluation")
     if evaluation:

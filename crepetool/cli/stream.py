@@ -22,7 +22,7 @@ from crepetool.cli.predict import (
 )
 from crepetool.units import SAMPLE_RATE
 
-SampleFormat = choices("SampleFormat", ("s16le", "s32le", "f32le"))
+SampleFormat = choices("SampleFormat", names.SAMPLE_FORMATS)
 
 
 def stream_command(
@@ -42,7 +42,7 @@ def stream_command(
     sample_format: Annotated[
         SampleFormat,  # type: ignore[valid-type]
         typer.Option("--sample-format", help="Samples of raw input (a WAV header gives its own)."),
-    ] = SampleFormat("s16le"),
+    ] = SampleFormat(names.DEFAULT_SAMPLE_FORMAT),
     channels: Annotated[int, typer.Option("--channels", min=1, help="Channels of raw input, mixed to mono.")] = 1,
     step_size: StepSizeOpt = None,
     fmin: FminOpt = names.DEFAULT_FMIN,

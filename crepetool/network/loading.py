@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from crepetool.errors import UserInputError
+from crepetool.names import DEFAULT_PRECISION
 from crepetool.network.model import Crepe, default_layout
 from crepetool.network.precision import Wrapped, with_precision
 from crepetool.network.resolver import weights_of
@@ -88,7 +89,7 @@ def prepared(
     weights: str | Path | Weights | dict | torch.nn.Module,
     device: str | None = None,
     conv: str | None = None,
-    precision: str = "fp32",
+    precision: str = DEFAULT_PRECISION,
 ) -> torch.nn.Module:
     """``weights`` as a model on ``device`` at ``precision`` (:func:`load_model`, then
     :func:`crepetool.network.precision.with_precision`). A module passed in keeps its own device

@@ -128,8 +128,13 @@ class FrameDecoder:
         return decode(torch.cat(self._held), self.fmin, self.fmax, self.decoder)
 
 
-def decoder_for(fmin: float, fmax: float, decoder: str) -> OnlineViterbi | FrameDecoder:
-    return OnlineViterbi(fmin, fmax) if decoder == VITERBI else FrameDecoder(fmin, fmax, decoder)
+def decoder_for(
+    fmin: float, fmax: float, decoder: str, check_every: int = CHECK_EVERY
+) -> OnlineViterbi | FrameDecoder:
+    """The online decoder of ``decoder``; ``check_every``: frames between the Viterbi's attempts."""
+    if decoder == VITERBI:
+        return OnlineViterbi(fmin, fmax, check_every)
+    return FrameDecoder(fmin, fmax, decoder)
 
 
 def _empty() -> tuple[torch.Tensor, torch.Tensor]:

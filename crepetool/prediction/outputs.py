@@ -49,6 +49,18 @@ def output_name(stem: str, fmt: str) -> str:
     return stem + SUFFIXES[fmt]
 
 
+def csv_rows(
+    time: np.ndarray, pitch: torch.Tensor, periodicity: torch.Tensor, voiced: torch.Tensor | None = None
+) -> str:
+    """CREPE's CSV rows, ``time,frequency,confidence``, frequency 0 where not ``voiced``: the text
+    of every CSV crepetool writes, to a file or to a stream."""
+    frequency = pitch.double() if voiced is None else torch.where(voiced, pitch.double(), 0.0)
+    table = np.stack([np.asarray(time, dtype=np.float64), frequency.numpy(), periodicity.double().numpy()], axis=1)
+    text = io.StringIO()
+    np.savetxt(text, table, fmt=list(CSV_FORMAT), delimiter=",")
+    return text.getvalue()
+
+
 class CsvWriter:
     """CREPE's CSV, one row per frame, appended as frames are decided."""
 
@@ -59,9 +71,7 @@ class CsvWriter:
 
     def append(self, pitch, periodicity, probabilities, voiced=None) -> None:
         time = (self.done + np.arange(pitch.numel())) * self.step
-        frequency = pitch.double() if voiced is None else torch.where(voiced, pitch.double(), 0.0)
-        table = np.stack([time, frequency.numpy(), periodicity.double().numpy()], axis=1)
-        np.savetxt(self.handle, table, fmt=list(CSV_FORMAT), delimiter=",")
+        self.handle.write(csv_rows(time, pitch, periodicity, voiced))
         self.done += pitch.numel()
 
     def close(self) -> None:

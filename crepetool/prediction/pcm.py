@@ -17,9 +17,10 @@ from typing import BinaryIO
 import numpy as np
 
 from crepetool.errors import AudioError
+from crepetool.names import SAMPLE_FORMATS
 
-#: Raw sample formats (``arecord -f`` names, lower case): numpy dtype of each.
-RAW_FORMATS: dict[str, str] = {"s16le": "<i2", "s32le": "<i4", "f32le": "<f4"}
+#: numpy dtype of each raw sample format (:data:`crepetool.names.SAMPLE_FORMATS`).
+RAW_FORMATS: dict[str, str] = dict(zip(SAMPLE_FORMATS, ("<i2", "<i4", "<f4")))
 _WAV_PCM, _WAV_FLOAT, _WAV_EXTENSIBLE = 1, 3, 0xFFFE
 _UNBOUNDED = (0, 0xFFFFFFFF)
 

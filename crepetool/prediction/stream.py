@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from crepetool.errors import UserInputError
-from crepetool.names import TORCHCREPE_VITERBI, VITERBI
+from crepetool.names import DEFAULT_SAMPLE_FORMAT, TORCHCREPE_VITERBI
 from crepetool.network.loading import prepared
 from crepetool.network.model import Crepe
 from crepetool.network.weights import Weights
@@ -32,7 +32,7 @@ from crepetool.prediction import voicing
 from crepetool.prediction.framing import Framer, normalise_frames
 from crepetool.prediction.online import OnlineViterbi, decoder_for
 from crepetool.prediction.options import PredictOptions
-from crepetool.prediction.outputs import CSV_FORMAT, CSV_HEADER
+from crepetool.prediction.outputs import CSV_HEADER, csv_rows
 from crepetool.prediction.pcm import RAW_FORMATS, PcmFormat, PcmReader
 from crepetool.prediction.resampling import BlockResampler
 from crepetool.units import SAMPLE_RATE, WINDOW_SIZE
@@ -88,11 +88,7 @@ class PitchStream:
         self._resampler = BlockResampler(sample_rate, None, options.resampler)
         self._framer = Framer(None, self.hop)
         # a stream checks for agreement on every push: each frame is decided as early as it can be
-        self._decoder = (
-            OnlineViterbi(options.fmin, options.fmax, check_every=1)
-            if options.decoder == VITERBI
-            else decoder_for(options.fmin, options.fmax, options.decoder)
-        )
+        self._decoder = decoder_for(options.fmin, options.fmax, options.decoder, check_every=1)
         self._voicer = _Voicer(options.voicing)
         self.latency_ms = latency_ms
         self.exact = latency_ms is None if exact is None else exact
@@ -217,11 +213,8 @@ def _frames(
 
 
 def csv_lines(frames: StreamFrames) -> str:
-    """``frames`` as CREPE's CSV rows (``time,frequency,confidence``; frequency 0 where unvoiced)."""
-    frequency = torch.where(frames.voiced, frames.pitch.double(), 0.0)
-    rows = zip(frames.time.tolist(), frequency.tolist(), frames.periodicity.double().tolist())
-    time_fmt, frequency_fmt, confidence_fmt = CSV_FORMAT
-    return "".join(f"{time_fmt % a},{frequency_fmt % b},{confidence_fmt % c}\n" for a, b, c in rows)
+    """``frames`` as CREPE's CSV rows (:func:`crepetool.prediction.outputs.csv_rows`)."""
+    return csv_rows(frames.time.numpy(), frames.pitch, frames.periodicity, frames.voiced)
 
 
 def stream_csv(
@@ -241,7 +234,7 @@ def stream_csv(
         raise UserInputError(f"--block: must be more than 0 ms, not {block_ms:g}")
     options = options or PredictOptions()
     decoder_wait(options, options.hop(SAMPLE_RATE), latency_ms)  # refused before anything is read
-    reader = PcmReader(source, raw or PcmFormat(SAMPLE_RATE, 1, RAW_FORMATS["s16le"]))
+    reader = PcmReader(source, raw or PcmFormat(SAMPLE_RATE, 1, RAW_FORMATS[DEFAULT_SAMPLE_FORMAT]))
     tracker = PitchStream(weights, reader.format.rate, options, latency_ms=latency_ms)
     out.write(CSV_HEADER + "\n")
     out.flush()

@@ -97,6 +97,54 @@ def test_a_room_adds_a_tail_that_decays_at_its_rt60() -> None:
     assert torch.allclose(measured, 60 / rt60[:, 0], rtol=0.25)
 
 
+def test_a_long_room_tail_carries_an_earlier_note_into_the_window() -> None:
+    """room(): a 440 Hz note that ended before the window's context still rings in the window
+    (128-192 ms after it ended) in a 0.9 s room, and is gone in a 0.1 s one."""
+    time = torch.arange(4 * voices.SYLLABLE).float() / 16000
+    note = torch.sin(2 * math.pi * 440 * time)[None].repeat(2, 1)
+    silence = torch.zeros(2, voices.CONTEXT + units.WINDOW_SIZE)
+    out = chain.room(silence, note, torch.tensor([[0.9], [0.1]]), _generator(20))
+    window = out[:, -units.WINDOW_SIZE :]
+    at_note = _band_power(window, 400, 480)
+    assert at_note[0] > 1e4 * at_note[1]
+    assert at_note[0] > 0.3 * _band_power(window, 0, 8000)[0]  # what rings is the note
+
+
+def test_earlier_syllables_are_pitched_around_the_voice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """syllables(): each of four syllables is a speech-range source within 8 semitones of the
+    voice, with a pause after it; seeded."""
+    seen: list[torch.Tensor] = []
+    real = voices.sources
+
+    def spy(count, generator, length=voices.CONTEXT + units.WINDOW_SIZE, speech_only=False, centre=None):
+        seen.append(centre)
+        return real(count, generator, length, speech_only, centre)
+
+    monkeypatch.setattr(voices, "sources", spy)
+    centre = torch.tensor([100.0, 300.0])
+    history = voices.syllables(centre, _generator(21))
+    assert history.shape == (2, voices.SYLLABLES * voices.SYLLABLE)
+    semitones = 12 * torch.log2(seen[0].reshape(2, voices.SYLLABLES) / centre[:, None])
+    assert (semitones.abs() <= 8).all() and semitones.std() > 1
+    assert torch.equal(history, voices.syllables(centre, _generator(21)))
+    ends = history.reshape(2, voices.SYLLABLES, voices.SYLLABLE)[:, :, -int(0.1 * voices.SYLLABLE) :]
+    assert ends.abs().max() == 0  # each syllable is voiced for at most 90% of its length
+
+
+def test_rooms_carry_earlier_speech_only_where_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """degrade() with a voice's centre: a silent window in a room rings with the earlier speech
+    (HISTORY_SHARE 1) or stays silent (0); without a centre, no earlier speech."""
+    silence = torch.zeros(8, voices.CONTEXT + units.WINDOW_SIZE)
+    centre = torch.full((8,), 150.0)
+    monkeypatch.setattr(chain, "SHARES", {**dict.fromkeys(chain.SHARES, 0.0), "room": 1.0})
+    monkeypatch.setattr(chain, "HISTORY_SHARE", 1.0)
+    rings = chain.degrade(silence, _generator(22), centre)[:, -units.WINDOW_SIZE :]
+    assert (rings.pow(2).mean(1) > 1e-9).all()  # (a 0.2 s room has decayed by ~50 dB here)
+    assert torch.equal(chain.degrade(silence, _generator(22)), silence)
+    monkeypatch.setattr(chain, "HISTORY_SHARE", 0.0)
+    assert torch.equal(chain.degrade(silence, _generator(22), centre), silence)
+
+
 def test_codec_drops_detail_and_the_top_band() -> None:
     g = _generator(5)
     tone = torch.sin(2 * math.pi * 440 * torch.arange(4096) / 16000)[None].repeat(2, 1)

@@ -38,7 +38,7 @@ def frames(
         audio = mixing.accompany(audio, centre, voiced & chance(count, bleed_share, generator)[:, 0], generator)
     if mixing.BABBLE_SHARE > 0:  # (likewise)
         audio = mixing.babble(audio, voiced & chance(count, mixing.BABBLE_SHARE, generator)[:, 0], generator)
-    audio = normalise_frames(degrade(audio, generator)[:, -WINDOW_SIZE:].clone())
+    audio = normalise_frames(degrade(audio, generator, centre)[:, -WINDOW_SIZE:].clone())
     return audio, torch.where(voiced, centre, torch.zeros(count))
 
 

@@ -22,6 +22,9 @@ FMIN, FMAX = CREPE_RANGE_HZ
 MAX_HARMONICS = int(SAMPLE_RATE / 2 / FMIN)
 #: Samples synthesised before each window, for reverberation tails (128 ms).
 CONTEXT = 2048
+#: Earlier speech a room carries into the window (:func:`syllables`): 4 syllables of 160 ms.
+SYLLABLE = 2560
+SYLLABLES = 4
 
 
 def coloured_noise(count: int, length: int, generator: torch.Generator) -> torch.Tensor:
@@ -67,20 +70,26 @@ def _formant_gain(frequency: torch.Tensor, generator: torch.Generator) -> torch.
 
 
 def sources(
-    count: int, generator: torch.Generator, length: int = CONTEXT + WINDOW_SIZE, speech_only: bool = False
+    count: int,
+    generator: torch.Generator,
+    length: int = CONTEXT + WINDOW_SIZE,
+    speech_only: bool = False,
+    centre: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Harmonic sources whose f0 is known at sample ``length - 512`` (the window's centre).
 
     Returns audio (Tensor [shape=(count, length)], unit RMS, dry) and the centre f0
     (Tensor [shape=(count,)], Hz), drawn over CREPE's range: half log-uniform over
     32-1,975 Hz, 35% in the speech range (60-450 Hz), 15% high (600-1,975 Hz);
-    ``speech_only``: all in the speech range (the same draws).
+    ``speech_only``: all in the speech range (the same draws); ``centre`` (Tensor
+    [shape=(count,)], Hz): these f0 instead (the same draws).
     """
     wide = torch.exp(uniform((count,), math.log(FMIN), math.log(FMAX), generator))
     speech = torch.exp(uniform((count,), math.log(60), math.log(450), generator))
     high = torch.exp(uniform((count,), math.log(600), math.log(FMAX), generator))
     pick = torch.rand(count, generator=generator)
-    centre = speech if speech_only else torch.where(pick < 0.35, speech, torch.where(pick < 0.5, high, wide))
+    if centre is None:
+        centre = speech if speech_only else torch.where(pick < 0.35, speech, torch.where(pick < 0.5, high, wide))
     # seconds from the centre: the window's centre is 0, the context lies before it
     time = (torch.arange(length) - (length - WINDOW_SIZE // 2)).float() / SAMPLE_RATE
     glide = uniform((count, 1), -1500, 1500, generator) * chance(count, 0.6, generator)
@@ -136,4 +145,22 @@ def sources(
     return audio + breath * coloured_noise(count, length, generator), centre
 
 
-# ---- the recording chain: each a function of (audio [B, T], per-row parameters) ---------------
+def syllables(centre: torch.Tensor, generator: torch.Generator, count: int = SYLLABLES) -> torch.Tensor:
+    """Speech before the window: ``count`` syllables of :data:`SYLLABLE` samples each, every one at
+    its own pitch within 8 semitones of ``centre`` (Tensor [shape=(B,)], Hz), voiced for 50-90% of
+    its length with 20 ms ramps, and at its own level (0.3-1 of unit RMS). A room carries them into
+    the window (:func:`crepetool.training.frames.chain.degrade`).
+
+    Returns Tensor [shape=(B, count * SYLLABLE)], the last syllable ending where the window's
+    context starts.
+    """
+    rows = centre.size(0)
+    semitones = uniform((rows, count), -8.0, 8.0, generator)
+    pitch = (centre[:, None] * torch.exp2(semitones / 12)).clamp(FMIN, FMAX).reshape(-1)
+    audio, _ = sources(rows * count, generator, SYLLABLE, speech_only=True, centre=pitch)
+    time = torch.arange(SYLLABLE).float() / SAMPLE_RATE
+    voiced = uniform((rows * count, 1), 0.5, 0.9, generator) * SYLLABLE / SAMPLE_RATE
+    ramp = 0.02
+    envelope = (time / ramp).clamp(max=1) * ((voiced - time) / ramp).clamp(0, 1)
+    level = uniform((rows * count, 1), 0.3, 1.0, generator)
+    return (audio * envelope * level).reshape(rows, count * SYLLABLE)

@@ -1,0 +1,238 @@
+"""What limits CREPE in rooms and on fast intonation, measured on the real-voice set's natural part.
+
+    python benchmarks/limits.py [--clips N] [--seed S] [--cache DIR] [WEIGHTS ...]
+
+Same clips, reference and scoring as ``benchmarks/realvoice.py`` (RPA on the frames where SwiftF0
+and CREPE ``full`` agree on the clean clip), SwiftF0 beside every row. Four questions, one table each:
+
+1. **The room's tail, by how far back it reaches.** The far-microphone room of the dev set (RT60
+   0.5-0.9 s, wet and dry at equal energy), its impulse response cut after 32 ms (reflections
+   inside the half window), after 128 ms (inside the window and the context training frames carry)
+   and whole. If the whole tail costs far more than the first 128 ms, what limits a 64 ms window
+   is sound from earlier syllables.
+2. **Where the errors go, in the whole room.** Each reference frame a tracker misses, classed:
+   an octave (within 50 cents of 2^k times the reference), an earlier pitch (within 50 cents of the
+   reference 50-600 ms before, when that differs from now by over a semitone: the tail of an
+   earlier syllable), near (under 200 cents off) or other.
+3. **The decoder.** CREPE's Viterbi against per-frame weighted argmax, and the share of missed frames
+   whose reference pitch is one of the network's three strongest activation peaks (a decoder
+   could pick it) rather than absent (the network does not see it).
+4. **Fast intonation.** RPA, dry and in the room, by how fast the reference f0 moves (cents per
+   10 ms, from the reference track): under 10, 10-40, over 40.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+import hard
+import realvoice
+
+CUTS_MS = {"32 ms": 32, "128 ms": 128, "whole": None}
+SPEEDS = {"< 10 c": (0, 10), "10-40 c": (10, 40), "> 40 c": (40, np.inf)}
+
+
+def far_cut(cut_ms: int | None):
+    """The dev set's far room with its impulse response cut after ``cut_ms`` (None: whole)."""
+
+    def apply(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        rt60 = rng.uniform(0.5, 0.9)
+        length = int(hard.SR * rt60 * 1.2)
+        t = np.arange(length) / hard.SR
+        tail = rng.normal(size=length) * 10 ** (-3 * t / rt60)
+        tail[:16] = 0.0
+        tail *= np.sqrt(10 ** (-rng.uniform(-1, 1) / 10) / np.sum(tail**2))
+        tail[0] = 1.0
+        if cut_ms is not None:
+            tail = tail[: cut_ms * hard.SR // 1000]
+        return np.convolve(audio, tail)[: audio.size]
+
+    return apply
+
+
+def _cents(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return 1200 * np.log2(np.maximum(a, 1e-3) / np.maximum(b, 1e-3))
+
+
+def classify(pitch: np.ndarray, truth: np.ndarray) -> dict[str, int]:
+    """Counts of missed reference frames by kind (see the module's question 2)."""
+    counts = dict.fromkeys(("octave", "earlier pitch", "near", "other"), 0)
+    n = min(pitch.size, truth.size)
+    for i in np.flatnonzero(truth[:n] > 0):
+        error = _cents(pitch[i], truth[i])
+        if abs(error) < 50:
+            continue
+        before = truth[max(0, i - 60) : max(0, i - 5)]
+        before = before[(before > 0) & (np.abs(_cents(before, truth[i])) > 100)]
+        if abs(error) > 600 and abs(error - 1200 * round(error / 1200)) < 50:
+            counts["octave"] += 1
+        elif before.size and np.min(np.abs(_cents(pitch[i], before))) < 50:
+            counts["earlier pitch"] += 1
+        elif abs(error) < 200:
+            counts["near"] += 1
+        else:
+            counts["other"] += 1
+    return counts
+
+
+def speeds(truth: np.ndarray) -> np.ndarray:
+    """Cents per 10 ms at each reference frame (the larger step to a voiced neighbour; inf if none)."""
+    step = np.full(truth.size, np.inf)
+    for shift in (1, -1):
+        other = np.roll(truth, shift)
+        valid = (truth > 0) & (other > 0)
+        moved = np.where(valid, np.abs(_cents(truth, other)), np.nan)
+        step = np.where(np.isnan(moved), step, np.where(np.isinf(step), moved, np.maximum(step, moved)))
+    return step
+
+
+def _crepe_both(weights):
+    """Viterbi pitch, weighted-argmax pitch and activations of a CREPE model."""
+    import torch
+
+    from crepetool.network.loading import load_model
+    from crepetool.prediction import predict, probabilities
+
+    model = load_model(weights)
+
+    def track(audio: np.ndarray):
+        viterbi = predict(audio, 16000, model).pitch[0].numpy().astype(np.float64)
+        argmax = predict(audio, 16000, model, decoder="weighted_argmax").pitch[0].numpy().astype(np.float64)
+        activation = probabilities(model, torch.from_numpy(audio), hard.HOP).numpy()
+        return viterbi, argmax, activation
+
+    return track
+
+
+def in_peaks(activation: np.ndarray, truth: float, top: int = 3) -> bool:
+    """Whether ``truth`` lies within 50 cents of one of the ``top`` strongest local maxima."""
+    from crepetool import units
+
+    rows = activation
+    peaks = np.flatnonzero((rows[1:-1] > rows[:-2]) & (rows[1:-1] >= rows[2:])) + 1
+    strongest = peaks[np.argsort(rows[peaks])[::-1][:top]]
+    return bool(np.any(np.abs(units.bins_to_cents(strongest) - units.frequency_to_cents(truth)) < 50))
+
+
+def _rooms(trackers: dict, chosen: list, truths: list, seed: int) -> None:
+    print("| tracker | room cut after " + " | ".join(CUTS_MS) + " |")
+    print("|---" * (len(CUTS_MS) + 1) + "|")
+    for name, track in trackers.items():
+        cells = []
+        for cut in CUTS_MS.values():
+            hits = total = 0
+            for index, ((_, audio), truth) in enumerate(zip(chosen, truths)):
+                rng = np.random.default_rng([seed, index, 1])  # the dev set's room draw
+                pitch = track(far_cut(cut)(audio.astype(np.float64), rng).astype(np.float32))[0]
+                n = min(pitch.size, truth.size)
+                keep = truth[:n] > 0
+                hits += int(np.sum(np.abs(_cents(pitch[:n][keep], truth[:n][keep])) < 50))
+                total += int(keep.sum())
+            cells.append(f"{100 * hits / total:.1f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def _room_audio(chosen: list, seed: int) -> list[np.ndarray]:
+    return [
+        far_cut(None)(audio.astype(np.float64), np.random.default_rng([seed, index, 1])).astype(np.float32)
+        for index, (_, audio) in enumerate(chosen)
+    ]
+
+
+def _errors(trackers: dict, crepes: dict, chosen: list, truths: list, seed: int) -> None:
+    rooms = _room_audio(chosen, seed)
+    print("\n| tracker | missed in the room | octave | earlier pitch | near | other |")
+    print("|---|---|---|---|---|---|")
+    for name, track in trackers.items():
+        counts = dict.fromkeys(("octave", "earlier pitch", "near", "other"), 0)
+        for audio, truth in zip(rooms, truths):
+            for kind, count in classify(track(audio)[0], truth).items():
+                counts[kind] += count
+        missed = sum(counts.values())
+        print(
+            f"| {name} | {missed} | "
+            + " | ".join(f"{100 * c / max(missed, 1):.0f}%" for c in counts.values())
+            + " |"
+        )
+    print(
+        "\n| model | room: Viterbi | room: weighted argmax | missed frames whose reference is a top-3 peak |"
+    )
+    print("|---|---|---|---|")
+    for name, track in crepes.items():
+        hits = {"viterbi": 0, "argmax": 0}
+        total = missed = seen = 0
+        for audio, truth in zip(rooms, truths):
+            viterbi, argmax, activation = track(audio)
+            n = min(viterbi.size, truth.size)
+            for i in np.flatnonzero(truth[:n] > 0):
+                total += 1
+                hits["argmax"] += abs(_cents(argmax[i], truth[i])) < 50
+                if abs(_cents(viterbi[i], truth[i])) < 50:
+                    hits["viterbi"] += 1
+                else:
+                    missed += 1
+                    seen += in_peaks(activation[i], truth[i])
+        print(
+            f"| {name} | {100 * hits['viterbi'] / total:.1f} | {100 * hits['argmax'] / total:.1f} | "
+            f"{100 * seen / max(missed, 1):.0f}% of {missed} |"
+        )
+
+
+def _hits(pitch: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    n = min(pitch.size, truth.size)
+    return np.abs(_cents(pitch[:n], truth[:n])) < 50
+
+
+def _speeds(trackers: dict, chosen: list, truths: list, seed: int) -> None:
+    rooms = _room_audio(chosen, seed)
+    fast = [speeds(t) for t in truths]
+    counts = {
+        label: sum(int(np.sum((f >= lo) & (f < hi) & (t > 0))) for f, t in zip(fast, truths))
+        for label, (lo, hi) in SPEEDS.items()
+    }
+    print(
+        "\n| tracker | "
+        + " | ".join(f"dry, {k} ({v} frames)" for k, v in counts.items())
+        + " | "
+        + " | ".join(f"room, {k}" for k in SPEEDS)
+        + " |"
+    )
+    print("|---" * (2 * len(SPEEDS) + 1) + "|")
+    for name, track in trackers.items():
+        cells = []
+        for takes in ([audio for _, audio in chosen], rooms):
+            outcomes = [_hits(track(a)[0], t) for a, t in zip(takes, truths)]
+            for lo, hi in SPEEDS.values():
+                picked = [
+                    o[(f[: o.size] >= lo) & (f[: o.size] < hi) & (t[: o.size] > 0)]
+                    for o, f, t in zip(outcomes, fast, truths)
+                ]
+                every = np.concatenate(picked)
+                cells.append(f"{100 * every.mean():.1f}" if every.size else "–")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("weights", nargs="*", default=["full"])
+    parser.add_argument("--clips", type=int, default=10, help="clips per source")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=Path("realvoice-cache"))
+    args = parser.parse_args()
+    chosen = realvoice.clips(realvoice.fetch(args.cache), args.clips, args.seed)
+    swift, full = realvoice._swift(), realvoice._crepe("full")
+    truths = [realvoice.reference(audio, swift, full) for _, audio in chosen]
+    print(f"{len(chosen)} clips, {sum(int((t > 0).sum()) for t in truths)} reference frames; RPA %\n")
+    trackers = {"SwiftF0 (peer)": swift, **{str(w): realvoice._crepe(w) for w in args.weights}}
+    _rooms(trackers, chosen, truths, args.seed)
+    _errors(trackers, {str(w): _crepe_both(w) for w in args.weights}, chosen, truths, args.seed)
+    _speeds(trackers, chosen, truths, args.seed)
+
+
+if __name__ == "__main__":
+    main()

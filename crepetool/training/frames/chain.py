@@ -27,8 +27,10 @@ SHARES = {
     "noise": 0.6,
 }
 #: Share of room rows that carry earlier speech (:func:`~crepetool.training.frames.sources.syllables`)
-#: into the window: a room rings for its RT60, over syllables at other pitches.
-HISTORY_SHARE = 0.8
+#: into the window: a room rings for its RT60, over syllables at other pitches. Off by default: 0.8
+#: lost in rooms on the real-voice set, and the tail beyond the 128 ms context costs SwiftF0 as
+#: much as CREPE (``benchmarks/limits.py``, docs/recovery.md).
+HISTORY_SHARE = 0.0
 
 
 def room_response(rt60: torch.Tensor, generator: torch.Generator, length: int = CONTEXT) -> torch.Tensor:
@@ -118,15 +120,17 @@ def room(audio: torch.Tensor, history: torch.Tensor, rt60: torch.Tensor, generat
     return reverberate(extended, room_response(rt60, generator, extended.size(-1)))[:, history.size(-1) :]
 
 
-def _rooms(audio: torch.Tensor, centre: torch.Tensor, rt60: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def _rooms(audio: torch.Tensor, centre: torch.Tensor | None, rt60: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """:data:`SHARES` ``["room"]`` of the rows through a room, :data:`HISTORY_SHARE` of those
     after earlier speech pitched around ``centre`` (synthesised for those rows alone: it is the
     costliest part of a batch)."""
     count = audio.size(0)
-    rooms = chance(count, SHARES["room"], generator)[:, 0]
-    talked = rooms & chance(count, HISTORY_SHARE, generator)[:, 0]
-    out = torch.where(rooms[:, None], reverberate(audio, room_response(rt60, generator)), audio)
-    picked = talked.nonzero()[:, 0]
+    wet = reverberate(audio, room_response(rt60, generator))
+    rooms = chance(count, SHARES["room"], generator)
+    out = torch.where(rooms, wet, audio)
+    if HISTORY_SHARE == 0 or centre is None:  # (no draw when off: the frames stay those the default was measured on)
+        return out
+    picked = (rooms & chance(count, HISTORY_SHARE, generator))[:, 0].nonzero()[:, 0]
     if picked.numel() == 0:
         return out
     history = syllables(centre[picked], generator)
@@ -142,11 +146,7 @@ def degrade(audio: torch.Tensor, generator: torch.Generator, centre: torch.Tenso
     """
     count, length = audio.shape
     rt60 = uniform((count, 1), 0.2, 1.0, generator)
-    if centre is None:
-        wet = reverberate(audio, room_response(rt60, generator))
-        audio = torch.where(chance(count, SHARES["room"], generator), wet, audio)
-    else:
-        audio = _rooms(audio, centre, rt60, generator)
+    audio = _rooms(audio, centre, rt60, generator)
     # noise: a third of it at -5..10 dB SNR, the rest at 10..40
     snr = torch.where(
         chance(count, 1 / 3, generator),

@@ -102,7 +102,7 @@ def _crepe_both(weights):
 
     def track(audio: np.ndarray):
         viterbi = predict(audio, 16000, model).pitch[0].numpy().astype(np.float64)
-        argmax = predict(audio, 16000, model, decoder="weighted_argmax").pitch[0].numpy().astype(np.float64)
+        argmax = predict(audio, 16000, model, decoder="weighted-argmax").pitch[0].numpy().astype(np.float64)
         activation = probabilities(model, torch.from_numpy(audio), hard.HOP).numpy()
         return viterbi, argmax, activation
 

@@ -10,7 +10,8 @@ with the f0 at its centre (0 when unvoiced), over CREPE's whole range. A batch f
     -> :mod:`.chain` (rooms, telephone band, codecs, clipping, quiet takes, noise) ->
     :mod:`.draw` (the window cut out and normalised; :func:`targets` for its f0)
 
-The context carries a room's tail of earlier notes into the window.
+The context (128 ms) carries a room's tail of earlier notes into the window; longer tails over
+earlier syllables (:func:`.sources.syllables`, :data:`.chain.HISTORY_SHARE`) are built and off.
 """
 
 from crepetool.training.frames.draw import TARGET_CENTS, frames, targets

@@ -1,7 +1,8 @@
 """The recording chain users meet, applied to training frames: each degradation a small function
 of its own, each applied to a random share of frames (:data:`SHARES`) by :func:`degrade`.
 
-:func:`reverberate` (a room, RT60 0.2-1.0 s), :func:`band_limit` (telephone band),
+:func:`reverberate` (a room, RT60 0.2-1.0 s; :func:`room` with earlier speech ringing on into
+the window, off by default: :data:`HISTORY_SHARE`), :func:`band_limit` (telephone band),
 :func:`codec` (a lossy coder's dropped spectral detail), :func:`clip`, :func:`quantise` (a take
 at -50 dBFS in 16 bits) and :func:`add_noise` (white to brown and speech-shaped noise, -5 to 40
 dB SNR). Every function takes and gives Tensor [shape=(B, T)].

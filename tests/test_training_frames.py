@@ -145,6 +145,31 @@ def test_rooms_carry_earlier_speech_only_where_asked(monkeypatch: pytest.MonkeyP
     assert torch.equal(chain.degrade(silence, _generator(22), centre), silence)
 
 
+@pytest.mark.parametrize("accented", [0.0, 1.0])
+def test_a_glides_f0_at_the_windows_centre_is_its_label(monkeypatch: pytest.MonkeyPatch, accented: float) -> None:
+    """sources() as by default (glides, portamento, vibrato, note changes) and with every row
+    accented: the synthesised phase moves at the labelled f0 at the window's centre (within 5
+    cents) while the f0 around it moves (peaks, fast falls, curves)."""
+    phases: list[torch.Tensor] = []
+    real = voices.wavetable
+
+    def spy(gain, start, phase):
+        phases.append(phase)
+        return real(gain, start, phase)
+
+    monkeypatch.setattr(voices, "wavetable", spy)
+    monkeypatch.setattr(voices, "ACCENT_SHARE", accented)
+    _, centre = voices.sources(64, _generator(23))
+    phase = phases[0].double()
+    at = phase.size(-1) - units.WINDOW_SIZE // 2
+    f0 = (phase[:, at + 1] - phase[:, at - 1]) / 2 * 16000 / (2 * math.pi)  # central difference
+    assert (1200 * torch.log2(f0 / centre.double())).abs().max() < 5
+    edge = (phase[:, 2] - phase[:, 0]) / 2 * 16000 / (2 * math.pi)  # 160 ms before the centre
+    assert (1200 * torch.log2(edge / centre.double())).abs().median() > (50 if accented else 10)
+    monkeypatch.setattr(voices, "ACCENT_SHARE", 0.0)
+    assert torch.equal(voices.accents(4, torch.linspace(-0.16, 0.032, 97), _generator(24)), torch.zeros(4, 97))
+
+
 def test_codec_drops_detail_and_the_top_band() -> None:
     g = _generator(5)
     tone = torch.sin(2 * math.pi * 440 * torch.arange(4096) / 16000)[None].repeat(2, 1)

@@ -80,7 +80,9 @@ def load(path: Path) -> np.ndarray:
 
     from crepetool.prediction.resampling import resample
 
-    audio, _ = soundfile.read(path, format="RAW", subtype="GSM610", samplerate=RATE, channels=1, dtype="float32")
+    audio, _ = soundfile.read(
+        path, format="RAW", subtype="GSM610", samplerate=RATE, channels=1, dtype="float32"
+    )
     return resample(audio, RATE).astype(np.float32)
 
 
@@ -155,7 +157,9 @@ def resynthesise(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     again, _ = pyworld.harvest(out.astype(np.float64), 16000, f0_floor=50.0, f0_ceil=1000.0, frame_period=5.0)
     check = _at_frames(again, x.size)
     both = (label > 0) & (check > 0)
-    drift = float(np.median(np.abs(1200 * np.log2(check[both] / label[both])))) if both.any() else float("nan")
+    drift = (
+        float(np.median(np.abs(1200 * np.log2(check[both] / label[both])))) if both.any() else float("nan")
+    )
     return out, label, drift
 
 
@@ -191,8 +195,9 @@ def score(pitch: np.ndarray, truth: np.ndarray) -> tuple[float, np.ndarray]:
     return 100.0 * float(np.mean(cents < 50)), cents
 
 
-def table(trackers: dict, chosen: list, truths: list, seed: int) -> dict[str, float]:
-    """Print one table of ``trackers`` over the five conditions; return each tracker's dry RPA."""
+def table(trackers: dict, chosen: list, truths: list, seed: int) -> dict[str, dict[str, float]]:
+    """Print one table of ``trackers`` over the five conditions; return each tracker's RPA by
+    condition (the mean over clips)."""
     print("| tracker | " + " | ".join(CONDITIONS) + " | whole set |")
     print("|---" * (len(CONDITIONS) + 2) + "|")
     dry = {}
@@ -202,17 +207,47 @@ def table(trackers: dict, chosen: list, truths: list, seed: int) -> dict[str, fl
             rates = []
             for index, ((_, audio), truth) in enumerate(zip(chosen, truths)):
                 rng = np.random.default_rng([seed, index, list(CONDITIONS).index(condition)])
-                degraded = _band(audio, truth, rng) if effect is None else effect(audio.astype(np.float64), rng)
+                degraded = (
+                    _band(audio, truth, rng) if effect is None else effect(audio.astype(np.float64), rng)
+                )
                 rate, cents = score(track(degraded.astype(np.float32))[0], truth)
                 rates.append(rate)
                 errors.append(cents)
             cells.append(f"{np.mean(rates):.1f} ±{np.std(rates):.1f}")
-            if condition == "dry":
-                dry[name] = float(np.mean(rates))
+            dry.setdefault(name, {})[condition] = float(np.mean(rates))
         every = np.concatenate(errors)
         cells.append(f"{100 * np.mean(every < 50):.1f} / {np.median(every):.1f} c")
         print(f"| {name} | " + " | ".join(cells) + " |")
     return dry
+
+
+#: Trained sizes by the names predict takes; anything else (a file) is a pruned or fine-tuned model.
+TRAINED = ("tiny", "official-small", "official-medium", "official-large", "full")
+
+
+def plot(rates: dict[str, dict[str, float]], peer: dict[str, float], path: Path) -> None:
+    """Room RPA on the natural part against the network's frames/s on this machine, trained sizes
+    joined; SwiftF0's figure in the title (its speed is not a network's)."""
+    import zoo
+
+    from crepetool.evaluation.charts import accuracy_against_speed
+    from crepetool.network.resolver import weights_of
+
+    points = []
+    for name, by_condition in rates.items():
+        capacity = weights_of(name).capacity
+        trained = name in TRAINED
+        label = f"{name} ({capacity}/32)" if trained else f"{Path(name).stem} ({capacity}/32)"
+        kind = "trained (official)" if trained else "fine-tuned or pruned (crepetool)"
+        points.append({"label": label, "frames_per_second": zoo.speed(capacity),
+                       "accuracy": by_condition["room"] / 100, "kind": kind})  # fmt: skip
+    accuracy_against_speed(
+        points,
+        path,
+        f"CREPE sizes on real voices in a room (SwiftF0: {peer['room']:.1f}%) against speed, 2-core Intel Xeon",
+        "raw pitch accuracy, real voices in a room (%)",
+        join=("trained (official)",),
+    )
 
 
 def main() -> None:
@@ -222,30 +257,41 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=10, help="clips per source")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=Path("realvoice-cache"))
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="draw room RPA against frames/s (natural part)"
+    )
     args = parser.parse_args()
     chosen = clips(fetch(args.cache), args.clips, args.seed)
     swift, full = _swift(), _crepe("full")
     trackers = {"SwiftF0 (peer)": swift, **{str(w): _crepe(w) for w in args.weights}}
-    dry: dict[str, dict[str, float]] = {}
+    dry: dict[str, dict[str, dict[str, float]]] = {}
     if args.part in ("natural", "both"):
         truths = [reference(audio, swift, full) for _, audio in chosen]
         frames = sum(int((t > 0).sum()) for t in truths)
-        print(f"natural: {len(chosen)} clips ({', '.join(SOURCES)}), {frames} reference frames of "
-              f"{sum(t.size for t in truths)}; RPA % (mean over clips ± std between them), median cents\n")
+        print(
+            f"natural: {len(chosen)} clips ({', '.join(SOURCES)}), {frames} reference frames of "
+            f"{sum(t.size for t in truths)}; RPA % (mean over clips ± std between them), median cents\n"
+        )
         dry["natural"] = table(trackers, chosen, truths, args.seed)
     if args.part in ("resynthesised", "both"):
         made = [resynthesise(audio) for _, audio in chosen]
         resynthesised = [(name, audio) for (name, _), (audio, _, _) in zip(chosen, made)]
         labels = [label for _, label, _ in made]
         drift = np.nanmedian([d for _, _, d in made])
-        print(f"\nresynthesised: {sum(int((lab > 0).sum()) for lab in labels)} labelled frames; the label "
-              f"re-analysed by harvest: median {drift:.1f} cents off\n")
+        print(
+            f"\nresynthesised: {sum(int((lab > 0).sum()) for lab in labels)} labelled frames; the label "
+            f"re-analysed by harvest: median {drift:.1f} cents off\n"
+        )
         dry["resynthesised"] = table(trackers, resynthesised, labels, args.seed)
+    if args.plot is not None and "natural" in dry:
+        plot({w: dry["natural"][str(w)] for w in args.weights}, dry["natural"]["SwiftF0 (peer)"], args.plot)
     if len(dry) == 2:
-        print("\n| tracker | dry, natural (agreement reference) | dry, resynthesised (exact f0) | resynthesis moves it |")
+        print(
+            "\n| tracker | dry, natural (agreement reference) | dry, resynthesised (exact f0) | resynthesis moves it |"
+        )
         print("|---|---|---|---|")
         for name in trackers:
-            a, b = dry["natural"][name], dry["resynthesised"][name]
+            a, b = dry["natural"][name]["dry"], dry["resynthesised"][name]["dry"]
             print(f"| {name} | {a:.1f} | {b:.1f} | {b - a:+.1f} |")
 
 

@@ -11,7 +11,9 @@ with the f0 at its centre (0 when unvoiced), over CREPE's whole range. A batch f
     :mod:`.draw` (the window cut out and normalised; :func:`targets` for its f0)
 
 The context (128 ms) carries a room's tail of earlier notes into the window; longer tails over
-earlier syllables (:func:`.sources.syllables`, :data:`.chain.HISTORY_SHARE`) are built and off.
+earlier syllables (:func:`.sources.syllables`, :data:`.chain.HISTORY_SHARE`) and speech accents
+(:func:`.sources.accents`, :data:`.sources.ACCENT_SHARE`) are built and off: neither won on the
+real-voice set beyond the spread between seeds (docs/recovery.md).
 """
 
 from crepetool.training.frames.draw import TARGET_CENTS, frames, targets

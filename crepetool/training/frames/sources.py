@@ -3,7 +3,8 @@ range, and coloured noise, each synthesised over :data:`CONTEXT` samples before 
 
 Voiced sources have a random spectral tilt, odd-only or weak-fundamental spectra, a random
 formant envelope (speech-like) or a flat one (instrument-like), glides, portamento, vibrato
-and note changes, onsets and offsets, breath noise. Synthesis is a wavetable lookup (one period
+and note changes, onsets and offsets, breath noise; optionally speech accents (:func:`accents`)
+and earlier syllables for a room to carry (:func:`syllables`). Synthesis is a wavetable lookup (one period
 per frame, built by an inverse FFT of the harmonic amplitudes), which costs O(samples) per frame
 instead of O(samples x harmonics).
 """

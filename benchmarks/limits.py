@@ -19,6 +19,9 @@ and CREPE ``full`` agree on the clean clip), SwiftF0 beside every row. Four ques
    could pick it) rather than absent (the network does not see it).
 4. **Fast intonation.** RPA, dry and in the room, by how fast the reference f0 moves (cents per
    10 ms, from the reference track): under 10, 10-40, over 40.
+5. **What a dereverberating front end does** (``--wpe``): the room takes through single-channel
+   weighted prediction error (``nara_wpe``: 512-sample STFT, hop 128, 10 taps after a delay of 3,
+   3 iterations) before each tracker. Needs ``pip install nara-wpe`` (a dev-set tool).
 """
 
 from __future__ import annotations
@@ -217,18 +220,47 @@ def _speeds(trackers: dict, chosen: list, truths: list, seed: int) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
+def dereverberate(audio: np.ndarray) -> np.ndarray:
+    """One channel through WPE (see the module's question 5), trimmed to its length."""
+    from nara_wpe.utils import istft, stft
+    from nara_wpe.wpe import wpe
+
+    spectra = stft(audio[None].astype(np.float64), size=512, shift=128).transpose(2, 0, 1)
+    clean = wpe(spectra, taps=10, delay=3, iterations=3).transpose(1, 2, 0)
+    out = istft(clean, size=512, shift=128)[0][: audio.size]
+    return np.pad(out, (0, audio.size - out.size)).astype(np.float32)
+
+
+def _wpe(trackers: dict, chosen: list, truths: list, seed: int) -> None:
+    rooms = _room_audio(chosen, seed)
+    cleaned = [dereverberate(audio) for audio in rooms]
+    print("\n| tracker | room | room after WPE | dry |")
+    print("|---|---|---|---|")
+    for name, track in trackers.items():
+        cells = []
+        for takes in (rooms, cleaned, [audio for _, audio in chosen]):
+            hits = [_hits(track(a)[0], t) for a, t in zip(takes, truths)]
+            every = np.concatenate([h[t[: h.size] > 0] for h, t in zip(hits, truths)])
+            cells.append(f"{100 * every.mean():.1f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="*", default=["full"])
     parser.add_argument("--clips", type=int, default=10, help="clips per source")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=Path("realvoice-cache"))
+    parser.add_argument("--wpe", action="store_true", help="only question 5: a WPE front end")
     args = parser.parse_args()
     chosen = realvoice.clips(realvoice.fetch(args.cache), args.clips, args.seed)
     swift, full = realvoice._swift(), realvoice._crepe("full")
     truths = [realvoice.reference(audio, swift, full) for _, audio in chosen]
     print(f"{len(chosen)} clips, {sum(int((t > 0).sum()) for t in truths)} reference frames; RPA %\n")
     trackers = {"SwiftF0 (peer)": swift, **{str(w): realvoice._crepe(w) for w in args.weights}}
+    if args.wpe:
+        _wpe(trackers, chosen, truths, args.seed)
+        return
     _rooms(trackers, chosen, truths, args.seed)
     _errors(trackers, {str(w): _crepe_both(w) for w in args.weights}, chosen, truths, args.seed)
     _speeds(trackers, chosen, truths, args.seed)

@@ -114,7 +114,8 @@ ONE_HOME: list[tuple[str, dict[str, int]]] = [
     (r"\b32\.7\b|1975\.5", {"units.py": 2}),  # CREPE's range, for the training frames
     (r"\b160\b", {}),  # the default hop: names.DEFAULT_HOP, from the step in ms
     (r"\b2048\b", {"training/recovery/options.py": 1, "training/frames/sources.py": 1}),  # calibration; context
-    (r"\b0\.9\b", {"names.py": 1, "prediction/plotting.py": 1}),  # verify's bar; a line width
+    # verify's bar; a line width; the most of a syllable that is voiced
+    (r"\b0\.9\b", {"names.py": 1, "prediction/plotting.py": 1, "training/frames/sources.py": 1}),
     (r"'CREPETOOL_", {"names.py": 4}),  # every environment variable crepetool reads
     (r"'(viterbi|weighted-argmax|argmax|viterbi-torchcrepe)'", {"names.py": 4}),  # the decoders
     (r"1 \+ \w+ // \w+", {"prediction/framing.py": 1}),  # the frame count

@@ -10,7 +10,12 @@ from crepetool.atomic import atomic_path
 
 
 def accuracy_against_speed(
-    points: list[dict[str, Any]], path: str | Path, title: str, ylabel: str, join: tuple[str, ...] = ()
+    points: list[dict[str, Any]],
+    path: str | Path,
+    title: str,
+    ylabel: str,
+    join: tuple[str, ...] = (),
+    legend: str = "lower left",
 ) -> Path:
     """A scatter of accuracy (%) against frames/s (log axis), one marker style per ``kind``.
 
@@ -18,7 +23,8 @@ def accuracy_against_speed(
     group, e.g. official / pruned / peer). Only the kinds in ``join`` (a family of sizes) are
     joined in speed order: a line between unrelated trackers would read as a trade-off.
     Each label takes the first corner around its point where it overlaps no label placed
-    before it. Written atomically to ``path`` (PNG).
+    before it. ``legend``: where the legend goes (matplotlib's ``loc``), clear of the points.
+    Written atomically to ``path`` (PNG).
     """
     import matplotlib
 
@@ -44,7 +50,7 @@ def accuracy_against_speed(
     axis.set_ylabel(ylabel)
     axis.set_title(title, fontsize=10)
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(loc="lower left", fontsize=8)
+    axis.legend(loc=legend, fontsize=8)
     figure.tight_layout()
     _place_labels(axis, labels)  # after the layout: labels are placed in display space
     path = Path(path)

@@ -1,9 +1,9 @@
 """What limits CREPE in rooms and on fast intonation, measured on the real-voice set's natural part.
 
-    python benchmarks/limits.py [--clips N] [--seed S] [--cache DIR] [WEIGHTS ...]
+    python benchmarks/limits.py [--clips N] [--seed S] [--cache DIR] [--wpe] [WEIGHTS ...]
 
 Same clips, reference and scoring as ``benchmarks/realvoice.py`` (RPA on the frames where SwiftF0
-and CREPE ``full`` agree on the clean clip), SwiftF0 beside every row. Four questions, one table each:
+and CREPE ``full`` agree on the clean clip), SwiftF0 beside every row. Four questions, one table each (and a fifth alone with ``--wpe``):
 
 1. **The room's tail, by how far back it reaches.** The far-microphone room of the dev set (RT60
    0.5-0.9 s, wet and dry at equal energy), its impulse response cut after 32 ms (reflections

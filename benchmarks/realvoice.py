@@ -1,7 +1,7 @@
 """Real recorded voices, degraded: the real-voice dev set, natural and resynthesised.
 
     python benchmarks/realvoice.py [--part natural|resynthesised|both] [--clips N] [--seed S]
-                                   [--cache DIR] [WEIGHTS ...]
+                                   [--cache DIR] [--plot PNG] [WEIGHTS ...]
 
 The resynthesised part needs WORLD: ``pip install pyworld "setuptools<81"`` (pyworld 0.3.5 imports
 ``pkg_resources``); it is a dev-set tool, not a dependency of crepetool.

@@ -148,8 +148,12 @@ def _high(index: int, rng: np.random.Generator) -> Clip:
     return realistic.speech_clip(index, rng, register=(700, 1400), sung=True)
 
 
-def far(low: float, high: float) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
-    """A far microphone in a diffuse room: RT60 drawn in ``low``..``high`` s, wet and dry at equal energy."""
+def far(
+    low: float, high: float, cut_ms: int | None = None
+) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+    """A far microphone in a diffuse room: RT60 drawn in ``low``..``high`` s, wet and dry at equal energy;
+    ``cut_ms``: the impulse response cut after that many ms (the same draws), as
+    ``benchmarks/limits.py`` asks how far back the tail matters."""
 
     def apply(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         rt60 = rng.uniform(low, high)
@@ -159,6 +163,8 @@ def far(low: float, high: float) -> Callable[[np.ndarray, np.random.Generator], 
         tail[:16] = 0.0
         tail *= np.sqrt(10 ** (-rng.uniform(-1, 1) / 10) / np.sum(tail**2))  # DRR -1..+1 dB
         tail[0] = 1.0
+        if cut_ms is not None:
+            tail = tail[: cut_ms * SR // 1000]
         return np.convolve(audio, tail)[: audio.size]
 
     return apply

@@ -40,24 +40,6 @@ CUTS_MS = {"32 ms": 32, "128 ms": 128, "whole": None}
 SPEEDS = {"< 10 c": (0, 10), "10-40 c": (10, 40), "> 40 c": (40, np.inf)}
 
 
-def far_cut(cut_ms: int | None):
-    """The dev set's far room with its impulse response cut after ``cut_ms`` (None: whole)."""
-
-    def apply(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        rt60 = rng.uniform(0.5, 0.9)
-        length = int(hard.SR * rt60 * 1.2)
-        t = np.arange(length) / hard.SR
-        tail = rng.normal(size=length) * 10 ** (-3 * t / rt60)
-        tail[:16] = 0.0
-        tail *= np.sqrt(10 ** (-rng.uniform(-1, 1) / 10) / np.sum(tail**2))
-        tail[0] = 1.0
-        if cut_ms is not None:
-            tail = tail[: cut_ms * hard.SR // 1000]
-        return np.convolve(audio, tail)[: audio.size]
-
-    return apply
-
-
 def _cents(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 1200 * np.log2(np.maximum(a, 1e-3) / np.maximum(b, 1e-3))
 
@@ -94,20 +76,27 @@ def speeds(truth: np.ndarray) -> np.ndarray:
     return step
 
 
-def _crepe_both(weights):
-    """Viterbi pitch, weighted-argmax pitch and activations of a CREPE model."""
+def _remembered(track):
+    """``track`` run once per take: the tables ask of the same room and dry takes again."""
+    seen: dict[int, tuple] = {}
+
+    def again(audio: np.ndarray) -> tuple:
+        if id(audio) not in seen:
+            seen[id(audio)] = track(audio)
+        return seen[id(audio)]
+
+    return again
+
+
+def _per_frame(model):
+    """Weighted-argmax pitch and the activations of a loaded CREPE model."""
     import torch
 
-    from crepetool.network.loading import load_model
     from crepetool.prediction import predict, probabilities
 
-    model = load_model(weights)
-
-    def track(audio: np.ndarray):
-        viterbi = predict(audio, 16000, model).pitch[0].numpy().astype(np.float64)
+    def track(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         argmax = predict(audio, 16000, model, decoder="weighted-argmax").pitch[0].numpy().astype(np.float64)
-        activation = probabilities(model, torch.from_numpy(audio), hard.HOP).numpy()
-        return viterbi, argmax, activation
+        return argmax, probabilities(model, torch.from_numpy(audio), hard.HOP).numpy()
 
     return track
 
@@ -122,33 +111,32 @@ def in_peaks(activation: np.ndarray, truth: float, top: int = 3) -> bool:
     return bool(np.any(np.abs(units.bins_to_cents(strongest) - units.frequency_to_cents(truth)) < 50))
 
 
-def _rooms(trackers: dict, chosen: list, truths: list, seed: int) -> None:
+def _rpa(track, takes: list[np.ndarray], truths: list) -> float:
+    """RPA (%) of ``track`` pooled over the reference frames of ``takes``."""
+    hits = [_hits(track(audio)[0], truth) for audio, truth in zip(takes, truths)]
+    return 100 * float(np.concatenate([h[t[: h.size] > 0] for h, t in zip(hits, truths)]).mean())
+
+
+def _rooms(trackers: dict, chosen: list, truths: list, seed: int, rooms: list[np.ndarray]) -> None:
     print("| tracker | room cut after " + " | ".join(CUTS_MS) + " |")
     print("|---" * (len(CUTS_MS) + 1) + "|")
+    cut_rooms = {cut: _room_audio(chosen, seed, cut) for cut in CUTS_MS.values() if cut is not None}
     for name, track in trackers.items():
-        cells = []
-        for cut in CUTS_MS.values():
-            hits = total = 0
-            for index, ((_, audio), truth) in enumerate(zip(chosen, truths)):
-                rng = np.random.default_rng([seed, index, 1])  # the dev set's room draw
-                pitch = track(far_cut(cut)(audio.astype(np.float64), rng).astype(np.float32))[0]
-                n = min(pitch.size, truth.size)
-                keep = truth[:n] > 0
-                hits += int(np.sum(np.abs(_cents(pitch[:n][keep], truth[:n][keep])) < 50))
-                total += int(keep.sum())
-            cells.append(f"{100 * hits / total:.1f}")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+        cells = [_rpa(track, cut_rooms.get(cut, rooms), truths) for cut in CUTS_MS.values()]
+        print(f"| {name} | " + " | ".join(f"{cell:.1f}" for cell in cells) + " |")
 
 
-def _room_audio(chosen: list, seed: int) -> list[np.ndarray]:
+def _room_audio(chosen: list, seed: int, cut_ms: int | None = None) -> list[np.ndarray]:
+    """The dev set's room takes (its draws: ``realvoice.CONDITIONS`` index 1), cut as asked."""
     return [
-        far_cut(None)(audio.astype(np.float64), np.random.default_rng([seed, index, 1])).astype(np.float32)
+        hard.far(0.5, 0.9, cut_ms)(audio.astype(np.float64), np.random.default_rng([seed, index, 1])).astype(
+            np.float32
+        )
         for index, (_, audio) in enumerate(chosen)
     ]
 
 
-def _errors(trackers: dict, crepes: dict, chosen: list, truths: list, seed: int) -> None:
-    rooms = _room_audio(chosen, seed)
+def _errors(trackers: dict, per_frame: dict, rooms: list[np.ndarray], truths: list) -> None:
     print("\n| tracker | missed in the room | octave | earlier pitch | near | other |")
     print("|---|---|---|---|---|---|")
     for name, track in trackers.items():
@@ -166,11 +154,12 @@ def _errors(trackers: dict, crepes: dict, chosen: list, truths: list, seed: int)
         "\n| model | room: Viterbi | room: weighted argmax | missed frames whose reference is a top-3 peak |"
     )
     print("|---|---|---|---|")
-    for name, track in crepes.items():
+    for name, track in per_frame.items():
         hits = {"viterbi": 0, "argmax": 0}
         total = missed = seen = 0
         for audio, truth in zip(rooms, truths):
-            viterbi, argmax, activation = track(audio)
+            viterbi = trackers[name](audio)[0]
+            argmax, activation = track(audio)
             n = min(viterbi.size, truth.size)
             for i in np.flatnonzero(truth[:n] > 0):
                 total += 1
@@ -191,8 +180,7 @@ def _hits(pitch: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.abs(_cents(pitch[:n], truth[:n])) < 50
 
 
-def _speeds(trackers: dict, chosen: list, truths: list, seed: int) -> None:
-    rooms = _room_audio(chosen, seed)
+def _speeds(trackers: dict, dry: list[np.ndarray], rooms: list[np.ndarray], truths: list) -> None:
     fast = [speeds(t) for t in truths]
     counts = {
         label: sum(int(np.sum((f >= lo) & (f < hi) & (t > 0))) for f, t in zip(fast, truths))
@@ -208,7 +196,7 @@ def _speeds(trackers: dict, chosen: list, truths: list, seed: int) -> None:
     print("|---" * (2 * len(SPEEDS) + 1) + "|")
     for name, track in trackers.items():
         cells = []
-        for takes in ([audio for _, audio in chosen], rooms):
+        for takes in (dry, rooms):
             outcomes = [_hits(track(a)[0], t) for a, t in zip(takes, truths)]
             for lo, hi in SPEEDS.values():
                 picked = [
@@ -231,21 +219,18 @@ def dereverberate(audio: np.ndarray) -> np.ndarray:
     return np.pad(out, (0, audio.size - out.size)).astype(np.float32)
 
 
-def _wpe(trackers: dict, chosen: list, truths: list, seed: int) -> None:
-    rooms = _room_audio(chosen, seed)
+def _wpe(trackers: dict, dry: list[np.ndarray], rooms: list[np.ndarray], truths: list) -> None:
     cleaned = [dereverberate(audio) for audio in rooms]
     print("\n| tracker | room | room after WPE | dry |")
     print("|---|---|---|---|")
     for name, track in trackers.items():
-        cells = []
-        for takes in (rooms, cleaned, [audio for _, audio in chosen]):
-            hits = [_hits(track(a)[0], t) for a, t in zip(takes, truths)]
-            every = np.concatenate([h[t[: h.size] > 0] for h, t in zip(hits, truths)])
-            cells.append(f"{100 * every.mean():.1f}")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+        cells = [_rpa(track, takes, truths) for takes in (rooms, cleaned, dry)]
+        print(f"| {name} | " + " | ".join(f"{cell:.1f}" for cell in cells) + " |")
 
 
 def main() -> None:
+    from crepetool.network.loading import load_model
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="*", default=["full"])
     parser.add_argument("--clips", type=int, default=10, help="clips per source")
@@ -257,13 +242,16 @@ def main() -> None:
     swift, full = realvoice._swift(), realvoice._crepe("full")
     truths = [realvoice.reference(audio, swift, full) for _, audio in chosen]
     print(f"{len(chosen)} clips, {sum(int((t > 0).sum()) for t in truths)} reference frames; RPA %\n")
-    trackers = {"SwiftF0 (peer)": swift, **{str(w): realvoice._crepe(w) for w in args.weights}}
+    models = {str(w): load_model(w) for w in args.weights}
+    trackers = {"SwiftF0 (peer)": swift, **{name: realvoice._crepe(model) for name, model in models.items()}}
+    trackers = {name: _remembered(track) for name, track in trackers.items()}
+    dry, rooms = [audio for _, audio in chosen], _room_audio(chosen, args.seed)
     if args.wpe:
-        _wpe(trackers, chosen, truths, args.seed)
+        _wpe(trackers, dry, rooms, truths)
         return
-    _rooms(trackers, chosen, truths, args.seed)
-    _errors(trackers, {str(w): _crepe_both(w) for w in args.weights}, chosen, truths, args.seed)
-    _speeds(trackers, chosen, truths, args.seed)
+    _rooms(trackers, chosen, truths, args.seed, rooms)
+    _errors(trackers, {name: _per_frame(model) for name, model in models.items()}, rooms, truths)
+    _speeds(trackers, dry, rooms, truths)
 
 
 if __name__ == "__main__":

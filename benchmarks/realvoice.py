@@ -200,26 +200,26 @@ def table(trackers: dict, chosen: list, truths: list, seed: int) -> dict[str, di
     condition (the mean over clips)."""
     print("| tracker | " + " | ".join(CONDITIONS) + " | whole set |")
     print("|---" * (len(CONDITIONS) + 2) + "|")
-    dry = {}
+    rates: dict[str, dict[str, float]] = {}
     for name, track in trackers.items():
         cells, errors = [], []
         for condition, effect in CONDITIONS.items():
-            rates = []
+            clip_rates = []
             for index, ((_, audio), truth) in enumerate(zip(chosen, truths)):
                 rng = np.random.default_rng([seed, index, list(CONDITIONS).index(condition)])
                 degraded = (
                     _band(audio, truth, rng) if effect is None else effect(audio.astype(np.float64), rng)
                 )
                 rate, cents = score(track(degraded.astype(np.float32))[0], truth)
-                rates.append(rate)
+                clip_rates.append(rate)
                 errors.append(cents)
-            cells.append(f"{np.mean(rates):.1f} ±{np.std(rates):.1f}")
-            dry.setdefault(name, {})[condition] = float(np.mean(rates))
+            cells.append(f"{np.mean(clip_rates):.1f} ±{np.std(clip_rates):.1f}")
+            rates.setdefault(name, {})[condition] = float(np.mean(clip_rates))
         every = np.concatenate(errors)
-        dry[name]["whole set"] = 100 * float(np.mean(every < 50))
-        cells.append(f"{100 * np.mean(every < 50):.1f} / {np.median(every):.1f} c")
+        rates[name]["whole set"] = 100 * float(np.mean(every < 50))
+        cells.append(f"{rates[name]['whole set']:.1f} / {np.median(every):.1f} c")
         print(f"| {name} | " + " | ".join(cells) + " |")
-    return dry
+    return rates
 
 
 #: Trained sizes by the names predict takes; anything else (a file) is a pruned or fine-tuned model.
@@ -266,7 +266,7 @@ def main() -> None:
     chosen = clips(fetch(args.cache), args.clips, args.seed)
     swift, full = _swift(), _crepe("full")
     trackers = {"SwiftF0 (peer)": swift, **{str(w): _crepe(w) for w in args.weights}}
-    dry: dict[str, dict[str, dict[str, float]]] = {}
+    parts: dict[str, dict[str, dict[str, float]]] = {}
     if args.part in ("natural", "both"):
         truths = [reference(audio, swift, full) for _, audio in chosen]
         frames = sum(int((t > 0).sum()) for t in truths)
@@ -274,7 +274,7 @@ def main() -> None:
             f"natural: {len(chosen)} clips ({', '.join(SOURCES)}), {frames} reference frames of "
             f"{sum(t.size for t in truths)}; RPA % (mean over clips ± std between them), median cents\n"
         )
-        dry["natural"] = table(trackers, chosen, truths, args.seed)
+        parts["natural"] = table(trackers, chosen, truths, args.seed)
     if args.part in ("resynthesised", "both"):
         made = [resynthesise(audio) for _, audio in chosen]
         resynthesised = [(name, audio) for (name, _), (audio, _, _) in zip(chosen, made)]
@@ -284,16 +284,18 @@ def main() -> None:
             f"\nresynthesised: {sum(int((lab > 0).sum()) for lab in labels)} labelled frames; the label "
             f"re-analysed by harvest: median {drift:.1f} cents off\n"
         )
-        dry["resynthesised"] = table(trackers, resynthesised, labels, args.seed)
-    if args.plot is not None and "natural" in dry:
-        plot({w: dry["natural"][str(w)] for w in args.weights}, dry["natural"]["SwiftF0 (peer)"], args.plot)
-    if len(dry) == 2:
+        parts["resynthesised"] = table(trackers, resynthesised, labels, args.seed)
+    if args.plot is not None and "natural" in parts:
+        plot(
+            {w: parts["natural"][str(w)] for w in args.weights}, parts["natural"]["SwiftF0 (peer)"], args.plot
+        )
+    if len(parts) == 2:
         print(
             "\n| tracker | dry, natural (agreement reference) | dry, resynthesised (exact f0) | resynthesis moves it |"
         )
         print("|---|---|---|---|")
         for name in trackers:
-            a, b = dry["natural"][name]["dry"], dry["resynthesised"][name]["dry"]
+            a, b = parts["natural"][name]["dry"], parts["resynthesised"][name]["dry"]
             print(f"| {name} | {a:.1f} | {b:.1f} | {b - a:+.1f} |")
 
 

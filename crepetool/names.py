@@ -72,10 +72,15 @@ DEFAULT_PRECISION = "fp32"
 #: ``direct`` convolves, ``transform`` multiplies in the frequency domain.
 CONV_MODES: tuple[str, ...] = ("auto", "direct", "transform")
 DEFAULT_CONV = "auto"
-#: The environment variables crepetool reads (it sets none of them): the default conv mode and
+#: How conv1 runs on overlapping frames (crepetool.network.shared): ``shared``, once per group of
+#: frames wherever the hop and conv2's path allow; ``frame``, once per frame (the reference).
+CONV1_MODES: tuple[str, ...] = ("shared", "frame")
+DEFAULT_CONV1 = "shared"
+#: The environment variables crepetool reads (it sets none of them): the default conv modes and
 #: layout of every model built in the process, tracebacks for bug reports, and the torch threads
 #: of each Ray worker.
 CONV_ENV = "CREPETOOL_CONV"
+CONV1_ENV = "CREPETOOL_CONV1"
 LAYOUT_ENV = "CREPETOOL_LAYOUT"
 DEBUG_ENV = "CREPETOOL_DEBUG"
 WORKER_THREADS_ENV = "CREPETOOL_WORKER_THREADS"

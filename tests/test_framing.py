@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from crepetool.prediction.framing import Framer, frame_count, frames, normalise_frames
+from crepetool.network.span import normalise_frames
+from crepetool.prediction.framing import Framer, frame_count, frames
 from helpers import voice
 
 
@@ -16,7 +17,7 @@ def test_framer_equals_whole_file_frames(samples: int, hop: int) -> None:
     audio = torch.from_numpy(voice(samples / 16000, 16000))[:samples]
     whole = torch.cat(list(frames(audio, hop)))
     framer = Framer(samples, hop)
-    parts = [framer.push(chunk.numpy()) for chunk in audio.split(611)] + [framer.finish()]
+    parts = [framer.push(chunk.numpy()).windows() for chunk in audio.split(611)] + [framer.finish().windows()]
     streamed = normalise_frames(torch.cat(parts))
     assert streamed.shape == whole.shape
     assert torch.allclose(streamed, whole, atol=1e-6)

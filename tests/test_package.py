@@ -116,10 +116,10 @@ ONE_HOME: list[tuple[str, dict[str, int]]] = [
     (r"\b2048\b", {"training/recovery/options.py": 1, "training/frames/sources.py": 1}),  # calibration; context
     # verify's bar; a line width; the most of a syllable that is voiced
     (r"\b0\.9\b", {"names.py": 1, "prediction/plotting.py": 1, "training/frames/sources.py": 1}),
-    (r"'CREPETOOL_", {"names.py": 4}),  # every environment variable crepetool reads
+    (r"'CREPETOOL_", {"names.py": 5}),  # every environment variable crepetool reads
     (r"'(viterbi|weighted-argmax|argmax|viterbi-torchcrepe)'", {"names.py": 4}),  # the decoders
     (r"1 \+ \w+ // \w+", {"prediction/framing.py": 1}),  # the frame count
-    (r"\.std\(dim=", {"prediction/framing.py": 1, "training/frames/oscillators.py": 1}),  # frames; synthesis
+    (r"\.std\(dim=", {"network/span.py": 1, "training/frames/oscillators.py": 1}),  # frames; synthesis
     (r"\(\(4, 360\), \(8, 540\)", {"names.py": 1}),  # the default steps by capacity
 ]
 

@@ -3,8 +3,10 @@
 Data flows one way: a name, ``official-NAME`` or a path -> :mod:`.resolver` (with
 :mod:`.keras` for the original CREPE's files, :mod:`.provenance` for the record of where
 they came from) -> :class:`.weights.Weights` (a state dict and its metadata, read and
-written by :mod:`.weights`) -> :func:`.loading.load_model` -> :class:`.model.Crepe`, whose
-conv2..conv6 run in the frequency domain (:mod:`.spectral`), at a chosen arithmetic
+written by :mod:`.weights`) -> :func:`.loading.load_model` -> :class:`.model.Crepe`, which
+reads normalised frames or a :class:`.span.FrameSpan` (raw frames as the samples they cover,
+whose conv1 runs once per group of frames: :mod:`.shared`), and whose conv2..conv6 run in
+the frequency domain (:mod:`.spectral`), at a chosen arithmetic
 (:mod:`.precision`), or as ONNX (:mod:`.export`). :mod:`.presets` holds the capacities and
 layer geometry (torch-free); :mod:`.summary` describes a file for ``inspect``.
 
@@ -17,6 +19,7 @@ __getattr__, __dir__ = exports(
     __name__,
     {
         "Crepe": "model",
+        "FrameSpan": "span",
         "Weights": "weights",
         "load_model": "loading",
         "resolve_device": "loading",

@@ -18,6 +18,11 @@ measurements behind each choice are in docs/model.md and docs/benchmarks.md:
   image's width, where oneDNN runs its brgemm convolution and pads inside it without
   multiplying the padding (time on the height would make oneDNN block over an output width
   of 1); ``ncl`` is ``conv1d`` on ``[batch, C, time]``, faster on CUDA;
+- frames handed over as a :class:`crepetool.network.span.FrameSpan` (the samples their windows
+  cover; predict's pipeline does so) run conv1 and its activation once per group of frames
+  (:mod:`crepetool.network.shared`) wherever the hop is a multiple of 8 samples and conv2 runs
+  in the frequency domain, else per frame (``conv1_mode="frame"`` or ``CREPETOOL_CONV1=frame``
+  keeps it per frame, the reference);
 - conv1 (one input channel, kernel 512, stride 4) is a stride-1 convolution over
   the frame's four phases (``[batch, 4, 383]`` against a ``[C1, 4, 128]`` kernel),
   which oneDNN runs directly, faster than a GEMM over copied windows; padded frames and
@@ -39,8 +44,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from crepetool.names import CONV_ENV, CONV_MODES, DEFAULT_CONV, LAYOUT_ENV
-from crepetool.network import spectral
+from crepetool.names import (
+    CONV1_ENV,
+    CONV1_MODES,
+    CONV_ENV,
+    CONV_MODES,
+    DEFAULT_CONV,
+    DEFAULT_CONV1,
+    LAYOUT_ENV,
+)
+from crepetool.network import shared, spectral
+from crepetool.network.conv1d import conv1d as _conv1d
 from crepetool.network.presets import (
     CLASSIFIER_TIME_STEPS,
     KERNEL_SIZES,
@@ -48,7 +62,8 @@ from crepetool.network.presets import (
     channels,
     parse_capacity,
 )
-from crepetool.units import PITCH_BINS
+from crepetool.network.span import FrameSpan
+from crepetool.units import PITCH_BINS, WINDOW_SIZE
 
 #: torchcrepe's batch-norm epsilon (Keras' 1e-3 as stored in float32).
 BN_EPS = 0.0010000000474974513
@@ -65,42 +80,20 @@ _CL = torch.channels_last
 #: see :func:`default_layout`.
 LAYOUTS = ("cl", "ncl")
 
-class _Conv1d(torch.autograd.Function):
-    """``F.conv1d`` (no padding, stride 1) with a backward pass of two forward-speed convolutions.
-
-    oneDNN's own convolution backward measured ~3x slower than its forward on AVX2 CPUs;
-    written as convolutions, the input
-    gradient is the output gradient correlated with the flipped kernel, and the kernel
-    gradient is the input correlated with the output gradient, batch as channels.
-    """
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(x, weight)
-        return F.conv1d(x, weight, bias)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
-        x, weight = ctx.saved_tensors
-        kernel = weight.size(-1)
-        grad_input = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            # shape=(batch, C_in, T + k - 1)
-            grad_input = F.conv1d(F.pad(grad, (kernel - 1, kernel - 1)), weight.flip(2).transpose(0, 1))
-        if ctx.needs_input_grad[1]:
-            # shape=(C_out, C_in, k): batch as the channels being summed over
-            grad_weight = F.conv1d(x.transpose(0, 1), grad.transpose(0, 1)).transpose(0, 1)
-        if ctx.needs_input_grad[2]:
-            grad_bias = grad.sum(dim=(0, 2))
-        return grad_input, grad_weight, grad_bias
-
-
 def default_conv() -> str:
     """``auto`` unless ``CREPETOOL_CONV=auto|direct|transform`` says otherwise."""
     import os
 
     chosen = os.environ.get(CONV_ENV, "").strip().lower()
     return chosen if chosen in CONV_MODES else DEFAULT_CONV
+
+
+def default_conv1() -> str:
+    """``shared`` unless ``CREPETOOL_CONV1=shared|frame`` says otherwise."""
+    import os
+
+    chosen = os.environ.get(CONV1_ENV, "").strip().lower()
+    return chosen if chosen in CONV1_MODES else DEFAULT_CONV1
 
 
 def default_layout(device: str | torch.device | None = None) -> str:
@@ -130,10 +123,17 @@ class Crepe(torch.nn.Module):
         conv (str)
             ``auto``, ``direct`` or ``transform``: how conv2..conv6 run (:meth:`conv_plan`);
             None picks :func:`default_conv`.
+        conv1_mode (str)
+            ``shared`` or ``frame``: how conv1 runs on a :class:`~crepetool.network.span.FrameSpan`
+            (:meth:`shares_conv1`); None picks :func:`default_conv1`. An attribute: set it later too.
     """
 
     def __init__(
-        self, capacity: int | str = "full", layout: str | None = None, conv: str | None = None
+        self,
+        capacity: int | str = "full",
+        layout: str | None = None,
+        conv: str | None = None,
+        conv1_mode: str | None = None,
     ) -> None:
         super().__init__()
         self.capacity = parse_capacity(capacity)
@@ -143,6 +143,9 @@ class Crepe(torch.nn.Module):
         self.conv = conv or default_conv()
         if self.conv not in CONV_MODES:
             raise ValueError(f"conv {self.conv!r} is not one of {', '.join(CONV_MODES)}")
+        self.conv1_mode = conv1_mode or default_conv1()
+        if self.conv1_mode not in CONV1_MODES:
+            raise ValueError(f"conv1_mode {self.conv1_mode!r} is not one of {', '.join(CONV1_MODES)}")
         # kernel spectra of inference, by layer: (the weight's identity and version, spectrum)
         self._spectra: dict[int, tuple[tuple, torch.Tensor]] = {}
         out_channels = channels(self.capacity)
@@ -158,12 +161,13 @@ class Crepe(torch.nn.Module):
             # kernels live channels-last; load_state_dict copies into them and keeps that
             self.to(memory_format=_CL)
 
-    def forward(self, frames: torch.Tensor, embed: bool = False) -> torch.Tensor:
-        """Pitch-bin probabilities of normalised frames.
+    def forward(self, frames: torch.Tensor | FrameSpan, embed: bool = False) -> torch.Tensor:
+        """Pitch-bin probabilities of normalised frames, or of a span's frames.
 
         Arguments
-            frames (Tensor [shape=(batch, 1024)])
-                Mean-centred, unit-variance frames at 16 kHz.
+            frames (Tensor [shape=(batch, 1024)], or FrameSpan of ``batch`` frames)
+                Mean-centred, unit-variance frames at 16 kHz, or raw frames as the samples
+                their windows cover (normalised here; conv1 shared where :meth:`shares_conv1`).
             embed (bool)
                 Return :meth:`embed` instead; this keeps the module a drop-in
                 ``torchcrepe.infer.model``.
@@ -171,6 +175,10 @@ class Crepe(torch.nn.Module):
         Returns
             probabilities (Tensor [shape=(batch, 360)]), sigmoid outputs in 0..1.
         """
+        if isinstance(frames, FrameSpan):
+            if embed or not self.shares_conv1(frames.hop):
+                return self.forward(frames.frames(), embed)
+            return torch.cat([self._from_span(part) for part in frames.split(self._span_chunk())])
         count, chunk = frames.size(0), self._inference_chunk(frames)
         if count % BATCH_BLOCK and chunk:
             # oneDNN runs a batch's last partial block of 8 frames through other kernels, and MKL
@@ -198,8 +206,47 @@ class Crepe(torch.nn.Module):
             probabilities (Tensor [shape=(batch, 360)])
         """
         x, major = self._features(conv1)
-        if embed:
-            return self._torchcrepe_layout(x, major)
+        return self._torchcrepe_layout(x, major) if embed else self._head(x, major)
+
+    def shares_conv1(self, hop: int) -> bool:
+        """Whether frames ``hop`` samples apart, as a :class:`~crepetool.network.span.FrameSpan`,
+        run conv1 once per group (:mod:`crepetool.network.shared`): ``conv1_mode="shared"``, inference
+        on the CPU in fp32 with conv2 in the frequency domain (its time-major input is what the
+        shared path writes), and ``hop`` a multiple of :data:`crepetool.network.shared.HOP_MULTIPLE`."""
+        weight = self.conv1.weight
+        return (
+            self.conv1_mode == "shared"
+            and shared.supports(hop)
+            and not (self.training or torch.is_grad_enabled())
+            and weight.device.type == "cpu"
+            and weight.dtype == torch.float32
+            and not torch.is_autocast_enabled("cpu")
+            and not (torch.onnx.is_in_onnx_export() or torch.jit.is_tracing())
+            and self._transformed(1)
+        )
+
+    def _from_span(self, span: FrameSpan) -> torch.Tensor:
+        """Probabilities of a span's frames through the shared conv1, a group at a time; the
+        batch padded with zeros to whole :data:`BATCH_BLOCK` blocks, as :meth:`forward` pads."""
+        count = span.count
+        padded = count + -count % BATCH_BLOCK
+        activated = torch.empty(128, self.conv1.out_channels, padded)
+        activated[:, :, count:] = 0
+        fold = shared.folded(self.conv1, self.conv1_BN, *bn_affine(self.conv1_BN))
+        for first in range(0, count, shared.GROUP):
+            last = min(first + shared.GROUP, count)
+            shared.activation(fold, span.slice(first, last), activated[:, :, first:last])
+        x, major = self._after_conv1(activated, True)
+        return self._head(x, major)[:count]
+
+    def _span_chunk(self) -> int:
+        """Frames of a span run through the network at once: :meth:`_inference_chunk`'s, in
+        whole groups."""
+        frames = self.conv1.weight.new_empty(0, WINDOW_SIZE)
+        return max(shared.GROUP, self._inference_chunk(frames) // shared.GROUP * shared.GROUP)
+
+    def _head(self, x: torch.Tensor, major: bool) -> torch.Tensor:
+        """conv6, its activation and the classifier: the last of :meth:`from_conv1`."""
         x = self._activate(self._conv(x, 5, major), 5, major, major)
         if major:  # shape=(4, C6, batch) -> (batch, 4 * C6), flattened as (time, channel) as torchcrepe does
             return torch.sigmoid(self.classifier(x.reshape(self.in_features, -1).t()))
@@ -247,12 +294,15 @@ class Crepe(torch.nn.Module):
         """From conv1's output, its activation and conv2..conv5 with theirs, each activation
         written in the layout that the next convolution reads: (x, whether x is time-major
         ``[T, C, batch]``; else it is in this model's layout)."""
-        major = False
-        for index in range(1, 6):  # the activation of conv `index`, then conv `index + 1`
-            into = self._transformed(index)
-            x, major = self._activate(x, index - 1, major, into), into
-            if index < 5:
-                x = self._conv(x, index, major)
+        into = self._transformed(1)
+        return self._after_conv1(self._activate(x, 0, False, into), into)
+
+    def _after_conv1(self, x: torch.Tensor, major: bool) -> tuple[torch.Tensor, bool]:
+        """:meth:`_features` from conv1's activation (time-major if ``major``)."""
+        for index in range(1, 5):  # conv `index + 1`, then its activation
+            into = self._transformed(index + 1)
+            x = self._conv(x, index, major)
+            x, major = self._activate(x, index, major, into), into
         return x, major
 
     def _transformed(self, index: int) -> bool:
@@ -390,16 +440,6 @@ def _taps(index: int, steps: int, whole_in_export: bool = True) -> tuple[slice, 
     ):
         return slice(None), (before, after)
     return slice(first, last + 1), (before - first, last - before)
-
-
-def _conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """``F.conv1d`` (stride 1, no padding), through :class:`_Conv1d` when gradients flow on
-    the CPU (its backward is oneDNN's workaround; not in an ONNX export, which has no
-    operator for it)."""
-    training = torch.is_grad_enabled() and (weight.requires_grad or x.requires_grad)
-    if training and x.device.type == "cpu" and not torch.onnx.is_in_onnx_export():
-        return _Conv1d.apply(x, weight.contiguous(), bias)
-    return F.conv1d(x, weight, bias)
 
 
 def bn_affine(bn: torch.nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import torch
 
+from crepetool.network import shared
+from crepetool.network.model import Crepe
+from crepetool.network.span import FrameSpan
 from crepetool.prediction import audio, loudness, voicing
-from crepetool.prediction.framing import Framer, frame_count, normalise_frames
+from crepetool.prediction.framing import Framer, frame_count
 from crepetool.prediction.online import decoder_for
 from crepetool.prediction.options import PredictOptions
 from crepetool.prediction.resampling import BlockResampler, resampled_length
@@ -54,9 +57,10 @@ class Decided:
 
 #: Called with each decided stretch, in order.
 Sink = Callable[[Decided], None]
-#: Runs the network over normalised batches, yielding their probabilities in order; it may
-#: look ahead (the Ray engine keeps several batches in flight on its workers).
-Network = Callable[[Iterator[torch.Tensor]], Iterator[torch.Tensor]]
+#: Runs the network over batches of raw frames (:class:`~crepetool.network.span.FrameSpan`),
+#: yielding their probabilities in order; it may look ahead (the Ray engine keeps several
+#: batches in flight on its workers).
+Network = Callable[[Iterator[FrameSpan]], Iterator[torch.Tensor]]
 #: A file's path, or a reader (a file's, or samples in memory: :class:`crepetool.prediction.audio.ArrayReader`).
 Source = str | Path | audio.Reader
 
@@ -66,13 +70,16 @@ def reader_of(source: Source) -> audio.Reader:
 
 
 def local_network(model: torch.nn.Module) -> Network:
-    """:data:`Network` of a model in this process: one batch at a time, on the model's device."""
+    """:data:`Network` of a model in this process: one batch at a time, on the model's device.
+    crepetool's own network takes the span (its conv1 then runs once per group of frames); any
+    other module, the normalised frames."""
     device = next(model.parameters()).device
+    spans = isinstance(model, Crepe)
 
-    def run(batches: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
+    def run(batches: Iterator[FrameSpan]) -> Iterator[torch.Tensor]:
         for batch in batches:
             with torch.no_grad():
-                yield model(batch.to(device)).cpu()
+                yield model(batch.to(device) if spans else batch.frames().to(device)).cpu()
 
     return run
 
@@ -86,18 +93,26 @@ def probe(source: Source, options: PredictOptions) -> StreamInfo:
     return StreamInfo(reader.sample_rate, reader.length, frames, hop)
 
 
-def raw_frames(
-    source: Source, options: PredictOptions, block_seconds: float = BLOCK_SECONDS
-) -> Iterator[torch.Tensor]:
-    """The recording's raw 1024-sample windows, block by block: Tensors [shape=(n, 1024)]."""
+def spans(source: Source, options: PredictOptions, block_seconds: float = BLOCK_SECONDS) -> Iterator[FrameSpan]:
+    """The recording's raw frames, block by block, in whole groups of
+    :data:`crepetool.network.shared.GROUP` frames (the last may be short)."""
     reader = reader_of(source)
     rate, hop = reader.sample_rate, options.hop(reader.sample_rate)
     resampler = BlockResampler(rate, reader.length, options.resampler)
-    framer = Framer(resampler.total, hop)
+    framer = Framer(resampler.total, hop, shared.GROUP)
     for block in reader.blocks(int(block_seconds * rate)):
         yield framer.push(resampler.push(block))
     yield framer.push(resampler.finish())
     yield framer.finish()
+
+
+def network_batches(parts: Iterable[FrameSpan], batch_size: int) -> Iterator[FrameSpan]:
+    """:func:`spans` cut into network batches of about ``batch_size`` frames, in whole groups of
+    :data:`crepetool.network.shared.GROUP`: the network computes a group at a time, so a frame's
+    bytes never depend on the batch size."""
+    size = -(-batch_size // shared.GROUP) * shared.GROUP
+    for span in parts:
+        yield from span.split(size)
 
 
 def estimate_frames(path: str | Path, options: PredictOptions) -> int:
@@ -111,9 +126,9 @@ def estimate_frames(path: str | Path, options: PredictOptions) -> int:
 def max_spectrum_db(source: Source, options: PredictOptions, block_seconds: float = BLOCK_SECONDS) -> float:
     """The loudest STFT bin of a recording in dB (a first pass, for torchcrepe's loudness)."""
     loudest = -math.inf
-    for raw in raw_frames(source, options, block_seconds):
-        if raw.size(0):
-            loudest = max(loudest, float(loudness.spectrum_db(raw).max()))
+    for span in spans(source, options, block_seconds):
+        if span.count:
+            loudest = max(loudest, float(loudness.spectrum_db(span.windows()).max()))
     return loudest
 
 
@@ -162,12 +177,11 @@ def predict_stream(
     decoder = decoder_for(options.fmin, options.fmax, options.decoder)
     release = _Release(sink)
 
-    def batches() -> Iterator[torch.Tensor]:
-        for raw in raw_frames(reader, options, block_seconds):
-            for batch in raw.split(options.batch_size) if raw.size(0) else ():
-                if max_db is not None:
-                    release.quiet.append(loudness.loudness(batch, max_db))
-                yield normalise_frames(batch.clone())
+    def batches() -> Iterator[FrameSpan]:
+        for batch in network_batches(spans(reader, options, block_seconds), options.batch_size):
+            if max_db is not None:
+                release.quiet.append(loudness.loudness(batch.windows(), max_db))
+            yield batch
 
     for probabilities in network(batches()):
         release.pending.append(probabilities)

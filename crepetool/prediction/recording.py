@@ -23,7 +23,6 @@ from crepetool.network.loading import prepared
 from crepetool.network.weights import Weights
 from crepetool.prediction import audio as audio_io
 from crepetool.prediction import pipeline
-from crepetool.prediction.framing import frames
 from crepetool.prediction.options import PredictOptions
 from crepetool.units import SAMPLE_RATE
 
@@ -95,11 +94,12 @@ def probabilities(
     batch_size: int = PREDICT_BATCH,
     progress: Callable[[int], None] | None = None,
 ) -> torch.Tensor:
-    """Network outputs of a 16 kHz recording, framed as the pipeline frames it:
-    Tensor [shape=(frames, 360)] on the CPU."""
-    network = pipeline.local_network(model)
+    """Network outputs of a 16 kHz recording, framed and batched as the pipeline frames and
+    batches it (the same bytes as predict's): Tensor [shape=(frames, 360)] on the CPU."""
+    options = PredictOptions(hop_length=hop, batch_size=batch_size)
+    spans = pipeline.spans(audio_io.ArrayReader(audio16k, SAMPLE_RATE), options)
     outputs = []
-    for rows in network(frames(audio16k, hop, batch_size)):
+    for rows in pipeline.local_network(model)(pipeline.network_batches(spans, batch_size)):
         outputs.append(rows)
         if progress is not None:
             progress(rows.size(0))

@@ -25,11 +25,13 @@ import torch
 
 from crepetool.errors import UserInputError
 from crepetool.names import DEFAULT_SAMPLE_FORMAT, TORCHCREPE_VITERBI
+from crepetool.network import shared
 from crepetool.network.loading import prepared
 from crepetool.network.model import Crepe
+from crepetool.network.span import FrameSpan
 from crepetool.network.weights import Weights
 from crepetool.prediction import voicing
-from crepetool.prediction.framing import Framer, normalise_frames
+from crepetool.prediction.framing import Framer
 from crepetool.prediction.online import OnlineViterbi, decoder_for
 from crepetool.prediction.options import PredictOptions
 from crepetool.prediction.outputs import CSV_HEADER, csv_rows
@@ -62,11 +64,13 @@ class PitchStream:
         options: :class:`~crepetool.prediction.options.PredictOptions` (keyword ``changes`` on top).
         latency_ms: the most a frame waits after its window is complete; None waits for the
             online Viterbi to decide it (the output then equals the whole recording's).
-        exact: run the network as ``predict`` does, each batch padded to whole blocks of 16
-            frames (:data:`crepetool.network.model.BATCH_BLOCK`), so its outputs equal predict's bit
-            for bit; else run the frames of each block alone (a 20 ms block is 2 frames: ~8x less
-            work, the same outputs within float rounding). None: exact without a latency bound,
-            fast with one.
+        exact: run the network as ``predict`` does, on whole groups of
+            :data:`crepetool.network.shared.GROUP` frames (conv1 shared within each group) padded
+            to whole blocks of 16 (:data:`crepetool.network.model.BATCH_BLOCK`), so its outputs
+            equal predict's bit for bit, a group's frames waiting for the group; else run the
+            frames of each block alone, as soon as their windows are in (a 20 ms block is 2 frames:
+            ~8x less work, the same outputs within float rounding). None: exact without a latency
+            bound, fast with one.
     """
 
     def __init__(
@@ -86,12 +90,12 @@ class PitchStream:
         self.model = prepared(weights, options.device, options.conv, options.precision)
         self._device = next(self.model.parameters()).device
         self._resampler = BlockResampler(sample_rate, None, options.resampler)
-        self._framer = Framer(None, self.hop)
+        self.latency_ms = latency_ms
+        self.exact = latency_ms is None if exact is None else exact
+        self._framer = Framer(None, self.hop, shared.GROUP if self.exact else 1)
         # a stream checks for agreement on every push: each frame is decided as early as it can be
         self._decoder = decoder_for(options.fmin, options.fmax, options.decoder, check_every=1)
         self._voicer = _Voicer(options.voicing)
-        self.latency_ms = latency_ms
-        self.exact = latency_ms is None if exact is None else exact
         self._wait = decoder_wait(options, self.hop, latency_ms)
         self._decided = 0  # frames the decoder returned
         self._ended = False
@@ -102,8 +106,7 @@ class PitchStream:
         block = np.asarray(samples.cpu() if isinstance(samples, torch.Tensor) else samples, dtype=np.float32)
         if block.ndim != 1:
             raise UserInputError(f"a block must be mono samples [time], not shape {tuple(block.shape)}")
-        windows = self._framer.push(self._resampler.push(block))
-        pitch, periodicity = self._decode(windows)
+        pitch, periodicity = self._decode(self._framer.push(self._resampler.push(block)))
         if self._wait is not None and isinstance(self._decoder, OnlineViterbi):
             available = self._framer.pushed  # 16 kHz samples in so far
             due = (available - WINDOW_SIZE // 2 - self._wait) // self.hop + 1  # frames past the bound
@@ -118,8 +121,9 @@ class PitchStream:
         self._ended = True
         if self._resampler.pushed == 0:  # no audio at all: no frame (predict refuses an empty recording)
             return _frames(torch.zeros(0, dtype=torch.long), self.hop, torch.zeros(0), torch.zeros(0))
-        windows = torch.cat([self._framer.push(self._resampler.finish()), self._framer.finish()])
-        pitch, periodicity = self._decode(windows)
+        pitch, periodicity = self._decode(self._framer.push(self._resampler.finish()))
+        last_frames = self._decode(self._framer.finish())
+        pitch, periodicity = torch.cat([pitch, last_frames[0]]), torch.cat([periodicity, last_frames[1]])
         last = self._decoder.finish()
         self._decided += last[0].numel()
         pitch, periodicity = torch.cat([pitch, last[0]]), torch.cat([periodicity, last[1]])
@@ -129,14 +133,16 @@ class PitchStream:
         if self._ended:
             raise RuntimeError("the stream has finished: start a new PitchStream")
 
-    def _decode(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if not windows.size(0):
+    def _decode(self, span: FrameSpan) -> tuple[torch.Tensor, torch.Tensor]:
+        if not span.count:
             return torch.zeros(0), torch.zeros(0)
-        frames = normalise_frames(windows.clone()).to(self._device)
         with torch.no_grad():
-            if self.exact or not isinstance(self.model, Crepe):
-                probabilities = self.model(frames).cpu()
+            if not isinstance(self.model, Crepe):
+                probabilities = self.model(span.frames().to(self._device)).cpu()
+            elif self.exact:
+                probabilities = self.model(span.to(self._device)).cpu()
             else:  # the frames alone, not padded to a block: what a real-time caller wants
+                frames = span.frames().to(self._device)
                 probabilities = self.model.from_conv1(self.model.conv1_output(frames)).cpu()
         pitch, periodicity = self._decoder.push(probabilities)
         self._decided += pitch.numel()

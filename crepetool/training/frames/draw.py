@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from crepetool.prediction.framing import normalise_frames
+from crepetool.network.span import normalise_frames
 from crepetool.training.frames import mixing
 from crepetool.training.frames.chain import degrade
 from crepetool.training.frames.oscillators import chance

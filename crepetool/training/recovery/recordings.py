@@ -9,9 +9,8 @@ from pathlib import Path
 import torch
 
 from crepetool.prediction import audio as audio_io
-from crepetool.prediction.framing import normalise_frames
 from crepetool.prediction.options import PredictOptions
-from crepetool.prediction.pipeline import raw_frames
+from crepetool.prediction.pipeline import spans
 
 #: At most this many frames of the user's audio are kept, drawn evenly at random.
 MAX_FRAMES = 20_000
@@ -26,12 +25,7 @@ def audio_frames(
     At most ``max_frames``, drawn evenly at random. Returns Tensor [shape=(N, 1024)].
     """
     options = options or PredictOptions()
-    chunks = [
-        normalise_frames(raw)
-        for path in audio_io.find(folder)
-        for raw in raw_frames(path, options)
-        if raw.size(0)
-    ]
+    chunks = [span.frames() for path in audio_io.find(folder) for span in spans(path, options) if span.count]
     pool = torch.cat(chunks)
     if pool.size(0) > max_frames:
         keep = torch.randperm(pool.size(0), generator=torch.Generator().manual_seed(seed))[:max_frames]

@@ -3,7 +3,11 @@
 Run: python benchmarks/predict.py [WEIGHTS ...]   (default: full tiny)
 Prints, measured in this run:
 1. one row per model: torchcrepe.predict vs crepetool's predict, conv2..conv6 transformed (the
-   default on a CPU) and direct (ratios to torchcrepe), and the decoders' time;
+   default on a CPU) with conv1 shared (the default) and per frame (CREPETOOL_CONV1=frame), and
+   everything direct (ratios to torchcrepe), and the decoders' time;
+1b. the network alone on a recording (a FrameSpan of 512 frames, 10 ms apart), conv1 shared
+   against per frame (crepetool.network.shared), and the shared correlations of one group computed
+   directly (the default) against through torch.fft;
 2. the network alone, frames/s: torchcrepe's module, crepetool fp32 direct in each layout and
    transformed (crepetool.network.spectral), crepetool --precision bf16 (marked when this CPU falls back
    to fp32), ONNX Runtime on the file exported direct and transformed, OpenVINO when installed
@@ -22,6 +26,8 @@ Prints, measured in this run:
    `predict_from_file_to_file` steps (its loader needs torchaudio, which does not load
    here: soundfile reads, as crepetool does), for tiny and full (torchcrepe builds no other size).
    The 30-minute file end to end is benchmarks/memory.py's (with its peak memory).
+4b. the live stream (benchmarks/stream.py, one thread): real-time factor and latency at 10, 20
+   and 50 ms blocks, tiny and the 12/32, SwiftF0's stream beside them;
 5. where CUDA is available: full on the GPU, batch 2048, frames/s and the peak bin's agreement
    with torchcrepe's fp32: torchcrepe fp32 and under fp16 autocast, crepetool fp32 / fp16 / bf16;
    then predict end to end on 5 minutes of 16 kHz audio against torchcrepe.predict.
@@ -86,14 +92,17 @@ def main(specs: list[str]) -> None:
     print(f"{SECONDS} s of audio, {frames} frames, torch threads {torch.get_num_threads()}")
     full_fps = None
     header = (
-        f"{'model':>12} {'torchcrepe f/s':>15} {'crepetool f/s':>14} {'direct f/s':>11} {'ratio':>7} {'direct':>7}"
-        f" {'max |dcents|':>13} {'viterbi ms':>11} {'tc viterbi ms':>14}"
+        f"{'model':>12} {'torchcrepe f/s':>15} {'crepetool f/s':>14} {'conv1/frame':>12} {'direct f/s':>11}"
+        f" {'ratio':>7} {'c1/frame':>8} {'direct':>7} {'shared/fr':>9} {'max |dcents|':>13} {'viterbi ms':>11}"
+        f" {'tc viterbi ms':>14}"
     )
     print(header)
     for spec in specs:
         full_fps = bench(torchcrepe, spec, audio, x, rate, frames, full_fps)
     print()
     network_table(torchcrepe, specs)
+    print()
+    shared_table(specs)
     print()
     layer_table()
     print()
@@ -104,6 +113,10 @@ def main(specs: list[str]) -> None:
     # full's fixed costs are the smallest share, and 100 files with torchcrepe's full take
     # ~10 minutes on an AVX2 CPU: the files table is for the smaller models
     files_table(torchcrepe, [s for s in specs if load(s).capacity < 32])
+    print()
+    import stream
+
+    stream.main(30.0)
     if torch.cuda.is_available():
         print()
         cuda_table(torchcrepe)
@@ -158,6 +171,68 @@ def network_table(torchcrepe, specs: list[str], count: int = 256) -> None:
         )
         cells += _runtime_cells(weights, frames.numpy(), count)
         print(f"| {Path(spec).name} | " + " | ".join(cells) + " |")
+
+
+def shared_table(specs: list[str], count: int = 512, hop: int = 160, rounds: int = 3) -> None:
+    """The network on a recording: conv1 shared against per frame, same span, same model; the
+    fastest of ``rounds`` alternating pairs of five calls (the two paths take turns, so a slow
+    spell of the machine slows both). Then the shared correlations of one group: oneDNN
+    (crepetool.network.shared's choice) against torch.fft (float32, one real FFT per phase)."""
+    from crepetool.network import shared
+    from crepetool.network.model import bn_affine
+    from crepetool.network.span import FrameSpan
+
+    generator = torch.Generator().manual_seed(0)
+    span = FrameSpan(0.2 * torch.randn((count - 1) * hop + 1024, generator=generator), hop)
+    print(f"network on a recording ({count} frames {hop} samples apart), frames/s, and one group's correlations")
+    print("| model | conv1 per frame | conv1 shared | shared / per frame | group correlations: oneDNN ms | torch.fft ms |")
+    print("|---|---|---|---|---|---|")
+    for spec in specs:
+        model = load_model(spec)
+        best = {"frame": 0.0, "shared": 0.0}
+        for _ in range(rounds):
+            for mode in best:
+                model.conv1_mode = mode
+                best[mode] = max(best[mode], _rate(lambda m=model: m(span), count))
+        fold = shared.folded(model.conv1, model.conv1_BN, *bn_affine(model.conv1_BN))
+        group = span.slice(0, shared.GROUP)
+        positions = (shared.GROUP - 1) * hop // 4 + 256
+        direct = 1000 / _rate(lambda: shared._correlations(fold, group.samples, positions), 1)
+        kernels = _fft_kernels(fold, positions + 127)
+        agree = max(
+            (a - b).abs().max().item() / a.abs().max().item()
+            for a, b in zip(
+                shared._correlations(fold, group.samples, positions),
+                _fft_correlations(kernels, group.samples, positions),
+            )
+        )
+        assert agree < 1e-5, agree  # the same correlations
+        spectral = 1000 / _rate(lambda: _fft_correlations(kernels, group.samples, positions), 1)
+        print(
+            f"| {Path(spec).name} | {best['frame']:.0f} | {best['shared']:.0f} | "
+            f"**{best['shared'] / best['frame']:.2f}x** | {direct:.2f} | {spectral:.2f} |"
+        )
+
+
+def _fft_kernels(fold, length: int) -> tuple[int, list[torch.Tensor]]:
+    """The FFT size for a group whose phases are ``length`` long, and each half kernel's
+    conjugate spectra per phase [shape=(C, 4, F)], made once as a model's would be."""
+    size = length + 64
+    kernels = []
+    for kernel, offset in ((fold.low, 0), (fold.high, 64)):
+        taps = torch.nn.functional.pad(kernel.view(kernel.size(0), 64, 4), (0, 0, offset, 0)).transpose(1, 2)
+        kernels.append(torch.fft.rfft(taps, size).conj())
+    return size, kernels
+
+
+def _fft_correlations(kernels, samples: torch.Tensor, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """crepetool.network.shared._correlations through the FFT: the samples' 4 phases against
+    each half kernel's, summed per bin, one inverse FFT per channel; position-major as there."""
+    size, spectra = kernels
+    phases = torch.nn.functional.pad(samples, (254, 254)).view(-1, 4).t()  # shape=(4, positions + 127)
+    spectrum = torch.fft.rfft(phases, size)  # shape=(4, F)
+    halves = [torch.fft.irfft((half * spectrum[None]).sum(1), size)[:, :positions].t() for half in spectra]
+    return halves[0], halves[1]
 
 
 def _runtime_cells(weights, array: np.ndarray, count: int) -> list[str]:
@@ -348,16 +423,19 @@ def stage_table(specs: list[str], seconds: float = 60.0) -> None:
 def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, frames: int, full_fps):
     weights = load(spec)
     fps = {}
-    for conv in ("transform", "direct"):
+    for conv, conv1 in (("transform", "shared"), ("transform", "frame"), ("direct", "frame")):
         model = load_model(weights, conv=conv)
+        model.conv1_mode = conv1
         run = functools.partial(
             prediction.predict, audio, rate, model, decoder="weighted-argmax", batch_size=BATCH
         )
         run()
-        ours, our_time = timed(run)
-        fps[conv] = frames / our_time
+        result, our_time = timed(run)
+        if conv1 == "shared":
+            ours = result
+        fps[conv, conv1] = frames / our_time
     tc_cells = f"{'-':>15}"
-    ratio_cells = f"{'-':>7} {'-':>7} {'-':>13}"
+    ratio_cells = f"{'-':>7} {'-':>8} {'-':>7} {fps['transform', 'shared'] / fps['transform', 'frame']:8.2f}x {'-':>13}"
     if weights.capacity in (4, 32):  # torchcrepe builds only tiny and full
         name = "full" if weights.capacity == 32 else "tiny"
         tc_model = torchcrepe.Crepe(name)
@@ -374,18 +452,22 @@ def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, 
         cents = (1200 * torch.log2(ours.pitch.double() / tc_pitch.double())).abs().max().item()
         tc_fps = frames / tc_time
         tc_cells = f"{tc_fps:15.1f}"
-        ratio_cells = f"{fps['transform'] / tc_fps:6.2f}x {fps['direct'] / tc_fps:6.2f}x {cents:13.4f}"
+        ratio_cells = (
+            f"{fps['transform', 'shared'] / tc_fps:6.2f}x {fps['transform', 'frame'] / tc_fps:7.2f}x"
+            f" {fps['direct', 'frame'] / tc_fps:6.2f}x"
+            f" {fps['transform', 'shared'] / fps['transform', 'frame']:8.2f}x {cents:13.4f}"
+        )
     probs = prediction.probabilities(load_model(weights), torch.from_numpy(audio), 160, BATCH)
     _, v_time = timed(lambda: decode.decode(probs, decoder="viterbi"))
     _, tcv_time = timed(lambda: decode.decode(probs, decoder="viterbi-torchcrepe"))
     if weights.capacity == 32:
-        full_fps = fps["transform"]
+        full_fps = fps["transform", "shared"]
     versus_full = (
-        f"   ({fps['transform'] / full_fps:.1f}x full)" if full_fps and weights.capacity != 32 else ""
+        f"   ({fps['transform', 'shared'] / full_fps:.1f}x full)" if full_fps and weights.capacity != 32 else ""
     )
     print(
-        f"{Path(spec).name:>12} {tc_cells} {fps['transform']:14.1f} {fps['direct']:11.1f} {ratio_cells}"
-        f" {v_time * 1000:11.0f} {tcv_time * 1000:14.0f}" + versus_full
+        f"{Path(spec).name:>12} {tc_cells} {fps['transform', 'shared']:14.1f} {fps['transform', 'frame']:12.1f}"
+        f" {fps['direct', 'frame']:11.1f} {ratio_cells} {v_time * 1000:11.0f} {tcv_time * 1000:14.0f}" + versus_full
     )
     return full_fps
 

@@ -49,9 +49,10 @@ import torch.nn.functional as F
 from crepetool.network.span import FrameSpan, normalised_with_statistics
 
 #: Frames computed together: the shared correlations of a group cost ``(GROUP - 1) * hop / 4 +
-#: 256`` positions, 17% more than the group's own at a 10 ms hop. A multiple of the model's
-#: BATCH_BLOCK (16).
-GROUP = 32
+#: 256`` positions, 8.5% more than the group's own at a 10 ms hop. 64 measured faster than 32
+#: at every size (fewer, larger products) and as fast as 128 (docs/benchmarks.md). A multiple of
+#: the model's BATCH_BLOCK (16).
+GROUP = 64
 #: The hop must be a multiple of this: conv1's stride (4) times the pooling (2).
 HOP_MULTIPLE = 8
 #: conv1's kernel, zero padding, outputs per frame, and the outputs at each edge that reach the padding.
@@ -75,6 +76,7 @@ class Folded:
     whole (Tensor [shape=(C,)]): the kernel's sum.
     base (Tensor [shape=(C,)]): bias times scale plus shift.
     lower, upper (Tensor [shape=(1, C, 1)]): each channel's clamp (minus or plus infinity where none).
+    negative: whether any channel's scale is negative (has an upper clamp).
     """
 
     low: torch.Tensor
@@ -84,6 +86,7 @@ class Folded:
     base: torch.Tensor
     lower: torch.Tensor
     upper: torch.Tensor
+    negative: bool
 
 
 _FOLDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -112,6 +115,7 @@ def folded(conv: torch.nn.Module, bn: torch.nn.Module, scale: torch.Tensor, shif
             base=base.float(),
             lower=torch.where(scale >= 0, shift, -infinity).float()[None, :, None],
             upper=torch.where(scale >= 0, infinity, shift).float()[None, :, None],
+            negative=bool((scale < 0).any()),
         )
     _FOLDED[conv] = (key, result)
     return result
@@ -153,24 +157,34 @@ def activation(fold: Folded, span: FrameSpan, out: torch.Tensor) -> torch.Tensor
         torch.maximum(z[0::2], z[1::2], out=into)
     # ReLU, then the batch norm's shift: a clamp at the shift from below (or above, scale < 0)
     torch.maximum(out, fold.lower, out=out)
-    return torch.minimum(out, fold.upper, out=out)
+    return torch.minimum(out, fold.upper, out=out) if fold.negative else out
+
+
+#: The shared correlations run as this many pieces of the span, a batch: oneDNN's convolution
+#: takes a batch, not one long row (which falls to a slower path: tiny's took 2.7x as long).
+_PIECES = 4
 
 
 def _correlations(fold: Folded, samples: torch.Tensor, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
     """SL and SH: ``sum_k w[k] x[4r - 254 + k]`` over the low (high) taps at ``positions``
     positions r, position-major: two Tensors [shape=(positions, C)].
 
-    A stride-1 convolution over the 4 phases, channels-last (oneDNN's fast path; its output's
-    storage is position-major), as :meth:`crepetool.network.model.Crepe.conv1_output` runs conv1.
+    A stride-1 convolution over the 4 phases, channels-last (its output's storage is then
+    position-major), as :meth:`crepetool.network.model.Crepe.conv1_output` runs conv1.
     """
-    padded = F.pad(samples, (_PAD, _PAD))  # padded[j] = x[j - 254]
-    phases = padded.view(-1, _PHASES)  # shape=(positions + 127, 4): channels-last storage
     rows = _HALF // _PHASES
+    piece = -(-positions // _PIECES)  # positions a piece
+    # padded[j] = x[j - 254], then zeros to whole pieces
+    padded = F.pad(samples, (_PAD, _PAD + _PHASES * (_PIECES * piece - positions)))
     result = []
-    for kernel, part in ((fold.low, phases[: positions + rows - 1]), (fold.high, phases[rows:])):
+    for kernel, first in ((fold.low, 0), (fold.high, rows)):
+        # shape=(pieces, 4, 1, piece + 63): overlapping views, channels-last storage
+        phases = padded[_PHASES * first :].as_strided(
+            (_PIECES, piece + rows - 1, _PHASES), (_PHASES * piece, _PHASES, 1)
+        )
         weight = kernel.view(kernel.size(0), rows, _PHASES).transpose(1, 2)[:, :, None]
-        x = F.conv2d(part.t()[None, :, None], weight)  # shape=(1, C, 1, positions), channels-last
-        result.append(x.permute(0, 2, 3, 1).reshape(positions, -1))
+        x = F.conv2d(phases.transpose(1, 2)[:, :, None], weight)  # shape=(pieces, C, 1, piece)
+        result.append(x.permute(0, 2, 3, 1).reshape(_PIECES * piece, -1)[:positions])
     return result[0], result[1]
 
 
@@ -225,4 +239,6 @@ def _positions(shared: torch.Tensor, first: int, quarter: int, count: int) -> to
     """Each frame's 64 outputs from ``first`` of a position-major shared correlation
     [shape=(positions, C)], a view: Tensor [shape=(64, C, count)]."""
     channels = shared.size(1)
-    return shared.as_strided((_EDGE, channels, count), (channels, 1, quarter * channels), first * channels)
+    return shared.as_strided(
+        (_EDGE, channels, count), (channels, 1, quarter * channels), shared.storage_offset() + first * channels
+    )

@@ -382,7 +382,6 @@ def stage_table(specs: list[str], seconds: float = 60.0) -> None:
     import soundfile
 
     from crepetool.prediction import audio as audio_io
-    from crepetool.prediction.framing import frames as make_frames
     from crepetool.prediction.outputs import write_prediction
     from crepetool.prediction.resampling import resample as resample_audio
 
@@ -393,7 +392,7 @@ def stage_table(specs: list[str], seconds: float = 60.0) -> None:
     )
     print(f"stages of predict on {seconds:.0f} s at 44.1 kHz (seconds, share of the resampy total)")
     print(
-        "| model | read | resample resampy | resample soxr | frame + normalise | network | decode | write csv | frames/s end to end |"
+        "| model | read | resample resampy | resample soxr | frame | network | decode | write csv | frames/s end to end |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
@@ -404,9 +403,9 @@ def stage_table(specs: list[str], seconds: float = 60.0) -> None:
             (samples, _), read = timed(lambda: audio_io.load(path))
             resampled, resample = timed(lambda: resample_audio(samples, rate, "resampy"))
             _, resample_soxr = timed(lambda: resample_audio(samples, rate, "soxr"))
-            audio16k = torch.from_numpy(resampled.astype(np.float32))
-            batches, framing = timed(lambda: list(make_frames(audio16k, 160, BATCH)))
-            with torch.no_grad():
+            audio16k = resampled.astype(np.float32)
+            batches, framing = timed(lambda: list(_spans(audio16k, 160, BATCH)))
+            with torch.no_grad():  # the network normalises each frame (predict's path)
                 probs, network = timed(lambda: torch.cat([model(b) for b in batches]))
             (pitch, periodicity), decoding = timed(lambda: decode.decode(probs))
             _, writing = timed(
@@ -418,6 +417,16 @@ def stage_table(specs: list[str], seconds: float = 60.0) -> None:
             cells = [read, resample, resample_soxr, framing, network, decoding, writing]
             text = " | ".join(f"{c:.2f} ({c / total:.0%})" for c in cells)
             print(f"| {Path(spec).name} | {text} | {probs.size(0) / total:.0f} |")
+
+
+def _spans(audio16k: np.ndarray, hop: int, batch: int):
+    """predict's network batches of a 16 kHz recording: whole groups of frames as FrameSpans."""
+    from crepetool.network import shared
+    from crepetool.prediction.framing import Framer
+    from crepetool.prediction.pipeline import network_batches
+
+    framer = Framer(audio16k.size, hop, shared.GROUP)
+    return network_batches([framer.push(audio16k), framer.finish()], batch)
 
 
 def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, frames: int, full_fps):

@@ -32,7 +32,8 @@ def stream_command(
         typer.Option(
             "--latency",
             help="Milliseconds a frame may wait after its window is complete; past that it is decided "
-            "from the best path so far. [default: none: wait for the Viterbi, the output then equals predict's]",
+            "from the best path so far. [default: none: wait for the Viterbi and for the frame's group of 64, "
+            "the output then equals predict's]",
         ),
     ] = None,
     block: Annotated[float, typer.Option("--block", help="Milliseconds of audio read at a time.")] = 20.0,

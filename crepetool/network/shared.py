@@ -19,8 +19,8 @@ hop is a multiple of 4: frame i's output t is the span's position ``i * hop / 4 
 
 That is ``2 * 64 * 160`` multiply-adds per channel and frame for the edges (taps that meet only
 padding skipped) and ``~512 * hop / 4`` for the shared correlations, against ``256 * 512`` per
-frame: 33% at a 10 ms hop. Every sum runs
-over samples inside the frame, so nothing cancels that the per-frame path does not.
+frame: 33% at a 10 ms hop. Every sum runs over samples inside the frame: nothing from a
+neighbour's samples is subtracted again (a loud note before a quiet frame would cost precision).
 
 conv1's activation follows (ReLU, batch norm, max-pool by 2; see :mod:`crepetool.network.model`):
 with the batch norm's scale folded into the kernel, a channel's pooled activation is

@@ -33,3 +33,15 @@ def test_frames_are_torchcrepes(samples: int, hop: int) -> None:
     theirs = (theirs - theirs.mean(1, keepdim=True)) / theirs.std(1, keepdim=True).clamp(min=1e-10)
     assert ours.shape == (1 + samples // hop, 1024)
     assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+@pytest.mark.parametrize(("samples", "total_known"), [(16000 * 2 + 77, True), (16000 * 2 + 77, False), (500, True)])
+def test_a_grouping_framer_gives_whole_groups_until_the_last(samples: int, total_known: bool) -> None:
+    audio = torch.from_numpy(voice(samples / 16000, 16000))[:samples]
+    framer = Framer(samples if total_known else None, 160, group=64)
+    spans = [framer.push(chunk.numpy()) for chunk in audio.split(611)] + [framer.finish()]
+    counts = [span.count for span in spans if span.count]
+    assert all(count % 64 == 0 for count in counts[:-1]) and (len(counts) > 1 or samples < 64 * 160)
+    ungrouped = Framer(samples, 160)
+    whole = torch.cat([ungrouped.push(audio.numpy()).windows(), ungrouped.finish().windows()])
+    assert torch.equal(torch.cat([span.windows() for span in spans]), whole)

@@ -134,3 +134,13 @@ def test_shared_on_the_reference_clip_is_within_torchcrepes_budget(name: str, re
     difference = (ours - theirs).abs()
     assert difference.max() < BUDGET_MAX and difference.mean() < BUDGET_MEAN
     _same_pitch(*(decode.decode(p, 32.7, 1975.5, "viterbi")[0] for p in (ours, theirs)))
+
+
+def test_a_span_is_whole_frames() -> None:
+    span = _span(10, 160)
+    assert span.count == 10 and span.windows().shape == (10, 1024)
+    assert [part.count for part in span.split(4)] == [4, 4, 2]
+    assert torch.equal(span.split(4)[1].windows(), span.windows()[4:8])
+    with pytest.raises(ValueError, match="whole frames"):
+        FrameSpan(span.samples[:-1], 160)
+    assert FrameSpan(torch.zeros(0), 160).count == 0

@@ -37,7 +37,7 @@ class Conv1d(torch.autograd.Function):
 
 
 def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """``F.conv1d`` (stride 1, no padding), through :class:`_Conv1d` when gradients flow on
+    """``F.conv1d`` (stride 1, no padding), through :class:`Conv1d` when gradients flow on
     the CPU (its backward is oneDNN's workaround; not in an ONNX export, which has no
     operator for it)."""
     training = torch.is_grad_enabled() and (weight.requires_grad or x.requires_grad)

@@ -71,8 +71,8 @@ class Folded:
     """conv1 with its batch norm's scale folded in, ready for :func:`activation`.
 
     low, high (Tensor [shape=(C, 256)]): the kernel's first and last 256 taps.
-    constants (Tensor [shape=(2, 2, C)]): for the left and right edge, the base (bias times
-        scale plus shift) and minus the sum of the other half's taps.
+    others (Tensor [shape=(2, C)]): for the left and right edge, minus the sum of the other
+        half's taps (the high half's for the left edge).
     whole (Tensor [shape=(C,)]): the kernel's sum.
     base (Tensor [shape=(C,)]): bias times scale plus shift.
     lower, upper (Tensor [shape=(1, C, 1)]): each channel's clamp (minus or plus infinity where none).
@@ -81,7 +81,7 @@ class Folded:
 
     low: torch.Tensor
     high: torch.Tensor
-    constants: torch.Tensor
+    others: torch.Tensor
     whole: torch.Tensor
     base: torch.Tensor
     lower: torch.Tensor
@@ -105,12 +105,11 @@ def folded(conv: torch.nn.Module, bn: torch.nn.Module, scale: torch.Tensor, shif
         kernel = conv.weight.double().reshape(-1, _TAPS) * scale[:, None]  # shape=(C, 512)
         low, high = kernel[:, :_HALF], kernel[:, _HALF:]
         base = conv.bias.double() * scale + shift
-        constants = torch.stack([torch.stack([base, -high.sum(1)]), torch.stack([base, -low.sum(1)])])
         infinity = torch.full_like(shift, torch.inf)
         result = Folded(
             low.float().contiguous(),
             high.float().contiguous(),
-            constants.float(),
+            -torch.stack([high.sum(1), low.sum(1)]).float(),
             whole=kernel.sum(1).float(),
             base=base.float(),
             lower=torch.where(scale >= 0, shift, -infinity).float()[None, :, None],
@@ -145,10 +144,9 @@ def activation(fold: Folded, span: FrameSpan, out: torch.Tensor) -> torch.Tensor
         (F.pad(normalised[:, -_PAD:], (0, _PAD)), fold.high, low, _OUTPUTS - _EDGE, out[-_EDGE // 2 :]),
     )
     for side, (padded, kernel, shared, first, into) in enumerate(edges):
-        base, other = fold.constants[side]
         # shape=(64, C, count): the other half's shared correlation and the frame's constant...
         z = torch.addcmul(
-            (base[:, None] + other[:, None] * shifted[None])[None],
+            (fold.base[:, None] + fold.others[side][:, None] * shifted[None])[None],
             _positions(shared, first, quarter, count),
             inverse,
         )
@@ -208,8 +206,9 @@ def _interior(
     torch.addcmul(constant, view, inverse, out=out)
 
 
-#: The edges' outputs go in blocks of this many: each block runs only the taps that reach the frame.
-_BLOCK = 16
+#: The edges' outputs go in blocks of this many: each block runs only the taps that reach the
+#: frame, in whole runs of :data:`_TAP_RUN` taps.
+_BLOCK, _TAP_RUN = 16, 16
 
 
 def _truncated(kernel: torch.Tensor, padded: torch.Tensor, out: torch.Tensor, after: bool) -> None:
@@ -223,11 +222,11 @@ def _truncated(kernel: torch.Tensor, padded: torch.Tensor, out: torch.Tensor, af
     count = padded.size(1)
     for first in range(0, _EDGE, _BLOCK):
         # the taps that meet a sample at some output of the block (4t + k among the 254 samples;
-        # before them, 4t + k >= 254), in whole blocks of 16 taps
+        # before them, 4t + k >= 254), in whole runs of taps
         if after:
-            start, stop = 0, min(_HALF, -(-(_PAD - _PHASES * first) // 16) * 16)
+            start, stop = 0, min(_HALF, -(-(_PAD - _PHASES * first) // _TAP_RUN) * _TAP_RUN)
         else:
-            start, stop = max(0, _PAD - _PHASES * (first + _BLOCK - 1)) // 16 * 16, _HALF
+            start, stop = max(0, _PAD - _PHASES * (first + _BLOCK - 1)) // _TAP_RUN * _TAP_RUN, _HALF
         windows = padded.as_strided(
             (_BLOCK, stop - start, count), (_PHASES * count, count, 1), (_PHASES * first + start) * count
         )

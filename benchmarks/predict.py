@@ -5,6 +5,8 @@ Prints, measured in this run:
 1. one row per model: torchcrepe.predict vs crepetool's predict, conv2..conv6 transformed (the
    default on a CPU) with conv1 shared (the default) and per frame (CREPETOOL_CONV1=frame), and
    everything direct (ratios to torchcrepe), and the decoders' time;
+1a. predict end to end at its defaults with the context stage (the default) and without, frames/s
+   and the ratio;
 1b. the network alone on a recording (a FrameSpan of 512 frames, 10 ms apart), conv1 shared
    against per frame (crepetool.network.shared), and the shared correlations of one group computed
    directly (the default) against through torch.fft;
@@ -100,6 +102,8 @@ def main(specs: list[str]) -> None:
     for spec in specs:
         full_fps = bench(torchcrepe, spec, audio, x, rate, frames, full_fps)
     print()
+    context_table(specs, audio, rate, frames)
+    print()
     network_table(torchcrepe, specs)
     print()
     shared_table(specs)
@@ -120,6 +124,20 @@ def main(specs: list[str]) -> None:
     if torch.cuda.is_available():
         print()
         cuda_table(torchcrepe)
+
+
+def context_table(specs: list[str], audio: np.ndarray, rate: int, frames: int, rounds: int = 3) -> None:
+    """predict end to end at its defaults (Viterbi), with the context stage (the default) and
+    without (--no-context): frames/s and the ratio, the best of ``rounds`` each, interleaved."""
+    print(f"{'model':>12} {'context f/s':>12} {'plain f/s':>10} {'ratio':>7}")
+    for spec in specs:
+        model = load_model(load(spec))
+        best = {True: 0.0, False: 0.0}
+        for _ in range(rounds):
+            for context in (True, False):
+                _, seconds = timed(lambda: prediction.predict(audio, rate, model, batch_size=BATCH, context=context))
+                best[context] = max(best[context], frames / seconds)
+        print(f"{Path(spec).name:>12} {best[True]:12.1f} {best[False]:10.1f} {best[True] / best[False]:6.2f}x")
 
 
 def _rate(fn, frames: int, repeats: int = 5) -> float:
@@ -436,7 +454,7 @@ def bench(torchcrepe, spec: str, audio: np.ndarray, x: torch.Tensor, rate: int, 
         model = load_model(weights, conv=conv)
         model.conv1_mode = conv1
         run = functools.partial(
-            prediction.predict, audio, rate, model, decoder="weighted-argmax", batch_size=BATCH
+            prediction.predict, audio, rate, model, decoder="weighted-argmax", batch_size=BATCH, context=False
         )
         run()
         result, our_time = timed(run)

@@ -1,7 +1,7 @@
 """Real recorded voices, degraded: the real-voice dev set, natural and resynthesised.
 
     python benchmarks/realvoice.py [--part natural|resynthesised|both] [--clips N] [--seed S]
-                                   [--cache DIR] [--plot PNG] [WEIGHTS ...]
+                                   [--cache DIR] [--context off|on|both] [--plot PNG] [WEIGHTS ...]
 
 The resynthesised part needs WORLD: ``pip install pyworld "setuptools<81"`` (pyworld 0.3.5 imports
 ``pkg_resources``); it is a dev-set tool, not a dependency of crepetool.
@@ -98,14 +98,15 @@ def clips(files: dict[str, list[Path]], count: int, seed: int) -> list[tuple[str
     return chosen
 
 
-def _crepe(weights):
+def _crepe(weights, context: bool = False):
+    """A CREPE tracker at predict's defaults; ``context``: with the context stage."""
     from crepetool.network.loading import load_model
     from crepetool.prediction import predict
 
     model = load_model(weights)
 
     def track(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        result = predict(audio, 16000, model)
+        result = predict(audio, 16000, model, context=context)
         return result.pitch[0].numpy().astype(np.float64), result.periodicity[0].numpy().astype(np.float64)
 
     return track
@@ -260,12 +261,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=Path("realvoice-cache"))
     parser.add_argument(
+        "--context", choices=("off", "on", "both"), default="both", help="each CREPE with the context stage, without, or both"
+    )
+    parser.add_argument(
         "--plot", type=Path, default=None, help="draw room RPA against frames/s (natural part)"
     )
     args = parser.parse_args()
     chosen = clips(fetch(args.cache), args.clips, args.seed)
     swift, full = _swift(), _crepe("full")
-    trackers = {"SwiftF0 (peer)": swift, **{str(w): _crepe(w) for w in args.weights}}
+    trackers = {"SwiftF0 (peer)": swift}
+    for w in args.weights:
+        if args.context in ("off", "both"):
+            trackers[str(w)] = _crepe(w)
+        if args.context in ("on", "both"):
+            trackers[f"{w} + context"] = _crepe(w, context=True)
     parts: dict[str, dict[str, dict[str, float]]] = {}
     if args.part in ("natural", "both"):
         truths = [reference(audio, swift, full) for _, audio in chosen]

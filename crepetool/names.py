@@ -16,6 +16,14 @@ DEFAULT_HOP = step_to_hop(DEFAULT_STEP_MS)
 #: Default pitch range of prediction, in Hz (torchcrepe's fmin default and MAX_FMAX).
 DEFAULT_FMIN = 50.0
 DEFAULT_FMAX = 2006.0
+#: The hop, in samples at 16 kHz, the context stage was trained at (crepetool.network.context): it
+#: runs there and nowhere else.
+CONTEXT_HOP = DEFAULT_HOP
+#: The dereverberating front end (crepetool.prediction.dereverb, ``--dereverb``): STFT frames each
+#: bin's predictor reads, the frames it skips (what stays as direct sound), and the RLS forgetting factor.
+DEREVERB_TAPS = 10
+DEREVERB_DELAY = 3
+DEREVERB_ALPHA = 0.99
 #: Frames per network batch when predicting (memory, never results).
 PREDICT_BATCH = 512
 

@@ -113,6 +113,16 @@ ConvOpt = Annotated[
 ]
 
 
+ContextOpt = Annotated[
+    bool,
+    typer.Option(
+        "--context/--no-context",
+        help="Re-weight each frame's pitch bins from the 15 frames (150 ms) on each side before decoding "
+        "(the context stage shipped with crepetool; at a 10 ms hop only). --no-context: plain CREPE output.",
+    ),
+]
+
+
 def weights_output(output: Path | None, default: str, overwrite: bool) -> Path:
     """The weights file a command will write: a .pth/.safetensors path, refused before any work
     when it exists (without ``overwrite``) or can't be written."""

@@ -53,6 +53,11 @@ def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
         record = Provenance.read(info[role])
         if record is not None:
             output.line(f"{role:<10} {record.describe()}")
+    stage = info["context"]
+    output.line(
+        f"context    {stage['parameters']:,} parameters, ±{stage['reach_frames']} frames ({stage['reach_ms']:g} ms) "
+        f"each side: the package's stage, run by predict after this model (--no-context: without)"
+    )
     meta = info["metadata"]
     if meta:
         output.line("metadata")

@@ -18,6 +18,7 @@ from rich.progress import (
 
 from crepetool import names
 from crepetool.cli._common import (
+    ContextOpt,
     ConvOpt,
     Decoder,
     DeviceOpt,
@@ -164,6 +165,7 @@ def predict_command(
     mean_filter: MeanFilterOpt = None,
     precision: PrecisionOpt = Precision(names.DEFAULT_PRECISION),
     conv: ConvOpt = None,
+    context: ContextOpt = True,
     plot: PlotOpt = False,
     device: DeviceOpt = None,
     shard: ShardOpt = None,
@@ -192,6 +194,7 @@ def predict_command(
         resampler=resampler.value,
         precision=precision.value,
         conv=None if conv is None else conv.value,
+        context=context,
         periodicity_threshold=periodicity_threshold,
         silence_db=silence,
         median_filter=median_filter,

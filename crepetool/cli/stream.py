@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from crepetool import names
-from crepetool.cli._common import Decoder, DeviceOpt, Resampler, choices
+from crepetool.cli._common import ContextOpt, Decoder, DeviceOpt, Resampler, choices
 from crepetool.cli.predict import (
     DecoderOpt,
     FmaxOpt,
@@ -32,7 +32,8 @@ def stream_command(
         typer.Option(
             "--latency",
             help="Milliseconds a frame may wait after its window is complete; past that it is decided "
-            "from the best path so far. [default: none: wait for the Viterbi and for the frame's group of 64, "
+            "from the best path so far. The context stage's look-ahead (150 ms) counts against it and is "
+            "trimmed to fit. [default: none: wait for the Viterbi and for the frame's group of 64, "
             "the output then equals predict's]",
         ),
     ] = None,
@@ -53,6 +54,7 @@ def stream_command(
     periodicity_threshold: PeriodicityThresholdOpt = None,
     median_filter: MedianFilterOpt = None,
     mean_filter: MeanFilterOpt = None,
+    context: ContextOpt = True,
     device: DeviceOpt = None,
 ) -> None:
     """Track pitch live: WAV or raw PCM on standard input, a CSV line (time,frequency,confidence)
@@ -73,6 +75,7 @@ def stream_command(
         periodicity_threshold=periodicity_threshold,
         median_filter=median_filter,
         mean_filter=mean_filter,
+        context=context,
     )
     raw = PcmFormat(rate, channels, RAW_FORMATS[sample_format.value])
     try:

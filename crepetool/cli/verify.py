@@ -10,6 +10,7 @@ from rich.table import Table
 
 from crepetool import names
 from crepetool.cli._common import (
+    ContextOpt,
     DeviceOpt,
     JsonOpt,
     Precision,
@@ -92,6 +93,7 @@ def evaluate_command(
     ] = None,
     device: DeviceOpt = None,
     precision: PrecisionOpt = Precision(names.DEFAULT_PRECISION),
+    context: ContextOpt = True,
     json_output: JsonOpt = False,
 ) -> None:
     """Pitch metrics of several models (and other trackers) side by side, with frames/s on this device."""
@@ -113,6 +115,7 @@ def evaluate_command(
             device=device,
             peers=trackers,
             precision=precision.value,
+            context=context,
         )
     if plot is not None:
         _plot(result, plot)

@@ -59,6 +59,7 @@ def evaluate(
     group_by: Callable[[str], str] | None = None,
     peers: list[str] | None = None,
     precision: str = DEFAULT_PRECISION,
+    context: bool = True,
 ) -> dict[str, Any]:
     """Metrics of several models side by side, with frames/s on this device.
 
@@ -69,7 +70,9 @@ def evaluate(
     also holds ``groups``, the ground-truth metrics of each label. ``peers`` adds rows
     for other trackers (:mod:`crepetool.evaluation.peers`) on the same audio. ``precision``
     runs the models (not the reference) as ``predict --precision`` does. Models track each
-    recording through :func:`crepetool.prediction.predict`: the numbers ``predict`` writes.
+    recording through :func:`crepetool.prediction.predict`: the numbers ``predict`` writes,
+    with the context stage unless ``context`` is False (the reference runs without it, so every
+    row is measured against the same frames).
     """
     from crepetool.evaluation import peers as peer_trackers
 
@@ -84,18 +87,19 @@ def evaluate(
     references = {}
     if any(item.truth is None for item in items):
         ref_model = load_model(reference, resolved)
-        references = {item.name: _track(item, ref_model) for item in items if item.truth is None}
+        references = {item.name: _track(item, ref_model, False) for item in items if item.truth is None}
     rows = []
     for spec in specs:
         weights = weights_of(spec)
         model = with_precision(load_model(weights, resolved), precision)
-        row = _score(items, functools.partial(_track, model=model), references, group_by)
+        row = _score(items, functools.partial(_track, model=model, context=context), references, group_by)
         rows.append(
             {
                 "weights": str(spec),
                 "capacity": weights.capacity,
                 "parameters": parameter_count(weights.state_dict),
                 "precision": precision,
+                "context": context,
                 **row,
             }
         )
@@ -120,8 +124,8 @@ def _peer_track(item: Item, peer: Callable) -> tuple[np.ndarray, np.ndarray]:
     return peer_trackers.on_frames(*peer(item.audio16k()), item.frames, signals.HOP)
 
 
-def _track(item: Item, model: torch.nn.Module) -> tuple[np.ndarray, np.ndarray]:
-    result = predict(item.source, SAMPLE_RATE, model)
+def _track(item: Item, model: torch.nn.Module, context: bool) -> tuple[np.ndarray, np.ndarray]:
+    result = predict(item.source, SAMPLE_RATE, model, context=context)
     return result.pitch[0].numpy(), result.periodicity[0].numpy()
 
 

@@ -123,16 +123,19 @@ def verify_set(seed: int = 0) -> list[Signal]:
     return [harmonic(seed=seed * 100 + i, **spec) for i, spec in enumerate(specs)]
 
 
-def track(model: Crepe, signal_set: list[Signal]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Track each signal whole with predict's defaults; returns the concatenated
-    pitch, periodicity and ground truth, each ndarray [shape=(frames,)]."""
+def track(
+    model: Crepe, signal_set: list[Signal], context: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Track each signal whole with predict's defaults, the network alone unless ``context`` (the
+    context stage after it); returns the concatenated pitch, periodicity and ground truth, each
+    ndarray [shape=(frames,)]."""
     from crepetool.prediction import predict
 
     was_training = model.training
     model.eval()
     pitch, periodicity = [], []
     for signal in signal_set:
-        result = predict(signal.audio, SAMPLE_RATE, model)
+        result = predict(signal.audio, SAMPLE_RATE, model, context=context)
         pitch.append(result.pitch[0].cpu().numpy())
         periodicity.append(result.periodicity[0].cpu().numpy())
     model.train(was_training)

@@ -24,6 +24,7 @@ from crepetool.names import (
     DEFAULT_PRECISION,
     WEIGHTED_ARGMAX,
 )
+from crepetool.network import context
 from crepetool.network.loading import load_model, resolve_device
 from crepetool.network.model import Crepe
 from crepetool.network.precision import with_precision
@@ -139,6 +140,7 @@ def verify(
     checks.append(_integration(model, tone, decode(tone_probabilities, decoder=WEIGHTED_ARGMAX), embedding))
 
     checks += _accuracy_checks(weights, model, str(resolved), precision, min_accuracy, min_agreement)
+    checks.append(_context_check(model, min_accuracy))
     return Report(weights.name if weights.path else str(spec), weights.capacity, checks)
 
 
@@ -182,6 +184,26 @@ def _accuracy_checks(
                 )
             )
     return checks
+
+
+def _context_check(model: Crepe, min_accuracy: float) -> Check:
+    """The shipped context stage: its tensors load and are finite, and the model with it tracks
+    the known-f0 signals as well as the accuracy bar asks."""
+    try:
+        stage = context.shipped()
+    except Exception as error:  # a missing or damaged package file: the check says so
+        return Check.of("context stage", False, "does not load", str(error))
+    bad = [name for name, value in stage.state_dict().items() if not bool(torch.isfinite(value).all())]
+    if bad:
+        return Check.of("context stage", False, "non-finite", f"NaN or infinite values in {', '.join(bad[:3])}")
+    estimate, periodicity, truth = signals.track(model, signals.verify_set(), context=True)
+    accuracy = metrics.pitch_metrics(estimate, truth, periodicity)["raw_pitch_accuracy"]
+    return Check.of(
+        "context stage",
+        accuracy >= min_accuracy,
+        f"{accuracy:.1%} within 50 cents",
+        f"{context.parameter_count(stage):,} parameters, ±{stage.reach} frames; needs >= {min_accuracy:.0%}",
+    )
 
 
 @functools.lru_cache(maxsize=4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from crepetool.network import context
 from crepetool.network.presets import KERNEL_SIZES, LAYER_NAMES, preset_name
 from crepetool.network.provenance import Provenance
 from crepetool.network.resolver import source_of, teacher_of, weights_of
@@ -19,7 +20,8 @@ def describe(weights: str | Path | Weights) -> dict[str, Any]:
     with its ``parameters``: a conv counts its weight, bias and its batch norm's
     weight and bias), ``parameters`` (their sum), ``buffers`` (BN running
     statistics and counters), ``source`` and ``teacher`` (where it came from and what taught it:
-    :class:`~crepetool.network.provenance.Provenance` records, or None) and ``metadata``.
+    :class:`~crepetool.network.provenance.Provenance` records, or None), ``metadata``, and
+    ``context``: the context stage that predict runs after any model (:func:`crepetool.network.context.describe`).
     """
     w = weights_of(weights, require_finite=False)
     sd = w.state_dict
@@ -61,6 +63,7 @@ def describe(weights: str | Path | Weights) -> dict[str, Any]:
         "source": _record(source_of(w)),
         "teacher": _record(teacher_of(w)),
         "metadata": w.metadata,
+        "context": context.describe(),
     }
 
 

@@ -3,7 +3,8 @@
 One chain serves ``crepetool predict``, :func:`predict`, ``verify`` and ``evaluate``:
 
     :mod:`.audio` (read blocks) -> :mod:`.resampling` (16 kHz) -> :mod:`.framing` (1024-sample
-    windows, normalised) -> the network -> :mod:`.online` (decoders that decide frames as they
+    windows, normalised) -> the network -> :mod:`.context` (the context stage: each frame's
+    probabilities from its neighbours') -> :mod:`.online` (decoders that decide frames as they
     go, from :mod:`.decode`) -> :mod:`.voicing` (thresholds and filters)
 
 :mod:`.pipeline` wires the chain (with :mod:`.loudness` for ``--silence``, a feature of the

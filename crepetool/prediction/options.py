@@ -7,6 +7,7 @@ from typing import Any
 
 from crepetool.errors import UserInputError
 from crepetool.names import (
+    CONTEXT_HOP,
     CONV_MODES,
     DECODERS,
     DEFAULT_DECODER,
@@ -43,6 +44,9 @@ class PredictOptions:
             :mod:`crepetool.network.precision`.
         conv: ``auto``, ``direct`` or ``transform``: how conv2..conv6 run (:mod:`crepetool.network.spectral`);
             None is the model's own (``auto``, or ``CREPETOOL_CONV``).
+        context: run the context stage (:mod:`crepetool.network.context`) between the network and
+            the decoder, at a 10 ms hop (:data:`crepetool.network.context.HOP`; other hops, and
+            False, give plain CREPE output).
         periodicity_threshold, silence_db, median_filter, mean_filter: voicing and smoothing
             after decoding (:mod:`crepetool.prediction.voicing`), all off by default.
     """
@@ -57,6 +61,7 @@ class PredictOptions:
     resampler: str = DEFAULT_RESAMPLER
     precision: str = DEFAULT_PRECISION
     conv: str | None = None
+    context: bool = True
     periodicity_threshold: float | None = None
     silence_db: float | None = None
     median_filter: int | None = None
@@ -119,6 +124,10 @@ class PredictOptions:
                 f"the hop is under one sample at 16 kHz (hop length {self.hop_length} at {sample_rate} Hz)"
             )
         return hop
+
+    def uses_context(self, hop: int) -> bool:
+        """Whether the context stage runs at ``hop`` (samples at 16 kHz)."""
+        return self.context and hop == CONTEXT_HOP
 
     @property
     def voicing(self) -> Voicing:

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import torch
 
-from crepetool.network import shared
+from crepetool.network import context, shared
 from crepetool.network.model import Crepe
 from crepetool.network.span import FrameSpan
 from crepetool.prediction import audio, loudness, voicing
+from crepetool.prediction.context import ContextFilter
 from crepetool.prediction.framing import Framer, frame_count
 from crepetool.prediction.online import decoder_for
 from crepetool.prediction.options import PredictOptions
@@ -175,7 +176,12 @@ def predict_stream(
     network = local_network(model) if isinstance(model, torch.nn.Module) else model
     max_db = max_spectrum_db(reader, options, block_seconds) if options.silence_db is not None else None
     decoder = decoder_for(options.fmin, options.fmax, options.decoder)
+    stage = context_filter(options, info.hop)
     release = _Release(sink)
+
+    def decide(rows: torch.Tensor) -> None:
+        release.pending.append(rows)
+        release(*decoder.push(rows))
 
     def batches() -> Iterator[FrameSpan]:
         for batch in network_batches(spans(reader, options, block_seconds), options.batch_size):
@@ -184,12 +190,18 @@ def predict_stream(
             yield batch
 
     for probabilities in network(batches()):
-        release.pending.append(probabilities)
-        release(*decoder.push(probabilities))
+        decide(probabilities if stage is None else stage.push(probabilities))
         if progress is not None:
             progress(probabilities.size(0))  # one row per frame of the batch
+    if stage is not None:
+        decide(stage.finish())
     release(*decoder.finish())
     return info
+
+
+def context_filter(options: PredictOptions, hop: int) -> ContextFilter | None:
+    """The context stage between the network and the decoder, where ``options`` run it at ``hop``."""
+    return ContextFilter(context.shipped()) if options.uses_context(hop) else None
 
 
 @dataclasses.dataclass

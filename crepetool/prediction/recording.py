@@ -44,6 +44,7 @@ class Prediction:
     sample_rate: int
     decoder: str
     voiced: torch.Tensor | None = None  # [1, frames] bool, with voicing options
+    context: bool = False  # whether the context stage ran (crepetool.network.context)
 
 
 def predict(
@@ -83,7 +84,16 @@ def predict(
         voiced = mask[None]
     step = track.info.hop / SAMPLE_RATE
     time = torch.arange(pitch.numel(), dtype=torch.float64) * step
-    return Prediction(pitch[None], periodicity[None], time, step, reader.sample_rate, options.decoder, voiced)
+    return Prediction(
+        pitch[None],
+        periodicity[None],
+        time,
+        step,
+        reader.sample_rate,
+        options.decoder,
+        voiced,
+        options.uses_context(track.info.hop),
+    )
 
 
 @torch.no_grad()

@@ -96,7 +96,12 @@ def _stream_to_outputs(
     stream = pipeline.probe(reader, options)
     if on_start is not None:
         on_start(path, stream.frames)
-    meta = {"source_sample_rate": stream.sample_rate, "decoder": options.decoder, "model": info}
+    meta = {
+        "source_sample_rate": stream.sample_rate,
+        "decoder": options.decoder,
+        "context": options.uses_context(stream.hop),
+        "model": info,
+    }
     if PLOT_FORMAT in outputs:  # only the picture reads these
         meta = {**meta, "title": path.name, "voicing": voicing.active}
     with contextlib.ExitStack() as stack:

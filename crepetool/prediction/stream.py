@@ -7,7 +7,10 @@ online Viterbi (:class:`~crepetool.prediction.online.OnlineViterbi`, which decid
 soon as every surviving path agrees on it). With no latency bound, the frames it returns,
 concatenated, equal :func:`crepetool.prediction.predict` on the whole recording. With
 ``latency_ms``, a frame whose window ended more than that long ago is decided from the best path
-so far, even where the paths have not met yet.
+so far, even where the paths have not met yet. The context stage's look-ahead
+(:mod:`crepetool.prediction.context`) counts against that bound: a bound shorter than its
+:data:`~crepetool.network.context.REACH` frames trims it, the newest frame standing in for the
+frames not yet seen (:attr:`PitchStream.lookahead`).
 
 Voicing options work as ``predict`` applies them (median filter, threshold, mean filter); the
 filters hold a frame back until the frames its windows reach are decided. ``--silence`` needs the
@@ -36,6 +39,7 @@ from crepetool.prediction.online import OnlineViterbi, decoder_for
 from crepetool.prediction.options import PredictOptions
 from crepetool.prediction.outputs import CSV_HEADER, csv_rows
 from crepetool.prediction.pcm import RAW_FORMATS, PcmFormat, PcmReader
+from crepetool.prediction.pipeline import context_filter
 from crepetool.prediction.resampling import BlockResampler
 from crepetool.units import SAMPLE_RATE, WINDOW_SIZE
 
@@ -97,6 +101,12 @@ class PitchStream:
         self._decoder = decoder_for(options.fmin, options.fmax, options.decoder, check_every=1)
         self._voicer = _Voicer(options.voicing)
         self._wait = decoder_wait(options, self.hop, latency_ms)
+        self._context = context_filter(options, self.hop)
+        # the context stage's look-ahead counts against the bound: what does not fit is trimmed
+        self.lookahead = 0 if self._context is None else self._context.reach
+        if self._context is not None and self._wait is not None:
+            self.lookahead = min(self.lookahead, self._wait // self.hop)
+            self._wait -= self.lookahead * self.hop
         self._decided = 0  # frames the decoder returned
         self._ended = False
 
@@ -107,6 +117,10 @@ class PitchStream:
         if block.ndim != 1:
             raise UserInputError(f"a block must be mono samples [time], not shape {tuple(block.shape)}")
         pitch, periodicity = self._decode(self._framer.push(self._resampler.push(block)))
+        if self._context is not None and self._wait is not None:
+            due = self._framer.next - self.lookahead - self._context.done  # frames past their look-ahead
+            more = self._push_decoder(self._context.force(due))
+            pitch, periodicity = torch.cat([pitch, more[0]]), torch.cat([periodicity, more[1]])
         if self._wait is not None and isinstance(self._decoder, OnlineViterbi):
             available = self._framer.pushed  # 16 kHz samples in so far
             due = (available - WINDOW_SIZE // 2 - self._wait) // self.hop + 1  # frames past the bound
@@ -124,6 +138,9 @@ class PitchStream:
         pitch, periodicity = self._decode(self._framer.push(self._resampler.finish()))
         last_frames = self._decode(self._framer.finish())
         pitch, periodicity = torch.cat([pitch, last_frames[0]]), torch.cat([periodicity, last_frames[1]])
+        if self._context is not None:
+            rest = self._push_decoder(self._context.finish())
+            pitch, periodicity = torch.cat([pitch, rest[0]]), torch.cat([periodicity, rest[1]])
         last = self._decoder.finish()
         self._decided += last[0].numel()
         pitch, periodicity = torch.cat([pitch, last[0]]), torch.cat([periodicity, last[1]])
@@ -144,6 +161,11 @@ class PitchStream:
             else:  # the frames alone, not padded to a block: what a real-time caller wants
                 frames = span.frames().to(self._device)
                 probabilities = self.model.from_conv1(self.model.conv1_output(frames)).cpu()
+        if self._context is not None:
+            probabilities = self._context.push(probabilities)
+        return self._push_decoder(probabilities)
+
+    def _push_decoder(self, probabilities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pitch, periodicity = self._decoder.push(probabilities)
         self._decided += pitch.numel()
         return pitch, periodicity

@@ -1,0 +1,159 @@
+"""Train the context stage the package ships (crepetool/network/context.safetensors) on real takes.
+
+    python benchmarks/context.py [--cache DIR] [--sequences N] [--steps N] [--seed S]
+                                 [--students tiny,full,PATH...] [--out FILE]
+
+Needs G.722 decoding for the sources: ``pip install g722`` (a dev-set tool, not a dependency).
+
+Sources, fetched from Debian's archive with ``apt-get download`` into ``--cache`` (never
+committed), both CC-BY-SA-3.0: ``asterisk-core-sounds-fr-g722`` (Canadian French prompts by June
+Wallack) and ``asterisk-core-sounds-ru-g722`` (Russian prompts), 16 kHz G.722. Neither speaker is
+in the real-voice dev set (``benchmarks/realvoice.py``: Colombian Spanish and Armelle's French),
+and no held-out source the project names is used.
+
+The prompts are joined into sequences of about 10 s with short pauses (so a room's tail carries
+one prompt into the next), and each sequence is one pair
+(:class:`crepetool.training.context.Pair`): ``full`` labels the clean sequence, and each
+student network sees the sequence degraded as a whole, seeded: a room (RT60 0.2-1.2 s, the tail
+as long as the room), noise (pink, white or speech-shaped, 0-20 dB), a band 3-15 dB under the
+voice, a codec after noise, the telephone band, or nothing. The default students are ``tiny``,
+``full`` and a 12/32 file when one is given: the stage serves any CREPE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import hard
+
+SOURCES = {"fr-june": "asterisk-core-sounds-fr-g722", "ru": "asterisk-core-sounds-ru-g722"}
+LICENCE = "CC-BY-SA-3.0"
+RATE = 16000
+MIN_SECONDS = 0.8
+SEQUENCE_SECONDS = 10.0
+PAUSE_SECONDS = (0.05, 0.4)
+DEGRADATIONS = ("room", "room", "room+noise", "noise", "band", "codec", "phone", "dry")
+
+
+def fetch(cache: Path) -> list[Path]:
+    """Every G.722 file of the sources, downloaded and unpacked into ``cache`` once."""
+    found = []
+    for name, package in SOURCES.items():
+        folder = cache / name
+        if not folder.is_dir():
+            folder.mkdir(parents=True)
+            subprocess.run(["apt-get", "download", package], cwd=folder, check=True, capture_output=True)
+            deb = next(folder.glob("*.deb"))
+            subprocess.run(["dpkg", "-x", str(deb), str(folder / "files")], check=True)
+        found += sorted((folder / "files").rglob("*.g722"))
+    return found
+
+
+def load(path: Path) -> np.ndarray:
+    """A G.722 file (64 kbit/s) as float32 at 16 kHz."""
+    import G722
+
+    return np.asarray(G722.G722(RATE, 64000).decode(path.read_bytes()), dtype=np.float32) / 32768
+
+
+def sequences(takes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """The takes in a random order, joined with short pauses into sequences of about 10 s."""
+    out, current, length = [], [], 0
+    for index in rng.permutation(len(takes)):
+        pause = np.zeros(int(rng.uniform(*PAUSE_SECONDS) * RATE), np.float32)
+        current += [takes[index], pause]
+        length += takes[index].size
+        if length >= SEQUENCE_SECONDS * RATE:
+            out.append(np.concatenate(current))
+            current, length = [], 0
+    return out
+
+
+def degrade(audio: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """``audio`` degraded as a whole by one draw of :data:`DEGRADATIONS`, and its name."""
+    kind = str(rng.choice(DEGRADATIONS))
+    x = audio.astype(np.float64)
+    if "room" in kind:
+        x = hard.far(0.2, 1.2)(x, rng)
+    if "noise" in kind:
+        x = hard.noise(str(rng.choice(["pink", "white", "speech"])), rng.uniform(0, 20))(x, rng)
+    if kind == "band":
+        x = hard._at_snr(x, hard.accompaniment(x.size, float(rng.uniform(120, 300)), rng), rng.uniform(3, 15))
+    if kind == "codec":
+        noisy = hard.noise("pink", rng.uniform(10, 30))
+        x = hard.chain(noisy, hard.lossy_at("OGG", "VORBIS", rng.uniform(0.4, 0.9)))(x, rng)
+    if kind == "phone":
+        x = hard.phone(x, rng)
+    return x.astype(np.float32), kind
+
+
+def pairs(args: argparse.Namespace) -> list:
+    """The training pairs, each sequence's computed once and kept under ``--cache``."""
+    from crepetool.network.loading import load_model
+    from crepetool.prediction.recording import probabilities
+    from crepetool.training.context import Pair
+
+    rng = np.random.default_rng(args.seed)
+    takes = [a for p in fetch(args.cache) if (a := load(p)).size >= MIN_SECONDS * RATE]
+    chosen = sequences(takes, rng)[: args.sequences]
+    print(f"{len(takes)} takes; {len(chosen)} sequences, {sum(s.size for s in chosen) / RATE / 60:.1f} min")
+    teacher = load_model("full")
+    students = {name: load_model(name) for name in args.students}
+    made = []
+    for index, audio in enumerate(chosen):
+        path = args.cache / "pairs" / f"{args.seed}-{index:04d}.pt"
+        if not path.exists():
+            started = time.time()
+            degraded, kind = degrade(audio, rng)
+            record = {"clean": probabilities(teacher, audio, hard.HOP).half(), "kind": kind}
+            for name, model in students.items():
+                record[name] = probabilities(model, degraded, hard.HOP).half()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(record, path)
+            print(f"sequence {index}: {kind}, {time.time() - started:.1f} s", flush=True)
+        record = torch.load(path, weights_only=True)
+        made += [Pair(record[name].float(), record["clean"].float()) for name in args.students if name in record]
+    return made
+
+
+def main() -> None:
+    from crepetool.network import context
+    from crepetool.training.context import Schedule, train
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path("context-cache"))
+    parser.add_argument("--sequences", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=Schedule.steps)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--students", type=lambda s: s.split(","), default=["tiny", "full"])
+    parser.add_argument("--out", type=Path, default=context.WEIGHTS_FILE)
+    args = parser.parse_args()
+    made = pairs(args)
+    started = time.time()
+    stage = train(
+        made,
+        Schedule(steps=args.steps),
+        seed=args.seed,
+        progress=lambda step, loss: step % 250 or print(f"step {step}: loss {loss:.4f}", flush=True),
+    )
+    metadata = {
+        "sources": ", ".join(f"{p} ({LICENCE})" for p in SOURCES.values()),
+        "students": ",".join(Path(s).name for s in args.students),
+        "sequences": str(args.sequences),
+        "steps": str(args.steps),
+        "seed": str(args.seed),
+    }
+    context.save(stage, args.out, metadata)
+    print(f"trained in {time.time() - started:.0f} s; wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

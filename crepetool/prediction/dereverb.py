@@ -1,0 +1,129 @@
+"""A dereverberating front end: online weighted prediction error (WPE) on the 16 kHz audio.
+
+A room's late reverberation is predictable from the sound a few tens of milliseconds earlier;
+WPE predicts it per frequency bin from the :attr:`Settings.taps` STFT frames that lie
+:attr:`Settings.delay` frames back, and subtracts the prediction, keeping the direct sound and
+the early reflections (Nakatani et al., 2010; Yoshioka and Nakatani, 2012). The online form
+(recursive least squares, as ``nara_wpe.wpe.OnlineWPE``) updates each bin's filter frame by frame
+with a forgetting factor, so memory is flat in the length of the recording, a file and a live
+stream run the same code, and the output does not depend on the size of the blocks it is given
+(every frame is computed alone, in order).
+
+    samples -> STFT (512, shift 128, sqrt-Hann) -> per bin: y_t - g^H [y_{t-delay-taps+1..t-delay}]
+    -> RLS update of g weighted by 1 / the frame's power -> inverse STFT (overlap-add)
+
+Its output lags its input by :data:`LAG` samples (one STFT window less a shift), which
+:class:`Dereverb` takes back out: the samples it returns line up with the samples given, and
+:meth:`Dereverb.finish` returns the last :data:`LAG`. ``nara_wpe`` (``crepetool[dereverb]``) is the
+reference the tests compare this with; the arithmetic here is numpy, vectorised over bins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from crepetool.names import DEREVERB_ALPHA, DEREVERB_DELAY, DEREVERB_TAPS
+
+#: STFT window and shift in samples at 16 kHz (32 ms and 8 ms).
+SIZE = 512
+SHIFT = 128
+#: Samples the output lags the input by before :class:`Dereverb` aligns it.
+LAG = SIZE - SHIFT
+#: Power floor, relative to the loudest frame seen so far, so silence does not blow up the weights.
+FLOOR = 1e-6
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """taps: STFT frames each bin's predictor reads; delay: frames skipped before them (what is
+    kept as direct sound and early reflections: delay x 8 ms); alpha: the RLS forgetting factor
+    (memory of about 1 / (1 - alpha) frames)."""
+
+    taps: int = DEREVERB_TAPS
+    delay: int = DEREVERB_DELAY
+    alpha: float = DEREVERB_ALPHA
+
+    def __post_init__(self) -> None:
+        if self.taps < 1 or self.delay < 1:
+            raise ValueError(f"dereverb taps and delay must be at least 1, not {self.taps} and {self.delay}")
+        if not 0.5 < self.alpha < 1:
+            raise ValueError(f"dereverb alpha must be within 0.5..1, not {self.alpha}")
+
+
+class Dereverb:
+    """Online WPE on 16 kHz mono samples, block by block.
+
+    :meth:`push` takes samples (ndarray [shape=(n,)]) and returns the dereverberated samples that
+    are final; :meth:`finish` returns the rest. Concatenated, they are as long as the input and
+    aligned with it, whatever the blocks were.
+    """
+
+    def __init__(self, settings: Settings = Settings()) -> None:
+        self.settings = settings
+        bins = SIZE // 2 + 1
+        order = settings.taps
+        self._window = np.sqrt(np.hanning(SIZE + 1)[:SIZE])  # periodic sqrt-Hann
+        self._scale = SHIFT / np.sum(self._window**2)  # overlap-add of window^2 at this shift
+        self._input = np.zeros(SIZE - SHIFT)  # samples of the next frame, the first frame's zeros
+        self._output = np.zeros(SIZE)  # overlap-add of frames not yet final
+        # the frames t-delay-taps+1 .. t-1 (the predictor reads the oldest taps of them)
+        self._history = np.zeros((settings.taps + settings.delay - 1, bins), dtype=np.complex128)
+        self._inverse = np.tile(np.eye(order, dtype=np.complex128), (bins, 1, 1))  # RLS P per bin
+        self._filter = np.zeros((bins, order), dtype=np.complex128)
+        self._loudest = 0.0
+        self._skip = LAG  # output samples before the input's first
+        self._pending = 0  # input samples taken and not yet returned
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        samples = np.asarray(samples, dtype=np.float64)
+        self._pending += samples.size
+        self._input = np.concatenate([self._input, samples])
+        out = []
+        while self._input.size >= SIZE:
+            out.append(self._frame(self._input[:SIZE]))
+            self._input = self._input[SHIFT:]
+        return self._take(np.concatenate(out) if out else np.zeros(0))
+
+    def finish(self) -> np.ndarray:
+        """The last samples: the input's end padded with silence until every sample is out."""
+        flush, out = np.concatenate([self._input, np.zeros(2 * SIZE)]), []
+        while self._pending > 0:
+            out.append(self._take(self._frame(flush[:SIZE])))
+            flush = flush[SHIFT:]
+        self._input = np.zeros(0)
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    def _take(self, produced: np.ndarray) -> np.ndarray:
+        """Drop the lag at the start, and never return more samples than were given."""
+        drop = min(self._skip, produced.size)
+        self._skip -= drop
+        produced = produced[drop:][: self._pending]
+        self._pending -= produced.size
+        return produced.astype(np.float32)
+
+    def _frame(self, samples: np.ndarray) -> np.ndarray:
+        """One STFT frame through WPE; the :data:`SHIFT` samples it completes."""
+        spectrum = np.fft.rfft(samples * self._window)
+        clean = self._predict(spectrum)
+        self._output += np.fft.irfft(clean, SIZE) * self._window * self._scale
+        done = self._output[:SHIFT].copy()
+        self._output = np.concatenate([self._output[SHIFT:], np.zeros(SHIFT)])
+        return done
+
+    def _predict(self, frame: np.ndarray) -> np.ndarray:
+        """y_t less its prediction from the delayed frames, then the RLS update (every bin at once)."""
+        past = self._history[: self.settings.taps].T  # [bins, taps]: frames t-delay-taps+1 .. t-delay
+        estimate = frame - np.einsum("ft,ft->f", self._filter.conj(), past)
+        power = np.abs(frame) ** 2
+        self._loudest = max(self._loudest, float(power.max()))
+        power = np.maximum(power, FLOOR * self._loudest + 1e-20)
+        alpha = self.settings.alpha
+        px = np.einsum("fij,fj->fi", self._inverse, past)  # P x
+        gain = px / (alpha * power + np.einsum("fi,fi->f", past.conj(), px).real)[:, None]
+        xp = np.einsum("fj,fjk->fk", past.conj(), self._inverse)  # x^H P
+        self._inverse = (self._inverse - gain[:, :, None] * xp[:, None, :]) / alpha
+        self._filter += gain * estimate.conj()[:, None]
+        self._history = np.concatenate([self._history[1:], frame[None]])
+        return estimate

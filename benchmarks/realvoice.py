@@ -1,7 +1,8 @@
 """Real recorded voices, degraded: the real-voice dev set, natural and resynthesised.
 
     python benchmarks/realvoice.py [--part natural|resynthesised|both] [--clips N] [--seed S]
-                                   [--cache DIR] [--context off|on|both] [--plot PNG] [WEIGHTS ...]
+                                   [--cache DIR] [--context off|on|both] [--dereverb] [--plot PNG]
+                                   [WEIGHTS ...]
 
 The resynthesised part needs WORLD: ``pip install pyworld "setuptools<81"`` (pyworld 0.3.5 imports
 ``pkg_resources``); it is a dev-set tool, not a dependency of crepetool.
@@ -98,28 +99,30 @@ def clips(files: dict[str, list[Path]], count: int, seed: int) -> list[tuple[str
     return chosen
 
 
-def _crepe(weights, context: bool = False):
-    """A CREPE tracker at predict's defaults; ``context``: with the context stage."""
+def _crepe(weights, context: bool = False, dereverb: bool = False):
+    """A CREPE tracker at predict's defaults; ``context``: with the context stage; ``dereverb``:
+    after the dereverberating front end."""
     from crepetool.network.loading import load_model
     from crepetool.prediction import predict
 
     model = load_model(weights)
 
     def track(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        result = predict(audio, 16000, model, context=context)
+        result = predict(audio, 16000, model, context=context, dereverb=dereverb)
         return result.pitch[0].numpy().astype(np.float64), result.periodicity[0].numpy().astype(np.float64)
 
     return track
 
 
-def _swift():
+def _swift(dereverb: bool = False):
     from crepetool.evaluation import peers
+    from crepetool.prediction.dereverb import dereverberate
 
     tracker = peers.load("swift-f0")
 
     def track(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         frames = 1 + audio.size // hard.HOP
-        return peers.on_frames(*tracker(audio), frames, hard.HOP)
+        return peers.on_frames(*tracker(dereverberate(audio) if dereverb else audio), frames, hard.HOP)
 
     return track
 
@@ -223,6 +226,21 @@ def table(trackers: dict, chosen: list, truths: list, seed: int) -> dict[str, di
     return rates
 
 
+def _front_end_cost(chosen: list) -> None:
+    """Seconds of the dereverberating front end per second of audio, on the clips in a room."""
+    import time
+
+    from crepetool.prediction.dereverb import dereverberate
+
+    rng = np.random.default_rng(0)
+    rooms = [CONDITIONS["room"](audio.astype(np.float64), rng).astype(np.float32) for _, audio in chosen]
+    started = time.perf_counter()
+    for audio in rooms:
+        dereverberate(audio)
+    seconds = sum(audio.size for audio in rooms) / 16000
+    print(f"\n--dereverb: {1000 * (time.perf_counter() - started) / seconds:.1f} ms per second of audio")
+
+
 #: Trained sizes by the names predict takes; anything else (a file) is a pruned or fine-tuned model.
 TRAINED = ("tiny", "official-small", "official-medium", "official-large", "full")
 
@@ -264,17 +282,24 @@ def main() -> None:
         "--context", choices=("off", "on", "both"), default="both", help="each CREPE with the context stage, without, or both"
     )
     parser.add_argument(
+        "--dereverb", action="store_true", help="every tracker also after the dereverberating front end, and its cost"
+    )
+    parser.add_argument(
         "--plot", type=Path, default=None, help="draw room RPA against frames/s (natural part)"
     )
     args = parser.parse_args()
     chosen = clips(fetch(args.cache), args.clips, args.seed)
     swift, full = _swift(), _crepe("full")
     trackers = {"SwiftF0 (peer)": swift}
+    if args.dereverb:
+        trackers["SwiftF0 (peer) + dereverb"] = _swift(dereverb=True)
     for w in args.weights:
-        if args.context in ("off", "both"):
-            trackers[str(w)] = _crepe(w)
-        if args.context in ("on", "both"):
-            trackers[f"{w} + context"] = _crepe(w, context=True)
+        for dereverb in (False, True) if args.dereverb else (False,):
+            tail = " + dereverb" if dereverb else ""
+            if args.context in ("off", "both"):
+                trackers[f"{w}{tail}"] = _crepe(w, dereverb=dereverb)
+            if args.context in ("on", "both"):
+                trackers[f"{w} + context{tail}"] = _crepe(w, context=True, dereverb=dereverb)
     parts: dict[str, dict[str, dict[str, float]]] = {}
     if args.part in ("natural", "both"):
         truths = [reference(audio, swift, full) for _, audio in chosen]
@@ -294,6 +319,8 @@ def main() -> None:
             f"re-analysed by harvest: median {drift:.1f} cents off\n"
         )
         parts["resynthesised"] = table(trackers, resynthesised, labels, args.seed)
+    if args.dereverb:
+        _front_end_cost(chosen)
     if args.plot is not None and "natural" in parts:
         plot(
             {w: parts["natural"][str(w)] for w in args.weights}, parts["natural"]["SwiftF0 (peer)"], args.plot

@@ -24,6 +24,7 @@ CONTEXT_HOP = DEFAULT_HOP
 DEREVERB_TAPS = 10
 DEREVERB_DELAY = 3
 DEREVERB_ALPHA = 0.99
+DEREVERB_FLOOR_DB = -10.0
 #: Frames per network batch when predicting (memory, never results).
 PREDICT_BATCH = 512
 

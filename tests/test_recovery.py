@@ -12,13 +12,13 @@ import torch
 
 from crepetool.errors import AudioError, UserInputError
 from crepetool.evaluation import metrics, signals
-from crepetool.network.loading import from_state_dict
+from crepetool.network.loading import from_state_dict, load_model
 from crepetool.network.resolver import weights_of
 from crepetool.network.weights import Weights, load
 from crepetool.prediction import predict
 from crepetool.training import heldout, recovery
 from crepetool.training.pruning import prune
-from crepetool.training.recovery import audio_frames, distill, recover
+from crepetool.training.recovery import audio_pairs, degrade_take, distill, recover
 
 
 def _accuracy(state_dict) -> float:
@@ -210,27 +210,45 @@ def _wav(path: Path, audio: np.ndarray) -> Path:
     return path
 
 
-def test_audio_frames_and_distill_with_audio(tmp_path: Path) -> None:
+def test_audio_pairs_and_distill_with_audio(tmp_path: Path) -> None:
     tone = signals.harmonic(180.0, seconds=0.5)
     _wav(tmp_path / "a.wav", tone.audio)
     (tmp_path / "sub").mkdir()
     _wav(tmp_path / "sub" / "b.wav", tone.audio[:4000])
     (tmp_path / "notes.txt").write_text("ignored")
-    pool = audio_frames(tmp_path)
-    assert pool.shape == (51 + 26, 1024)
-    assert audio_frames(tmp_path, max_frames=10).shape == (10, 1024)
-    state, steps = distill(prune("tiny", 1).state_dict, "tiny", steps=2, batch_size=8, audio=pool)
+    degraded, clean = audio_pairs(tmp_path)
+    assert degraded.shape == clean.shape == (51 + 26, 1024)
+    assert audio_pairs(tmp_path, max_frames=10)[0].shape == (10, 1024)
+    state, steps = distill(prune("tiny", 1).state_dict, "tiny", steps=2, batch_size=8, audio=(degraded, clean))
     assert steps == 2 and all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_a_degraded_frame_carries_its_clean_takes_label(tmp_path: Path) -> None:
+    """Each take is degraded whole (a room's tail runs on over the take), and row i of the
+    degraded frames is the same window as row i of the clean ones: the teacher labels that."""
+    low, high = signals.harmonic(150.0, seconds=0.5), signals.harmonic(300.0, seconds=0.5)
+    _wav(tmp_path / "a.wav", np.concatenate([low.audio, high.audio]))
+    degraded, clean = audio_pairs(tmp_path, seed=3)
+    assert degraded.shape == clean.shape and not torch.equal(degraded, clean)
+    model = load_model("tiny")
+    with torch.no_grad():
+        peaks = model(clean).argmax(dim=1)
+    # frame 20 is in the low half, frame 80 in the high half: 150 and 300 Hz are 60 bins apart
+    assert abs(int(peaks[80]) - int(peaks[20]) - 60) <= 2
+    generator = torch.Generator().manual_seed(0)
+    take = torch.from_numpy(low.audio)
+    kinds = {bool(torch.equal(degrade_take(take, generator), take)) for _ in range(40)}
+    assert kinds == {True, False}  # some takes stay clean, the rest are degraded
 
 
 def test_audio_folder_errors(tmp_path: Path) -> None:
     with pytest.raises(UserInputError, match="not a directory"):
-        audio_frames(tmp_path / "missing")
+        audio_pairs(tmp_path / "missing")
     with pytest.raises(UserInputError, match="no audio files"):
-        audio_frames(tmp_path)
+        audio_pairs(tmp_path)
     (tmp_path / "bad.wav").write_bytes(b"RIFF nonsense")
     with pytest.raises(AudioError, match=r"bad\.wav"):
-        audio_frames(tmp_path)
+        audio_pairs(tmp_path)
 
 
 @pytest.mark.slow

@@ -187,3 +187,29 @@ def test_stream_command_refuses_bad_input_with_one_line(data: bytes, message: st
     lines = done.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "<stdin>" in lines[0]
     assert "Traceback" not in done.stderr.decode()
+
+
+def _encoded(audio: np.ndarray, fmt: str, subtype: str) -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, audio, 16000, format=fmt, subtype=subtype)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "name"), [("OGG", "VORBIS", "Ogg"), ("FLAC", "PCM_16", "FLAC")])
+def test_a_compressed_container_on_stdin_is_refused(fmt: str, subtype: str, name: str) -> None:
+    data = _encoded(_voice(16000, seconds=0.5), fmt, subtype)
+    done = _stream([], data)
+    lines = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and f"this is {name}" in lines[0] and "--raw" in lines[0]
+    assert done.stdout == b""
+
+
+def test_raw_reads_any_bytes_as_samples() -> None:
+    from crepetool.prediction.pcm import container_of
+
+    assert container_of(b"ID3\x04") == "MP3" and container_of(b"\xff\xfb\x90") == "MPEG audio"
+    assert container_of(b"\x01\x00\x02\x00") is None
+    ogg = _encoded(_voice(16000, seconds=0.5), "OGG", "VORBIS")
+    ogg = ogg[: len(ogg) // 2 * 2]  # whole 16-bit samples
+    reader = PcmReader(io.BytesIO(ogg), RAW, raw_only=True)
+    assert sum(block.size for block in reader.blocks(1000)) == len(ogg) // 2

@@ -123,6 +123,24 @@ ContextOpt = Annotated[
 ]
 
 
+DereverbOpt = Annotated[
+    bool,
+    typer.Option(
+        "--dereverb",
+        help="Remove late reverberation before the network (online WPE): for speech recorded in a room. "
+        "Off by default; see the README for what it does to held notes and dry audio.",
+    ),
+]
+
+DereverbTapsOpt = Annotated[
+    int, typer.Option("--dereverb-taps", help="--dereverb: STFT frames (8 ms apart) each bin's predictor reads.")
+]
+
+DereverbDelayOpt = Annotated[
+    int, typer.Option("--dereverb-delay", help="--dereverb: frames skipped before them (kept as direct sound).")
+]
+
+
 def weights_output(output: Path | None, default: str, overwrite: bool) -> Path:
     """The weights file a command will write: a .pth/.safetensors path, refused before any work
     when it exists (without ``overwrite``) or can't be written."""

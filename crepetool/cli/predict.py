@@ -21,6 +21,9 @@ from crepetool.cli._common import (
     ContextOpt,
     ConvOpt,
     Decoder,
+    DereverbDelayOpt,
+    DereverbOpt,
+    DereverbTapsOpt,
     DeviceOpt,
     Engine,
     Format,
@@ -166,6 +169,9 @@ def predict_command(
     precision: PrecisionOpt = Precision(names.DEFAULT_PRECISION),
     conv: ConvOpt = None,
     context: ContextOpt = True,
+    dereverb: DereverbOpt = False,
+    dereverb_taps: DereverbTapsOpt = names.DEREVERB_TAPS,
+    dereverb_delay: DereverbDelayOpt = names.DEREVERB_DELAY,
     plot: PlotOpt = False,
     device: DeviceOpt = None,
     shard: ShardOpt = None,
@@ -195,6 +201,9 @@ def predict_command(
         precision=precision.value,
         conv=None if conv is None else conv.value,
         context=context,
+        dereverb=dereverb,
+        dereverb_taps=dereverb_taps,
+        dereverb_delay=dereverb_delay,
         periodicity_threshold=periodicity_threshold,
         silence_db=silence,
         median_filter=median_filter,
@@ -218,7 +227,7 @@ def predict_command(
             on_frames=progress.on_frames,
             on_file=progress.on_file,
         )
-    _report(summary.as_dict(), json_output)
+    _report({**summary.as_dict(), "context": options.context, "dereverb": options.dereverb_record}, json_output)
 
 
 class _BatchProgress:

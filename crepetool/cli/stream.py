@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from crepetool import names
-from crepetool.cli._common import ContextOpt, Decoder, DeviceOpt, Resampler, choices
+from crepetool.cli._common import (
+    ContextOpt,
+    Decoder,
+    DereverbDelayOpt,
+    DereverbOpt,
+    DereverbTapsOpt,
+    DeviceOpt,
+    Resampler,
+    choices,
+)
 from crepetool.cli.predict import (
     DecoderOpt,
     FmaxOpt,
@@ -39,12 +48,24 @@ def stream_command(
     ] = None,
     block: Annotated[float, typer.Option("--block", help="Milliseconds of audio read at a time.")] = 20.0,
     rate: Annotated[
-        int, typer.Option("--rate", help="Sample rate of raw input (a WAV header gives its own).")
-    ] = SAMPLE_RATE,
+        int | None,
+        typer.Option("--rate", help=f"Sample rate of raw input (a WAV header gives its own). [default: {SAMPLE_RATE}]"),
+    ] = None,
     sample_format: Annotated[
-        SampleFormat,  # type: ignore[valid-type]
-        typer.Option("--sample-format", help="Samples of raw input (a WAV header gives its own)."),
-    ] = SampleFormat(names.DEFAULT_SAMPLE_FORMAT),
+        SampleFormat | None,  # type: ignore[valid-type]
+        typer.Option(
+            "--sample-format",
+            help=f"Samples of raw input (a WAV header gives its own). [default: {names.DEFAULT_SAMPLE_FORMAT}]",
+        ),
+    ] = None,
+    raw_input: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="Read standard input as raw samples, whatever its first bytes (so does giving both --rate "
+            "and --sample-format); otherwise an MP3, Ogg, FLAC or other container is refused.",
+        ),
+    ] = False,
     channels: Annotated[int, typer.Option("--channels", min=1, help="Channels of raw input, mixed to mono.")] = 1,
     step_size: StepSizeOpt = None,
     fmin: FminOpt = names.DEFAULT_FMIN,
@@ -55,6 +76,9 @@ def stream_command(
     median_filter: MedianFilterOpt = None,
     mean_filter: MeanFilterOpt = None,
     context: ContextOpt = True,
+    dereverb: DereverbOpt = False,
+    dereverb_taps: DereverbTapsOpt = names.DEREVERB_TAPS,
+    dereverb_delay: DereverbDelayOpt = names.DEREVERB_DELAY,
     device: DeviceOpt = None,
 ) -> None:
     """Track pitch live: WAV or raw PCM on standard input, a CSV line (time,frequency,confidence)
@@ -76,10 +100,17 @@ def stream_command(
         median_filter=median_filter,
         mean_filter=mean_filter,
         context=context,
+        dereverb=dereverb,
+        dereverb_taps=dereverb_taps,
+        dereverb_delay=dereverb_delay,
     )
-    raw = PcmFormat(rate, channels, RAW_FORMATS[sample_format.value])
+    raw_only = raw_input or (rate is not None and sample_format is not None)
+    fmt = names.DEFAULT_SAMPLE_FORMAT if sample_format is None else sample_format.value
+    raw = PcmFormat(SAMPLE_RATE if rate is None else rate, channels, RAW_FORMATS[fmt])
     try:
-        stream_csv(sys.stdin.buffer, sys.stdout, weights, raw, options, latency_ms=latency, block_ms=block)
+        stream_csv(
+            sys.stdin.buffer, sys.stdout, weights, raw, options, latency_ms=latency, block_ms=block, raw_only=raw_only
+        )
     except BrokenPipeError:  # the reader stopped (`| head`): nothing more to say
         sys.stderr.close()
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from crepetool import names
 from crepetool.cli._common import (
     ContextOpt,
+    DereverbOpt,
     DeviceOpt,
     JsonOpt,
     Precision,
@@ -94,6 +95,7 @@ def evaluate_command(
     device: DeviceOpt = None,
     precision: PrecisionOpt = Precision(names.DEFAULT_PRECISION),
     context: ContextOpt = True,
+    dereverb: DereverbOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Pitch metrics of several models (and other trackers) side by side, with frames/s on this device."""
@@ -116,6 +118,7 @@ def evaluate_command(
             peers=trackers,
             precision=precision.value,
             context=context,
+            dereverb=dereverb,
         )
     if plot is not None:
         _plot(result, plot)

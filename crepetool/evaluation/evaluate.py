@@ -60,6 +60,7 @@ def evaluate(
     peers: list[str] | None = None,
     precision: str = DEFAULT_PRECISION,
     context: bool = True,
+    dereverb: bool = False,
 ) -> dict[str, Any]:
     """Metrics of several models side by side, with frames/s on this device.
 
@@ -71,8 +72,9 @@ def evaluate(
     for other trackers (:mod:`crepetool.evaluation.peers`) on the same audio. ``precision``
     runs the models (not the reference) as ``predict --precision`` does. Models track each
     recording through :func:`crepetool.prediction.predict`: the numbers ``predict`` writes,
-    with the context stage unless ``context`` is False (the reference runs without it, so every
-    row is measured against the same frames).
+    with the context stage unless ``context`` is False, and after the dereverberating front end
+    with ``dereverb`` (peers too). The reference runs without either, on the audio as it is, so
+    every row is measured against the same frames.
     """
     from crepetool.evaluation import peers as peer_trackers
 
@@ -87,30 +89,31 @@ def evaluate(
     references = {}
     if any(item.truth is None for item in items):
         ref_model = load_model(reference, resolved)
-        references = {item.name: _track(item, ref_model, False) for item in items if item.truth is None}
+        references = {item.name: _track(item, ref_model, {}) for item in items if item.truth is None}
+    changes = {"context": context, "dereverb": dereverb}
     rows = []
     for spec in specs:
         weights = weights_of(spec)
         model = with_precision(load_model(weights, resolved), precision)
-        row = _score(items, functools.partial(_track, model=model, context=context), references, group_by)
+        row = _score(items, functools.partial(_track, model=model, changes=changes), references, group_by)
         rows.append(
             {
                 "weights": str(spec),
                 "capacity": weights.capacity,
                 "parameters": parameter_count(weights.state_dict),
                 "precision": precision,
-                "context": context,
+                **changes,
                 **row,
             }
         )
     for name, peer in trackers.items():
         row = _score(
             items,
-            functools.partial(_peer_track, peer=peer),
+            functools.partial(_peer_track, peer=peer, dereverb=dereverb),
             references,
             group_by,
         )
-        rows.append({"weights": name, "peer": True, **row})
+        rows.append({"weights": name, "peer": True, "dereverb": dereverb, **row})
     return {
         "device": str(resolved),
         "set": str(audio_dir) if audio_dir else "built-in known-f0 signals",
@@ -118,14 +121,16 @@ def evaluate(
     }
 
 
-def _peer_track(item: Item, peer: Callable) -> tuple[np.ndarray, np.ndarray]:
+def _peer_track(item: Item, peer: Callable, dereverb: bool) -> tuple[np.ndarray, np.ndarray]:
     from crepetool.evaluation import peers as peer_trackers
+    from crepetool.prediction.dereverb import dereverberate
 
-    return peer_trackers.on_frames(*peer(item.audio16k()), item.frames, signals.HOP)
+    audio = item.audio16k()
+    return peer_trackers.on_frames(*peer(dereverberate(audio) if dereverb else audio), item.frames, signals.HOP)
 
 
-def _track(item: Item, model: torch.nn.Module, context: bool) -> tuple[np.ndarray, np.ndarray]:
-    result = predict(item.source, SAMPLE_RATE, model, context=context)
+def _track(item: Item, model: torch.nn.Module, changes: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    result = predict(item.source, SAMPLE_RATE, model, **changes)
     return result.pitch[0].numpy(), result.periodicity[0].numpy()
 
 

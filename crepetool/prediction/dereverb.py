@@ -9,8 +9,8 @@ with a forgetting factor, so memory is flat in the length of the recording, a fi
 stream run the same code, and the output does not depend on the size of the blocks it is given
 (every frame is computed alone, in order).
 
-    samples -> STFT (512, shift 128, sqrt-Hann) -> per bin: y_t - g^H [y_{t-delay-taps+1..t-delay}]
-    -> RLS update of g weighted by 1 / the frame's power -> inverse STFT (overlap-add)
+    samples -> STFT (512, shift 128, sqrt-Hann) -> per bin: y_t - g^H [y_{t-delay-taps..t-delay-1}]
+    -> RLS update of g weighted by 1 / the recent power -> inverse STFT (overlap-add)
 
 Its output lags its input by :data:`LAG` samples (one STFT window less a shift), which
 :class:`Dereverb` takes back out: the samples it returns line up with the samples given, and
@@ -24,26 +24,28 @@ import dataclasses
 
 import numpy as np
 
-from crepetool.names import DEREVERB_ALPHA, DEREVERB_DELAY, DEREVERB_TAPS
+from crepetool.names import DEREVERB_ALPHA, DEREVERB_DELAY, DEREVERB_FLOOR_DB, DEREVERB_TAPS
 
 #: STFT window and shift in samples at 16 kHz (32 ms and 8 ms).
 SIZE = 512
 SHIFT = 128
 #: Samples the output lags the input by before :class:`Dereverb` aligns it.
 LAG = SIZE - SHIFT
-#: Power floor, relative to the loudest frame seen so far, so silence does not blow up the weights.
-FLOOR = 1e-6
+#: The most samples :meth:`Dereverb.push` holds back: the lag and a frame's shift less one.
+HOLD = LAG + SHIFT - 1
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """taps: STFT frames each bin's predictor reads; delay: frames skipped before them (what is
     kept as direct sound and early reflections: delay x 8 ms); alpha: the RLS forgetting factor
-    (memory of about 1 / (1 - alpha) frames)."""
+    (memory of about 1 / (1 - alpha) frames); floor_db: the most a bin is attenuated in a frame
+    (a held note is as predictable as a tail: this keeps WPE from predicting it away)."""
 
     taps: int = DEREVERB_TAPS
     delay: int = DEREVERB_DELAY
     alpha: float = DEREVERB_ALPHA
+    floor_db: float = DEREVERB_FLOOR_DB
 
     def __post_init__(self) -> None:
         if self.taps < 1 or self.delay < 1:
@@ -65,14 +67,14 @@ class Dereverb:
         bins = SIZE // 2 + 1
         order = settings.taps
         self._window = np.sqrt(np.hanning(SIZE + 1)[:SIZE])  # periodic sqrt-Hann
-        self._scale = SHIFT / np.sum(self._window**2)  # overlap-add of window^2 at this shift
+        self._scale = SHIFT / np.sum(self._window**2)
+        self._floor = 10 ** (settings.floor_db / 20)  # overlap-add of window^2 at this shift
         self._input = np.zeros(SIZE - SHIFT)  # samples of the next frame, the first frame's zeros
         self._output = np.zeros(SIZE)  # overlap-add of frames not yet final
-        # the frames t-delay-taps+1 .. t-1 (the predictor reads the oldest taps of them)
-        self._history = np.zeros((settings.taps + settings.delay - 1, bins), dtype=np.complex128)
+        # the last taps + delay + 1 frames; the predictor reads the oldest taps of them
+        self._history = np.zeros((settings.taps + settings.delay + 1, bins), dtype=np.complex128)
         self._inverse = np.tile(np.eye(order, dtype=np.complex128), (bins, 1, 1))  # RLS P per bin
         self._filter = np.zeros((bins, order), dtype=np.complex128)
-        self._loudest = 0.0
         self._skip = LAG  # output samples before the input's first
         self._pending = 0  # input samples taken and not yet returned
 
@@ -107,23 +109,33 @@ class Dereverb:
         """One STFT frame through WPE; the :data:`SHIFT` samples it completes."""
         spectrum = np.fft.rfft(samples * self._window)
         clean = self._predict(spectrum)
+        # at most floor_db below the frame as it came: the prediction adapts on the full estimate
+        low = np.abs(clean) < self._floor * np.abs(spectrum)
+        clean = np.where(low, self._floor * spectrum, clean)
         self._output += np.fft.irfft(clean, SIZE) * self._window * self._scale
         done = self._output[:SHIFT].copy()
         self._output = np.concatenate([self._output[SHIFT:], np.zeros(SHIFT)])
         return done
 
     def _predict(self, frame: np.ndarray) -> np.ndarray:
-        """y_t less its prediction from the delayed frames, then the RLS update (every bin at once)."""
-        past = self._history[: self.settings.taps].T  # [bins, taps]: frames t-delay-taps+1 .. t-delay
-        estimate = frame - np.einsum("ft,ft->f", self._filter.conj(), past)
-        power = np.abs(frame) ** 2
-        self._loudest = max(self._loudest, float(power.max()))
-        power = np.maximum(power, FLOOR * self._loudest + 1e-20)
+        """y_t less its prediction from the delayed frames, then the RLS update, every bin at once:
+        ``nara_wpe.wpe.OnlineWPE.step_frame``'s arithmetic for one channel (the tests compare)."""
+        window = self._history[: self.settings.taps].T  # [bins, taps], oldest first
+        estimate = frame - np.einsum("ft,ft->f", self._filter.conj(), window)
+        self._history = np.concatenate([self._history[1:], frame[None]])
+        power = np.mean(np.abs(self._history) ** 2, axis=0)  # over the taps + delay + 1 frames
         alpha = self.settings.alpha
-        px = np.einsum("fij,fj->fi", self._inverse, past)  # P x
-        gain = px / (alpha * power + np.einsum("fi,fi->f", past.conj(), px).real)[:, None]
-        xp = np.einsum("fj,fjk->fk", past.conj(), self._inverse)  # x^H P
+        px = np.matmul(self._inverse, window[:, :, None])[:, :, 0]  # P x
+        denominator = alpha * power + np.einsum("fi,fi->f", window.conj(), px).real
+        floor = 1e-10 * denominator.max()
+        gain = px / (np.maximum(denominator, floor)[:, None] if floor > 0 else 1.0)
+        xp = np.matmul(window.conj()[:, None, :], self._inverse)[:, 0]  # x^H P
         self._inverse = (self._inverse - gain[:, :, None] * xp[:, None, :]) / alpha
         self._filter += gain * estimate.conj()[:, None]
-        self._history = np.concatenate([self._history[1:], frame[None]])
         return estimate
+
+
+def dereverberate(audio16k: np.ndarray, settings: Settings = Settings()) -> np.ndarray:
+    """A whole 16 kHz recording through :class:`Dereverb` (float32, the same length)."""
+    wpe = Dereverb(settings)
+    return np.concatenate([wpe.push(audio16k), wpe.finish()])

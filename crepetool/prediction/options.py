@@ -16,12 +16,15 @@ from crepetool.names import (
     DEFAULT_PRECISION,
     DEFAULT_RESAMPLER,
     DEFAULT_STEP_MS,
+    DEREVERB_DELAY,
+    DEREVERB_TAPS,
     PRECISIONS,
     PREDICT_BATCH,
     RESAMPLERS,
     TORCHCREPE_VITERBI,
 )
 from crepetool.prediction.decode import check_torchcrepe_viterbi
+from crepetool.prediction.dereverb import Settings
 from crepetool.prediction.voicing import Voicing
 from crepetool.units import SAMPLE_RATE, step_to_hop
 
@@ -47,6 +50,9 @@ class PredictOptions:
         context: run the context stage (:mod:`crepetool.network.context`) between the network and
             the decoder, at a 10 ms hop (:data:`crepetool.network.context.HOP`; other hops, and
             False, give plain CREPE output).
+        dereverb: remove late reverberation from the 16 kHz audio before framing (online WPE,
+            :mod:`crepetool.prediction.dereverb`); dereverb_taps and dereverb_delay: its predictor's
+            STFT frames and the frames it skips.
         periodicity_threshold, silence_db, median_filter, mean_filter: voicing and smoothing
             after decoding (:mod:`crepetool.prediction.voicing`), all off by default.
     """
@@ -62,6 +68,9 @@ class PredictOptions:
     precision: str = DEFAULT_PRECISION
     conv: str | None = None
     context: bool = True
+    dereverb: bool = False
+    dereverb_taps: int = DEREVERB_TAPS
+    dereverb_delay: int = DEREVERB_DELAY
     periodicity_threshold: float | None = None
     silence_db: float | None = None
     median_filter: int | None = None
@@ -106,6 +115,10 @@ class PredictOptions:
             )
         if self.decoder == TORCHCREPE_VITERBI:
             check_torchcrepe_viterbi(self.fmin, self.fmax)
+        if not 1 <= self.dereverb_taps <= 100:
+            raise UserInputError(f"--dereverb-taps: must be within 1..100, not {self.dereverb_taps}")
+        if not 1 <= self.dereverb_delay <= 20:
+            raise UserInputError(f"--dereverb-delay: must be within 1..20, not {self.dereverb_delay}")
 
     def hop(self, sample_rate: int) -> int:
         """Hop in samples at 16 kHz for an input at ``sample_rate``.
@@ -124,6 +137,18 @@ class PredictOptions:
                 f"the hop is under one sample at 16 kHz (hop length {self.hop_length} at {sample_rate} Hz)"
             )
         return hop
+
+    @property
+    def dereverb_settings(self) -> Settings:
+        """The dereverberating front end's settings (:class:`crepetool.prediction.dereverb.Settings`)."""
+        return Settings(taps=self.dereverb_taps, delay=self.dereverb_delay)
+
+    @property
+    def dereverb_record(self) -> dict[str, int] | None:
+        """What the outputs record of the front end: its settings, or None when it is off."""
+        if not self.dereverb:
+            return None
+        return {"taps": self.dereverb_taps, "delay": self.dereverb_delay}
 
     def uses_context(self, hop: int) -> bool:
         """Whether the context stage runs at ``hop`` (samples at 16 kHz)."""

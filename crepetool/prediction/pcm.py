@@ -3,8 +3,10 @@ header, or raw PCM, decoded block by block into mono float32.
 
 A stream that begins with ``RIFF`` is read as WAV (PCM 16, 24 or 32-bit integers, or 32-bit
 float, any channel count; a data size of 0 or 0xFFFFFFFF, as recorders write it, means "to the
-end"); anything else is raw samples in the format given. Every problem is an
-:class:`~crepetool.errors.AudioError` naming the stream.
+end"). A stream that begins like a compressed or other container (:data:`CONTAINERS`: MP3, Ogg,
+FLAC, AIFF, CAF, Matroska) is refused, since read as raw samples it would give plausible numbers;
+anything else is raw samples in the format given, and with ``raw_only`` every stream is. Every
+problem is an :class:`~crepetool.errors.AudioError` naming the stream.
 """
 
 from __future__ import annotations
@@ -23,6 +25,26 @@ from crepetool.names import SAMPLE_FORMATS
 RAW_FORMATS: dict[str, str] = dict(zip(SAMPLE_FORMATS, ("<i2", "<i4", "<f4")))
 _WAV_PCM, _WAV_FLOAT, _WAV_EXTENSIBLE = 1, 3, 0xFFFE
 _UNBOUNDED = (0, 0xFFFFFFFF)
+#: The first bytes of containers a stream does not decode, and their names.
+CONTAINERS: dict[bytes, str] = {
+    b"ID3": "MP3",
+    b"OggS": "Ogg",
+    b"fLaC": "FLAC",
+    b"FORM": "AIFF",
+    b"caff": "CAF",
+    b"\x1aE\xdf\xa3": "Matroska/WebM",
+}
+
+
+def container_of(head: bytes) -> str | None:
+    """The container ``head`` (a stream's first bytes) starts, when it is one :class:`PcmReader`
+    refuses: a :data:`CONTAINERS` entry, or an MPEG audio frame's sync word."""
+    for magic, name in CONTAINERS.items():
+        if head.startswith(magic):
+            return name
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:  # sync, a layer
+        return "MPEG audio"
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,15 +64,22 @@ class PcmFormat:
 class PcmReader:
     """Blocks of mono float32 samples from ``stream`` (``name`` labels its errors).
 
-    Arguments: ``raw`` is the format of a stream without a WAV header.
+    Arguments: ``raw`` is the format of a stream without a WAV header; ``raw_only`` reads every
+    stream as raw samples (no header looked for, no container refused).
     """
 
-    def __init__(self, stream: BinaryIO, raw: PcmFormat, name: str = "<stdin>") -> None:
+    def __init__(self, stream: BinaryIO, raw: PcmFormat, name: str = "<stdin>", raw_only: bool = False) -> None:
         self.stream, self.name = stream, name
         head = self._read(12)
         self._pending = b""
         self._left: int | None = None  # data bytes left in a WAV with a known size
-        if head[:4] == b"RIFF":
+        container = None if raw_only else container_of(head)
+        if container is not None:
+            raise AudioError(
+                f"{self.name}: this is {container}, not WAV or raw PCM: decode it first "
+                "(ffmpeg -i FILE -f wav -), or give --raw to read the bytes as samples"
+            )
+        if head[:4] == b"RIFF" and not raw_only:
             self.format = self._wav(head)
         else:
             self.format, self._pending = raw, head

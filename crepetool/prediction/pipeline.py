@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from crepetool.network import context, shared
@@ -22,6 +23,7 @@ from crepetool.network.model import Crepe
 from crepetool.network.span import FrameSpan
 from crepetool.prediction import audio, loudness, voicing
 from crepetool.prediction.context import ContextFilter
+from crepetool.prediction.dereverb import Dereverb
 from crepetool.prediction.framing import Framer, frame_count
 from crepetool.prediction.online import decoder_for
 from crepetool.prediction.options import PredictOptions
@@ -100,11 +102,23 @@ def spans(source: Source, options: PredictOptions, block_seconds: float = BLOCK_
     reader = reader_of(source)
     rate, hop = reader.sample_rate, options.hop(reader.sample_rate)
     resampler = BlockResampler(rate, reader.length, options.resampler)
+    front = front_end(options)
     framer = Framer(resampler.total, hop, shared.GROUP)
     for block in reader.blocks(int(block_seconds * rate)):
-        yield framer.push(resampler.push(block))
-    yield framer.push(resampler.finish())
+        yield framer.push(front(resampler.push(block)))
+    yield framer.push(front(resampler.finish()))
+    yield framer.push(front(None))
     yield framer.finish()
+
+
+def front_end(options: PredictOptions) -> Callable[[np.ndarray | None], np.ndarray]:
+    """What the 16 kHz samples pass through before framing: the dereverberating front end with
+    ``options.dereverb`` (:mod:`crepetool.prediction.dereverb`), else nothing. Called with None
+    at the end of the recording, it returns what it still holds."""
+    if not options.dereverb:
+        return lambda samples: np.zeros(0, np.float32) if samples is None else samples
+    wpe = Dereverb(options.dereverb_settings)
+    return lambda samples: wpe.finish() if samples is None else wpe.push(samples)
 
 
 def network_batches(parts: Iterable[FrameSpan], batch_size: int) -> Iterator[FrameSpan]:

@@ -100,6 +100,7 @@ def _stream_to_outputs(
         "source_sample_rate": stream.sample_rate,
         "decoder": options.decoder,
         "context": options.uses_context(stream.hop),
+        "dereverb": options.dereverb_record,
         "model": info,
     }
     if PLOT_FORMAT in outputs:  # only the picture reads these

@@ -33,13 +33,13 @@ from crepetool.network.loading import prepared
 from crepetool.network.model import Crepe
 from crepetool.network.span import FrameSpan
 from crepetool.network.weights import Weights
-from crepetool.prediction import voicing
+from crepetool.prediction import dereverb, voicing
 from crepetool.prediction.framing import Framer
 from crepetool.prediction.online import OnlineViterbi, decoder_for
 from crepetool.prediction.options import PredictOptions
 from crepetool.prediction.outputs import CSV_HEADER, csv_rows
 from crepetool.prediction.pcm import RAW_FORMATS, PcmFormat, PcmReader
-from crepetool.prediction.pipeline import context_filter
+from crepetool.prediction.pipeline import context_filter, front_end
 from crepetool.prediction.resampling import BlockResampler
 from crepetool.units import SAMPLE_RATE, WINDOW_SIZE
 
@@ -94,6 +94,7 @@ class PitchStream:
         self.model = prepared(weights, options.device, options.conv, options.precision)
         self._device = next(self.model.parameters()).device
         self._resampler = BlockResampler(sample_rate, None, options.resampler)
+        self._front = front_end(options)
         self.latency_ms = latency_ms
         self.exact = latency_ms is None if exact is None else exact
         self._framer = Framer(None, self.hop, shared.GROUP if self.exact else 1)
@@ -116,7 +117,7 @@ class PitchStream:
         block = np.asarray(samples.cpu() if isinstance(samples, torch.Tensor) else samples, dtype=np.float32)
         if block.ndim != 1:
             raise UserInputError(f"a block must be mono samples [time], not shape {tuple(block.shape)}")
-        pitch, periodicity = self._decode(self._framer.push(self._resampler.push(block)))
+        pitch, periodicity = self._decode(self._framer.push(self._front(self._resampler.push(block))))
         if self._context is not None and self._wait is not None:
             due = self._framer.next - self.lookahead - self._context.done  # frames past their look-ahead
             more = self._push_decoder(self._context.force(due))
@@ -135,7 +136,9 @@ class PitchStream:
         self._ended = True
         if self._resampler.pushed == 0:  # no audio at all: no frame (predict refuses an empty recording)
             return _frames(torch.zeros(0, dtype=torch.long), self.hop, torch.zeros(0), torch.zeros(0))
-        pitch, periodicity = self._decode(self._framer.push(self._resampler.finish()))
+        pitch, periodicity = self._decode(self._framer.push(self._front(self._resampler.finish())))
+        more = self._decode(self._framer.push(self._front(None)))
+        pitch, periodicity = torch.cat([pitch, more[0]]), torch.cat([periodicity, more[1]])
         last_frames = self._decode(self._framer.finish())
         pitch, periodicity = torch.cat([pitch, last_frames[0]]), torch.cat([periodicity, last_frames[1]])
         if self._context is not None:
@@ -188,6 +191,13 @@ def decoder_wait(options: PredictOptions, hop: int, latency_ms: float | None) ->
             f"--latency: {latency_ms:g} ms is less than the voicing filters' look-ahead "
             f"({1000 * held / SAMPLE_RATE:g} ms)"
         )
+    if options.dereverb:  # the front end holds back up to a window of samples less one
+        held += dereverb.HOLD
+        if held > latency_ms * SAMPLE_RATE / 1000:
+            raise UserInputError(
+                f"--latency: {latency_ms:g} ms is less than what --dereverb holds back "
+                f"({1000 * held / SAMPLE_RATE:g} ms with the voicing filters' look-ahead)"
+            )
     return int(latency_ms * SAMPLE_RATE / 1000) - held
 
 
@@ -254,15 +264,19 @@ def stream_csv(
     *,
     latency_ms: float | None = None,
     block_ms: float = 20.0,
+    raw_only: bool = False,
 ) -> int:
     """Read WAV or raw PCM from ``source`` (``raw``: the format without a WAV header; 16 kHz mono
-    s16le by default), write CREPE's CSV to ``out`` a line per frame as each is decided, flushed
-    after every block. Returns the frames written."""
+    s16le by default; ``raw_only``: every stream is raw, see :class:`~crepetool.prediction.pcm.PcmReader`),
+    write CREPE's CSV to ``out`` a line per frame as each is decided, flushed after every block.
+    Returns the frames written."""
     if block_ms <= 0:
         raise UserInputError(f"--block: must be more than 0 ms, not {block_ms:g}")
     options = options or PredictOptions()
     decoder_wait(options, options.hop(SAMPLE_RATE), latency_ms)  # refused before anything is read
-    reader = PcmReader(source, raw or PcmFormat(SAMPLE_RATE, 1, RAW_FORMATS[DEFAULT_SAMPLE_FORMAT]))
+    reader = PcmReader(
+        source, raw or PcmFormat(SAMPLE_RATE, 1, RAW_FORMATS[DEFAULT_SAMPLE_FORMAT]), raw_only=raw_only
+    )
     tracker = PitchStream(weights, reader.format.rate, options, latency_ms=latency_ms)
     out.write(CSV_HEADER + "\n")
     out.flush()

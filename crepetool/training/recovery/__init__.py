@@ -28,7 +28,8 @@ __getattr__, __dir__ = exports(
         "distill": "distillation",
         "fitted_steps": "distillation",
         "shared_rows": "conv1",
-        "audio_frames": "recordings",
+        "audio_pairs": "recordings",
+        "degrade_take": "recordings",
         "recover": "orchestration",
     },
 )

@@ -62,7 +62,7 @@ def distill(
     teacher: str | Path | Weights | StateDict | torch.nn.Module,
     options: RecoveryOptions | None = None,
     *,
-    audio: torch.Tensor | None = None,
+    audio: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
     device: torch.device | str = "cpu",
     callback: Callable[[int, float, Crepe], None] | None = None,
     refitted: Callable[[int], None] | None = None,
@@ -73,7 +73,9 @@ def distill(
     ``options`` (:class:`RecoveryOptions`, keyword ``changes`` on top: ``distill(sd, t, steps=3)``).
     Each step draws ``fresh_share * batch_size`` new frames from
     :func:`crepetool.training.frames.frames` (seeded), plus ``audio_share`` as many frames of
-    the user's ``audio`` (Tensor [shape=(N, 1024)], normalised, unlabelled) when given, and
+    the user's ``audio`` when given: normalised frames, Tensor [shape=(N, 1024)], or a pair
+    ``(degraded, clean)`` of them (:func:`crepetool.training.recovery.recordings.audio_pairs`:
+    the student sees row i of ``degraded``, the teacher labels row i of ``clean``), and
     replays the previous step's new frames: the teacher labels each frame once. The target is
     the teacher's 360 probabilities, mixed with CREPE's Gaussian-blurred targets (weight
     ``known_weight``) on voiced synthetic frames; the loss is binary cross-entropy, as CREPE
@@ -131,17 +133,19 @@ def distill(
 
 class _Labeller:
     """A step's new frames and their targets, drawn from one seeded stream: the synthetic frames,
-    the user's ``audio`` (Tensor [shape=(N, 1024)] or None) and the teacher's labels, on
+    the user's ``audio`` (a pair of Tensors [shape=(N, 1024)], degraded and clean, or None) and the teacher's labels, on
     ``device``; with a frozen conv1 (``conv1``), the student's conv1 output instead of frames."""
 
     def __init__(
         self,
         teacher: Crepe,
         options: RecoveryOptions,
-        audio: torch.Tensor | None,
+        audio: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None,
         device: torch.device | str,
         conv1: shared_conv1.SharedConv1 | None,
     ) -> None:
+        if isinstance(audio, torch.Tensor):
+            audio = (audio, audio)  # the same frames labelled as seen
         self.teacher, self.options, self.audio, self.device, self.conv1 = teacher, options, audio, device, conv1
         self.generator = torch.Generator().manual_seed(options.seed)
 
@@ -153,15 +157,20 @@ class _Labeller:
         known = training_frames.targets(f0).float()
         # known f0 sharpens voiced targets; unvoiced frames and recordings follow the teacher alone
         weight = (options.known_weight * (f0 > 0)).float()[:, None]
-        if self.audio is not None and self.audio.size(0):
+        labelled = frames  # what the teacher labels: the student's frames, or their clean takes
+        if self.audio is not None and self.audio[0].size(0):
             extra = max(1, round(fresh * options.audio_share))
-            picks = torch.randint(0, self.audio.size(0), (extra,), generator=generator)
-            frames = torch.cat([frames, self.audio[picks]])
+            picks = torch.randint(0, self.audio[0].size(0), (extra,), generator=generator)
+            labelled = torch.cat([frames, self.audio[1][picks]])
+            frames = torch.cat([frames, self.audio[0][picks]])
             known = torch.cat([known, torch.zeros(extra, known.size(1))])
             weight = torch.cat([weight, torch.zeros(extra, 1)])
-        frames, known, weight = frames.to(self.device), known.to(self.device), weight.to(self.device)
+        frames, labelled = frames.to(self.device), labelled.to(self.device)
+        known, weight = known.to(self.device), weight.to(self.device)
         with torch.no_grad():
-            taught = self.teacher.conv1_output(frames)
+            taught = self.teacher.conv1_output(labelled)
             target = weight * known + (1 - weight) * self.teacher.from_conv1(taught)
+            if self.conv1 is not None and labelled is not frames:
+                taught = self.teacher.conv1_output(frames)  # the frozen conv1 reads what the student sees
             inputs = frames if self.conv1 is None else self.conv1(frames, taught)
         return inputs, target

@@ -21,14 +21,17 @@ from crepetool.training.heldout import HeldOut
 from crepetool.training.recovery.batchnorm import recalibrate_batchnorm
 from crepetool.training.recovery.distillation import distill
 from crepetool.training.recovery.options import RecoveryOptions, default_steps, method_for
-from crepetool.training.recovery.recordings import audio_frames
+from crepetool.training.recovery.recordings import audio_pairs
 
 #: Times a run's progress shows the held-out frame accuracy (1.6 s each at K=12 on 2 cores).
 PROGRESS_SCORES = 5
 
 
 def _distill_record(
-    options: RecoveryOptions, done: list[int], teacher: dict[str, Any], pool: torch.Tensor | None
+    options: RecoveryOptions,
+    done: list[int],
+    teacher: dict[str, Any],
+    pool: tuple[torch.Tensor, torch.Tensor] | None,
 ) -> dict[str, Any]:
     """What the file records of a distillation: its settings, and the steps each run took."""
     return {
@@ -39,7 +42,7 @@ def _distill_record(
         "bleed_share": _bleed_share(options),
         "frozen": list(options.frozen),
         "teacher": teacher,
-        "audio_frames": 0 if pool is None else int(pool.size(0)),
+        "audio_frames": 0 if pool is None else int(pool[0].size(0)),
     }
 
 
@@ -92,7 +95,7 @@ def recover(
         steps=default_steps(weights.capacity) if options.steps is None else options.steps
     )
     pool = (
-        audio_frames(options.audio, seed=options.seed)
+        audio_pairs(options.audio, seed=options.seed)
         if options.method == "distill" and options.audio
         else None
     )
@@ -144,7 +147,7 @@ class _Runs:
 
     cut: StateDict
     teacher: torch.nn.Module
-    pool: torch.Tensor | None
+    pool: tuple[torch.Tensor, torch.Tensor] | None
     device: torch.device
     held_out: Any
     deadline: float | None

@@ -21,7 +21,7 @@ DEFAULT_FMAX = 2006.0
 CONTEXT_HOP = DEFAULT_HOP
 #: The dereverberating front end (crepetool.prediction.dereverb, ``--dereverb``): STFT frames each
 #: bin's predictor reads, the frames it skips (what stays as direct sound), and the RLS forgetting factor.
-DEREVERB_TAPS = 10
+DEREVERB_TAPS = 6
 DEREVERB_DELAY = 3
 DEREVERB_ALPHA = 0.99
 DEREVERB_FLOOR_DB = -10.0
@@ -95,6 +95,10 @@ DEBUG_ENV = "CREPETOOL_DEBUG"
 WORKER_THREADS_ENV = "CREPETOOL_WORKER_THREADS"
 #: Where predict runs its files: this process, or a Ray cluster (crepetool[ray]).
 ENGINES: tuple[str, ...] = ("local", "ray")
+#: Milliseconds of audio ``crepetool stream`` reads at a time (``--block``).
+DEFAULT_BLOCK_MS = 20.0
+#: The ONNX opset ``export`` writes by default, and the lowest it writes (crepetool.network.export).
+ONNX_OPSET = 17
 #: Raw PCM on ``crepetool stream``'s input (``arecord -f`` names, lower case).
 SAMPLE_FORMATS: tuple[str, ...] = ("s16le", "s32le", "f32le")
 DEFAULT_SAMPLE_FORMAT = "s16le"

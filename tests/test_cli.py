@@ -262,6 +262,31 @@ def test_every_reporting_command_prints_one_json_object(cli, tmp_path: Path) -> 
     assert results["predict"]["done"] == 1
 
 
+def test_quiet_prints_nothing_on_success(cli, tmp_path: Path) -> None:
+    """--quiet on the long-running commands: no progress, table or note on either stream; a
+    failure still says its one line."""
+    wav = tmp_path / "tone.wav"
+    soundfile.write(str(wav), (0.3 * np.sin(2 * np.pi * 220 * np.arange(8000) / 16000)).astype(np.float32), 16000)
+    a, b = tmp_path / "a.pth", tmp_path / "b.pth"
+    quick = ["--source", "tiny", "--teacher", "tiny", "--steps", "1", "-q"]
+    runs = {
+        "prune": ["prune", "-k", "2", *quick, "-o", a],
+        "prune b": ["prune", "-k", "2", *quick, "--seed", "1", "-o", b],
+        "finetune": ["finetune", a, "--steps", "1", "--teacher", "tiny", "--quiet", "-o", tmp_path / "c.pth"],
+        "average": ["average", a, b, "-o", tmp_path / "mean.pth", "--quiet"],
+        "evaluate": ["evaluate", "tiny", "--quiet"],
+        "predict": ["predict", wav, "-w", "tiny", "-o", tmp_path / "out", "--quiet"],
+    }
+    for name, args in runs.items():
+        assert cli(*args) == (0, "", ""), name
+    assert (tmp_path / "out" / "tone.f0.csv").is_file() and (tmp_path / "mean.pth").is_file()
+    code, out, err = cli("predict", tmp_path / "missing.wav", "-w", "tiny", "--quiet")
+    assert code != 0 and out == "" and err.count("\n") == 1 and "missing.wav" in err
+    # the next command is not quiet
+    code, out, _ = cli("inspect", a)
+    assert code == 0 and "capacity" in out
+
+
 def test_debug_sets_no_environment_variable(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """--debug shows the traceback of that call only: nothing is left for later calls or children."""
     from crepetool.names import DEBUG_ENV

@@ -42,13 +42,13 @@ def _syllables(seed: int, count: int = 24) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(audio), np.concatenate(truth)
 
 
-def _room(audio: np.ndarray, rt60: float, seed: int) -> np.ndarray:
-    """A diffuse room: a direct path and decaying noise at twice its energy."""
+def _room(audio: np.ndarray, rt60: float, seed: int, wet: float = 2.0) -> np.ndarray:
+    """A diffuse room: a direct path and decaying noise at ``wet`` times its energy."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(RATE * rt60 * 1.2)) / RATE
     tail = rng.normal(size=t.size) * 10 ** (-3 * t / rt60)
     tail[:16] = 0
-    tail *= np.sqrt(2.0 / np.sum(tail**2))
+    tail *= np.sqrt(wet / np.sum(tail**2))
     tail[0] = 1
     return np.convolve(audio, tail)[: audio.size]
 
@@ -84,11 +84,12 @@ def test_the_output_does_not_depend_on_the_blocks(block: int) -> None:
 def test_a_reverberant_voice_is_tracked_better() -> None:
     model = load_model("tiny")
     gains = []
-    for seed in (1, 2):
+    for seed in (1, 2, 3, 4):
         audio, truth = _syllables(seed)
-        roomy = _room(audio, 1.0, seed)
+        roomy = _room(audio, 1.5, seed, wet=4.0)  # a far microphone in a live room
         gains.append(_rpa(model, roomy, truth, True) - _rpa(model, roomy, truth, False))
-    assert np.mean(gains) >= 2.0  # points of RPA (about 3.5 measured)
+    # points of RPA: 1.2 to 5.8 measured, 3.2 on average
+    assert min(gains) > 0 and np.mean(gains) >= 2.0
 
 
 def test_a_dry_tone_is_unchanged() -> None:
@@ -131,6 +132,6 @@ def test_the_outputs_record_it(tmp_path, cli) -> None:
     soundfile.write(tmp_path / "take.wav", _syllables(4, 4)[0].astype(np.float32) * 0.2, RATE)
     code, out, err = cli("predict", tmp_path / "take.wav", "-w", "tiny", "-f", "pt", "--dereverb", "--json")
     assert code == 0, err
-    assert json.loads(out)["dereverb"] == {"taps": 10, "delay": 3}
+    assert json.loads(out)["dereverb"] == {"taps": 6, "delay": 3}
     saved = torch.load(tmp_path / "take.f0.pt", weights_only=True)
-    assert saved["dereverb"] == {"taps": 10, "delay": 3} and saved["context"] is True
+    assert saved["dereverb"] == {"taps": 6, "delay": 3} and saved["context"] is True

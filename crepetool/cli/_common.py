@@ -88,6 +88,10 @@ OutputOpt = Annotated[
 ]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace outputs that already exist.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress, tables or notes: errors only (and the --json object)."),
+]
 DeviceOpt = Annotated[
     str | None,
     typer.Option("--device", help="Torch device: cpu, cuda or cuda:N (default: cuda when available)."),

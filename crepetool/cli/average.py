@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from crepetool.cli._common import JsonOpt, OutputOpt, OverwriteOpt, complete_weights, weights_output
-from crepetool.cli.output import Output
+from crepetool.cli._common import JsonOpt, OutputOpt, OverwriteOpt, QuietOpt, complete_weights, weights_output
+from crepetool.cli.output import Output, quieten
 from crepetool.errors import UserInputError
 
 
@@ -23,9 +23,11 @@ def average_command(
     output: OutputOpt = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Average the weights of models recovered from one cut (prune --seed 0, --seed 1...) into one
     model, tensor by tensor [default output: averaged.pth]. prune --runs N does this in one go."""
+    quieten(quiet)
     path = weights_output(output, "averaged.pth", overwrite)
 
     from crepetool.network.resolver import weights_of

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from crepetool import names
 from crepetool.cli._common import ConvOpt, OverwriteOpt, WeightsArg
 from crepetool.cli.output import Output
 
@@ -14,7 +15,7 @@ from crepetool.cli.output import Output
 def export_command(
     weights: WeightsArg,
     output: Annotated[Path, typer.Argument(help="Output .onnx file.", show_default=False)],
-    opset: Annotated[int, typer.Option("--opset", help="ONNX opset (17 or later).")] = 17,
+    opset: Annotated[int, typer.Option("--opset", help=f"ONNX opset ({names.ONNX_OPSET} or later).")] = names.ONNX_OPSET,
     overwrite: OverwriteOpt = False,
     conv: ConvOpt = None,
 ) -> None:

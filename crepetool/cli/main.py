@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from crepetool.allocator import tune_allocator
 from crepetool.cli.app import Invocation, create_app
-from crepetool.cli.output import PROG, error, warning
+from crepetool.cli.output import PROG, error, quieten, warning
 from crepetool.cli.signals import Terminated, handled
 from crepetool.errors import CrepetoolError
 from crepetool.names import DEBUG_ENV
@@ -28,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     shown = warnings.showwarning
     warnings.showwarning = _warn
+    quieten(False)
     invocation = Invocation()
     try:
         with handled():

@@ -22,6 +22,12 @@ stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True)
 
 
+def quieten(quiet: bool) -> None:
+    """``--quiet``: no progress, tables or notes; errors and warnings still reach stderr, and
+    ``--json``'s object stdout. The CLI's entry resets it for every command."""
+    stdout.quiet = stderr.quiet = quiet
+
+
 def error_line(message: str) -> str:
     """The one line every error is printed as."""
     return f"{PROG}: error: {message}"

@@ -31,9 +31,10 @@ from crepetool.cli._common import (
     OverwriteOpt,
     Precision,
     PrecisionOpt,
+    QuietOpt,
     Resampler,
 )
-from crepetool.cli.output import Output, error_line, stderr
+from crepetool.cli.output import Output, error, error_line, quieten, stderr
 from crepetool.cli.signals import check_signals
 from crepetool.units import PITCH_BINS, SAMPLE_RATE
 
@@ -179,6 +180,7 @@ def predict_command(
     ray_address: RayAddressOpt = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Track pitch in audio files; writes NAME.f0.csv (time,frequency,confidence) and/or NAME.f0.pt.
 
@@ -189,6 +191,7 @@ def predict_command(
     from crepetool.prediction.batch import shard as take_shard
     from crepetool.prediction.options import PredictOptions
 
+    quieten(quiet)
     options = PredictOptions(
         hop_length=hop_length,
         step_size=step_size,
@@ -272,7 +275,9 @@ class _BatchProgress:
         self.progress.advance(self.files)
         if self.remote:
             self.progress.advance(self.frames, result.frames)
-        if result.status == "failed":
+        if result.status == "failed" and stderr.quiet:  # --quiet: the bars are off, errors are not
+            error(result.message)
+        elif result.status == "failed":
             self.progress.console.print(error_line(result.message), markup=False, highlight=False, soft_wrap=True)
 
 

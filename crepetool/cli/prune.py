@@ -19,6 +19,7 @@ from crepetool.cli._common import (
     JsonOpt,
     OutputOpt,
     OverwriteOpt,
+    QuietOpt,
     Recovery,
     SeedOpt,
     SourceOpt,
@@ -27,7 +28,7 @@ from crepetool.cli._common import (
     recovery_table,
     weights_output,
 )
-from crepetool.cli.output import Output
+from crepetool.cli.output import Output, quieten
 from crepetool.errors import UserInputError
 from crepetool.names import AUTO, schedule_text
 
@@ -94,6 +95,7 @@ TRAINING_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("seed", SeedOpt, 0),
     ("device", DeviceOpt, None),
     ("json_output", JsonOpt, False),
+    ("quiet", QuietOpt, False),
 )
 
 
@@ -110,6 +112,7 @@ def training_options(command: Any) -> Any:
     @functools.wraps(command)
     def wrapper(**values: Any) -> Any:
         training = {name: values.pop(name) for name, _, _ in TRAINING_OPTIONS}
+        quieten(training["quiet"])
         return command(**values, training=training)
 
     wrapper.__signature__ = signature.replace(parameters=[*own, *shared])  # type: ignore[attr-defined]

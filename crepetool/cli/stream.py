@@ -46,7 +46,7 @@ def stream_command(
             "the output then equals predict's]",
         ),
     ] = None,
-    block: Annotated[float, typer.Option("--block", help="Milliseconds of audio read at a time.")] = 20.0,
+    block: Annotated[float, typer.Option("--block", help="Milliseconds of audio read at a time.")] = names.DEFAULT_BLOCK_MS,
     rate: Annotated[
         int | None,
         typer.Option("--rate", help=f"Sample rate of raw input (a WAV header gives its own). [default: {SAMPLE_RATE}]"),

@@ -16,10 +16,11 @@ from crepetool.cli._common import (
     JsonOpt,
     Precision,
     PrecisionOpt,
+    QuietOpt,
     WeightsArg,
     metric_table,
 )
-from crepetool.cli.output import Output, error, stderr
+from crepetool.cli.output import Output, error, quieten, stderr
 
 VERDICTS = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "info": "[blue]INFO[/blue]"}
 
@@ -97,11 +98,13 @@ def evaluate_command(
     context: ContextOpt = True,
     dereverb: DereverbOpt = False,
     json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Pitch metrics of several models (and other trackers) side by side, with frames/s on this device."""
     from crepetool.evaluation import peers as peer_trackers
     from crepetool.evaluation.evaluate import evaluate
 
+    quieten(quiet)
     trackers = peer_trackers.parse(peers)
     if plot is not None:
         from crepetool.atomic import check_output

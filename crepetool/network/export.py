@@ -18,13 +18,14 @@ import torch
 
 from crepetool.atomic import atomic_path, check_output
 from crepetool.errors import UserInputError
+from crepetool.names import ONNX_OPSET
 from crepetool.network.loading import load_model
 from crepetool.network.resolver import weights_of
 from crepetool.network.weights import Weights
 from crepetool.units import CENTS_OFFSET, CENTS_PER_BIN, PITCH_BINS, REFERENCE_HZ, SAMPLE_RATE, WINDOW_SIZE
 
 #: Lowest opset the exported graph is written for.
-MIN_OPSET = 17
+MIN_OPSET = ONNX_OPSET
 INPUT, OUTPUT = "frames", "probabilities"
 #: How the exported graph convolves (export --conv): the faster under ONNX Runtime, see docs/benchmarks.md.
 EXPORT_CONV = "transform"

@@ -66,7 +66,7 @@ def check_torchcrepe_viterbi(fmin: float, fmax: float) -> None:
     ends of the 360 bins, so a bin within :data:`REACH` of an end is cheaper to stay in than
     any other. Where ``fmax`` lets such a bin in (above 1,786 Hz, so the default 2,006 Hz), a
     weakly voiced stretch pulls the whole path there: every frame 2,005 Hz. ``fmin`` likewise
-    below 37.5 Hz. Inside those bounds its output is torchcrepe's own.
+    below 36 Hz. Inside those bounds its output is torchcrepe's own.
     """
     lo, hi = bin_range(fmin, fmax)
     if lo >= REACH and hi <= PITCH_BINS - REACH:

@@ -70,7 +70,7 @@ class Dereverb:
         self._scale = SHIFT / np.sum(self._window**2)
         self._floor = 10 ** (settings.floor_db / 20)  # overlap-add of window^2 at this shift
         self._input = np.zeros(SIZE - SHIFT)  # samples of the next frame, the first frame's zeros
-        self._output = np.zeros(SIZE)  # overlap-add of frames not yet final
+        self._output = np.zeros(SIZE - SHIFT)  # overlap-add of frames not yet final
         # the last taps + delay + 1 frames; the predictor reads the oldest taps of them
         self._history = np.zeros((settings.taps + settings.delay + 1, bins), dtype=np.complex128)
         self._inverse = np.tile(np.eye(order, dtype=np.complex128), (bins, 1, 1))  # RLS P per bin
@@ -82,20 +82,14 @@ class Dereverb:
         samples = np.asarray(samples, dtype=np.float64)
         self._pending += samples.size
         self._input = np.concatenate([self._input, samples])
-        out = []
-        while self._input.size >= SIZE:
-            out.append(self._frame(self._input[:SIZE]))
-            self._input = self._input[SHIFT:]
-        return self._take(np.concatenate(out) if out else np.zeros(0))
+        return self._take(self._frames())
 
     def finish(self) -> np.ndarray:
         """The last samples: the input's end padded with silence until every sample is out."""
-        flush, out = np.concatenate([self._input, np.zeros(2 * SIZE)]), []
-        while self._pending > 0:
-            out.append(self._take(self._frame(flush[:SIZE])))
-            flush = flush[SHIFT:]
+        self._input = np.concatenate([self._input, np.zeros(self._pending + LAG + SIZE - self._input.size % SHIFT)])
+        out = self._take(self._frames())
         self._input = np.zeros(0)
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+        return out
 
     def _take(self, produced: np.ndarray) -> np.ndarray:
         """Drop the lag at the start, and never return more samples than were given."""
@@ -105,32 +99,42 @@ class Dereverb:
         self._pending -= produced.size
         return produced.astype(np.float32)
 
-    def _frame(self, samples: np.ndarray) -> np.ndarray:
-        """One STFT frame through WPE; the :data:`SHIFT` samples it completes."""
-        spectrum = np.fft.rfft(samples * self._window)
-        clean = self._predict(spectrum)
+    def _frames(self) -> np.ndarray:
+        """Every whole STFT frame of the input held, through WPE in order; the samples they
+        complete (:data:`SHIFT` a frame). The transforms run on all the frames at once."""
+        count = 0 if self._input.size < SIZE else (self._input.size - SIZE) // SHIFT + 1
+        if not count:
+            return np.zeros(0)
+        starts = np.arange(count)[:, None] * SHIFT + np.arange(SIZE)
+        spectra = np.fft.rfft(self._input[starts] * self._window, axis=1)
+        clean = np.empty_like(spectra)
+        for index, spectrum in enumerate(spectra):
+            clean[index] = self._predict(spectrum)
         # at most floor_db below the frame as it came: the prediction adapts on the full estimate
-        low = np.abs(clean) < self._floor * np.abs(spectrum)
-        clean = np.where(low, self._floor * spectrum, clean)
-        self._output += np.fft.irfft(clean, SIZE) * self._window * self._scale
-        done = self._output[:SHIFT].copy()
-        self._output = np.concatenate([self._output[SHIFT:], np.zeros(SHIFT)])
-        return done
+        clean = np.where(np.abs(clean) < self._floor * np.abs(spectra), self._floor * spectra, clean)
+        frames = np.fft.irfft(clean, SIZE, axis=1) * self._window * self._scale
+        out = np.concatenate([self._output, np.zeros(count * SHIFT)])
+        for index, frame in enumerate(frames):  # in frame order, as one frame at a time would add
+            out[index * SHIFT : index * SHIFT + SIZE] += frame
+        self._input = self._input[count * SHIFT :]
+        self._output = out[count * SHIFT :]
+        return out[: count * SHIFT]
 
     def _predict(self, frame: np.ndarray) -> np.ndarray:
         """y_t less its prediction from the delayed frames, then the RLS update, every bin at once:
         ``nara_wpe.wpe.OnlineWPE.step_frame``'s arithmetic for one channel (the tests compare)."""
         window = self._history[: self.settings.taps].T  # [bins, taps], oldest first
-        estimate = frame - np.einsum("ft,ft->f", self._filter.conj(), window)
+        estimate = frame - (self._filter.conj() * window).sum(axis=1)
         self._history = np.concatenate([self._history[1:], frame[None]])
-        power = np.mean(np.abs(self._history) ** 2, axis=0)  # over the taps + delay + 1 frames
+        power = (self._history.real**2 + self._history.imag**2).mean(axis=0)  # the last taps + delay + 1 frames
         alpha = self.settings.alpha
         px = np.matmul(self._inverse, window[:, :, None])[:, :, 0]  # P x
         denominator = alpha * power + np.einsum("fi,fi->f", window.conj(), px).real
         floor = 1e-10 * denominator.max()
         gain = px / (np.maximum(denominator, floor)[:, None] if floor > 0 else 1.0)
-        xp = np.matmul(window.conj()[:, None, :], self._inverse)[:, 0]  # x^H P
-        self._inverse = (self._inverse - gain[:, :, None] * xp[:, None, :]) / alpha
+        xp = px.conj()  # x^H P = (P x)^H: P stays Hermitian
+        self._inverse -= gain[:, :, None] * xp[:, None, :]
+        self._inverse /= alpha
         self._filter += gain * estimate.conj()[:, None]
         return estimate
 

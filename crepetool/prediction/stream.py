@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from crepetool.errors import UserInputError
-from crepetool.names import DEFAULT_SAMPLE_FORMAT, TORCHCREPE_VITERBI
+from crepetool.names import DEFAULT_BLOCK_MS, DEFAULT_SAMPLE_FORMAT, TORCHCREPE_VITERBI
 from crepetool.network import shared
 from crepetool.network.loading import prepared
 from crepetool.network.model import Crepe
@@ -263,7 +263,7 @@ def stream_csv(
     options: PredictOptions | None = None,
     *,
     latency_ms: float | None = None,
-    block_ms: float = 20.0,
+    block_ms: float = DEFAULT_BLOCK_MS,
     raw_only: bool = False,
 ) -> int:
     """Read WAV or raw PCM from ``source`` (``raw``: the format without a WAV header; 16 kHz mono

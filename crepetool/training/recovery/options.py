@@ -53,15 +53,16 @@ class RecoveryOptions:
             model that taught best, :func:`crepetool.network.resolver.default_teacher`).
         steps: distillation steps; None is :func:`default_steps` of the capacity.
         seed: every draw (frames, batch-norm calibration, picks of the user's audio).
-        audio: a folder of the user's recordings to distil on too (unlabelled).
+        audio: a folder of the user's recordings to distil on too (unlabelled: each take
+            degraded whole, the teacher labelling the clean take; :mod:`.recordings`).
         device: ``cpu``, ``cuda``...; None is cuda when available.
         time_budget: seconds for the whole recovery (:func:`distill` fits its steps to it).
         measure: score before, after and the teacher on the held-out signals.
         calibrate: re-estimate batch norm first (``finetune`` continues from trained statistics).
         calibration_count: frames of that re-estimation.
         bleed_share: the share of voiced training frames mixed over a band (chords, bass,
-            drums) at :data:`crepetool.training.frames.BLEED_SIR`, for vocals separated from
-            music; None is :data:`crepetool.training.frames.BLEED_SHARE` (off).
+            drums) at :data:`crepetool.training.frames.mixing.BLEED_SIR`, for vocals separated from
+            music; None is :data:`crepetool.training.frames.mixing.BLEED_SHARE` (off).
         runs: recoveries from seeds ``seed``, ``seed + 1``... of ``steps`` each, averaged
             into one model (:func:`crepetool.training.averaging.average`): ``runs`` times the time.
         batch_size, lr, known_weight, audio_share, fresh_share, frozen_norm, frozen, conv: the

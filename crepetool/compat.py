@@ -19,30 +19,51 @@ from collections.abc import Iterator
 from typing import Any
 
 
-class _MissingTorchaudio(types.ModuleType):
-    """Stand-in for a torchaudio that could not be imported."""
+#: The torchaudio submodules the stand-in provides too (torchfcpe imports ``transforms.Resample``,
+#: which it uses only for audio not at 16 kHz; crepetool hands it 16 kHz).
+_SUBMODULES = ("transforms", "functional")
 
-    def __init__(self, reason: str) -> None:
-        super().__init__("torchaudio")
+
+class _MissingTorchaudio(types.ModuleType):
+    """Stand-in for a torchaudio that could not be imported: its names import, and using one
+    raises a clear ImportError."""
+
+    def __init__(self, reason: str, name: str = "torchaudio") -> None:
+        super().__init__(name)
         self._reason = reason
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        raise ImportError(f"torchaudio is unavailable ({self._reason}); crepetool reads audio with soundfile")
+        reason = self._reason
+
+        def missing(*args: Any, **kwargs: Any) -> Any:
+            raise ImportError(f"torchaudio is unavailable ({reason}); crepetool reads audio with soundfile")
+
+        return missing
+
+
+def guard_torchaudio() -> None:
+    """Make ``import torchaudio`` safe: the real one when it loads, else a stand-in
+    (:class:`_MissingTorchaudio`, with :data:`_SUBMODULES`) in ``sys.modules``."""
+    if sys.modules.get("torchaudio") is not None:
+        return
+    try:
+        importlib.import_module("torchaudio")
+    except Exception as exc:  # ImportError, OSError from its C extension, ...
+        for name in [m for m in list(sys.modules) if m == "torchaudio" or m.startswith("torchaudio.")]:
+            del sys.modules[name]
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        sys.modules["torchaudio"] = _MissingTorchaudio(reason)
+        for sub in _SUBMODULES:
+            sys.modules[f"torchaudio.{sub}"] = _MissingTorchaudio(reason, f"torchaudio.{sub}")
 
 
 def import_torchcrepe() -> types.ModuleType:
     """Import and return torchcrepe, whether torchaudio is missing, broken or fine."""
     if "torchcrepe" in sys.modules:
         return sys.modules["torchcrepe"]
-    if sys.modules.get("torchaudio") is None:  # absent, or blocked with None
-        try:
-            importlib.import_module("torchaudio")
-        except Exception as exc:  # ImportError, OSError from its C extension, ...
-            for name in [m for m in list(sys.modules) if m == "torchaudio" or m.startswith("torchaudio.")]:
-                del sys.modules[name]
-            sys.modules["torchaudio"] = _MissingTorchaudio(f"{type(exc).__name__}: {exc}".splitlines()[0])
+    guard_torchaudio()
     return importlib.import_module("torchcrepe")
 
 

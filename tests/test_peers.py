@@ -14,6 +14,7 @@ from crepetool.evaluation import peers
 import_torchcrepe()  # PESTO imports torchaudio as torchcrepe does: the same guard first
 pytest.importorskip("swift_f0", reason="swift-f0 is installed by scripts/test.sh (crepetool[peers])")
 pytest.importorskip("pesto", reason="pesto-pitch is installed by scripts/test.sh (crepetool[peers])")
+pytest.importorskip("torchfcpe", reason="torchfcpe is installed by scripts/test.sh (crepetool[peers])")
 matplotlib = pytest.importorskip(
     "matplotlib", reason="matplotlib is installed by scripts/test.sh (crepetool[plot])"
 )
@@ -22,12 +23,12 @@ matplotlib = pytest.importorskip(
 @pytest.mark.slow
 def test_peers_join_the_table_and_the_plot(cli, tmp_path: Path) -> None:
     code, out, err = cli(
-        "evaluate", "tiny", "--peers", "swift-f0,pesto", "--json", "--plot", tmp_path / "speed.png"
+        "evaluate", "tiny", "--peers", "swift-f0,pesto,fcpe", "--json", "--plot", tmp_path / "speed.png"
     )
     assert code == 0, err
     rows = {row["weights"]: row for row in json.loads(out)["models"]}
-    assert set(rows) == {"tiny", "swift-f0", "pesto"}
-    for name in ("swift-f0", "pesto"):
+    assert set(rows) == {"tiny", "swift-f0", "pesto", "fcpe"}
+    for name in ("swift-f0", "pesto", "fcpe"):
         assert rows[name]["peer"] and "capacity" not in rows[name]
         assert rows[name]["raw_pitch_accuracy"] > 0.5 and rows[name]["frames_per_second"] > 0
         assert rows[name]["voiced_frames"] == rows["tiny"]["voiced_frames"]  # the same frames scored
@@ -44,6 +45,13 @@ def test_a_peer_track_lands_on_crepetools_frames() -> None:
     assert confidence[1] == pytest.approx(0.625)
     late, _ = peers.on_frames(times, np.array([100.0, 200.0, 300.0, 400.0]), np.ones(4), 7, 160)
     assert late[6] == 400.0  # past the peer's last frame: its last value
+
+
+def test_fcpe_tracks_a_tone_on_crepetools_frames() -> None:
+    tone = (0.4 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)).astype(np.float32)
+    pitch, voiced = peers.on_frames(*peers.load("fcpe")(tone), 101, 160)
+    inner = slice(5, 96)
+    assert np.all(np.abs(1200 * np.log2(pitch[inner] / 220)) < 20) and np.all(voiced[inner] == 1)
 
 
 def test_a_missing_peer_names_its_extra(cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -86,7 +86,7 @@ def evaluate_command(
         str | None,
         typer.Option(
             "--peers",
-            help="Other trackers on the same audio, comma-separated: swift-f0, pesto (crepetool[peers]).",
+            help="Other trackers on the same audio, comma-separated: swift-f0, pesto, fcpe (crepetool[peers]).",
         ),
     ] = None,
     plot: Annotated[

@@ -9,6 +9,7 @@ confidence stands for periodicity (voiced when > 0.5, as for CREPE). Install the
 |---|---|---|
 | ``swift-f0`` | ``swift-f0`` | SwiftF0, a small CNN on the STFT (ONNX Runtime), 16 ms hop, 46.9-2,093.8 Hz |
 | ``pesto`` | ``pesto-pitch`` | PESTO, self-supervised, on the CQT (its ``mir-1k_g7`` model), 10 ms hop |
+| ``fcpe`` | ``torchfcpe`` | FCPE, a conformer on the mel spectrogram (its bundled model), 10 ms hop, 32.7-1,975.5 Hz |
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from crepetool.errors import UserInputError
 from crepetool.units import SAMPLE_RATE
 
 #: name -> (module to import, pip package)
-PEERS: dict[str, tuple[str, str]] = {"swift-f0": ("swift_f0", "swift-f0"), "pesto": ("pesto", "pesto-pitch")}
+PEERS: dict[str, tuple[str, str]] = {
+    "swift-f0": ("swift_f0", "swift-f0"),
+    "pesto": ("pesto", "pesto-pitch"),
+    "fcpe": ("torchfcpe", "torchfcpe"),
+}
 
 #: audio16k (ndarray [shape=(time,)] float32) -> (times s, f0 Hz, confidence 0..1), each [shape=(n,)]
 Tracker = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -40,16 +45,16 @@ def load(name: str) -> Tracker:
     """The tracker called ``name``; UserInputError naming the extra when it is not installed."""
     module, package = PEERS[name]
     try:
-        if name == "pesto":
-            from crepetool.compat import import_torchcrepe
+        if name in ("pesto", "fcpe"):
+            from crepetool.compat import guard_torchaudio
 
-            import_torchcrepe()  # PESTO imports torchaudio too: the same guard
+            guard_torchaudio()  # they import torchaudio too: the guard torchcrepe needs
         __import__(module)
     except ImportError:
         raise UserInputError(
             f"--peers: {name} needs the {package} package: pip install 'crepetool[peers]'"
         ) from None
-    return _swift_f0() if name == "swift-f0" else _pesto()
+    return {"swift-f0": _swift_f0, "pesto": _pesto, "fcpe": _fcpe}[name]()
 
 
 def _swift_f0() -> Tracker:
@@ -71,6 +76,26 @@ def _pesto() -> Tracker:
     def track(audio16k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         times, f0, confidence, _ = pesto.predict(torch.from_numpy(audio16k), SAMPLE_RATE, step_size=10.0)
         return times.numpy() / 1000.0, f0.numpy(), confidence.numpy()
+
+    return track
+
+
+def _fcpe() -> Tracker:
+    import contextlib
+    import io
+
+    import torch
+    from torchfcpe import spawn_bundled_infer_model
+
+    with contextlib.redirect_stdout(io.StringIO()):  # its loader prints notes on stdout (--json reads it)
+        model = spawn_bundled_infer_model(device="cpu")
+
+    def track(audio16k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        with torch.no_grad():
+            f0 = model.infer(torch.from_numpy(audio16k).float()[None, :, None], sr=SAMPLE_RATE)[0, :, 0].numpy()
+        times = np.arange(f0.size) * model.get_hop_size_ms() / 1000  # the first frame at 0
+        # FCPE gives no confidence: its voicing (f0 0 where its salience is under its threshold)
+        return times, np.where(f0 > 0, f0, 1e-3), (f0 > 0).astype(np.float64)
 
     return track
 

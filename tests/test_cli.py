@@ -262,6 +262,7 @@ def test_every_reporting_command_prints_one_json_object(cli, tmp_path: Path) -> 
     assert results["predict"]["done"] == 1
 
 
+@pytest.mark.slow
 def test_quiet_prints_nothing_on_success(cli, tmp_path: Path) -> None:
     """--quiet on the long-running commands: no progress, table or note on either stream; a
     failure still says its one line."""

@@ -81,6 +81,7 @@ def test_the_output_does_not_depend_on_the_blocks(block: int) -> None:
     assert whole.shape == audio.shape and np.array_equal(np.concatenate(parts), whole)
 
 
+@pytest.mark.slow
 def test_a_reverberant_voice_is_tracked_better() -> None:
     model = load_model("tiny")
     gains = []

@@ -10,8 +10,10 @@ import pytest
 import torch
 
 from crepetool import prediction
+from crepetool.network import context
 from crepetool.network.loading import load_model
 from crepetool.prediction import decode, pipeline
+from crepetool.prediction.context import ContextFilter
 from crepetool.prediction.options import PredictOptions
 from crepetool.prediction.resampling import resample, resampled_length
 from helpers import voice, write_wav
@@ -75,8 +77,12 @@ def test_the_activation_file_holds_the_probabilities_behind_the_csv(cli, tmp_pat
     rows = np.loadtxt(tmp_path / "take.f0.csv", delimiter=",", skiprows=1)
     assert activation.dtype == np.float32 and activation.shape == (rows.shape[0], 360)
     samples = resample(voice(1.3, 22050, seed=4), 22050)
-    expected = prediction.probabilities(load_model("tiny"), torch.from_numpy(samples.astype(np.float32)), 160)
-    assert np.abs(activation - expected.numpy()).max() <= 1e-5  # the network's own outputs
+    network = prediction.probabilities(load_model("tiny"), torch.from_numpy(samples.astype(np.float32)), 160)
+    stage = ContextFilter(context.shipped())
+    expected = torch.cat([stage.push(network), stage.finish()])
+    assert np.abs(activation - expected.numpy()).max() <= 1e-5  # what was decoded: through the context stage
+    code, _, err = cli("predict", path, "-w", "tiny", "-f", "npy", "--no-context", "--overwrite")
+    assert code == 0 and np.abs(np.load(tmp_path / "take.activation.npy") - network.numpy()).max() <= 1e-5
     pitch, periodicity = decode.decode(torch.from_numpy(activation))  # decoding them gives the CSV
     assert np.abs(rows[:, 1] - pitch.numpy()).max() <= 0.0005 + 1e-9  # %.3f
     assert np.abs(rows[:, 2] - periodicity.numpy()).max() <= 5e-7 + 1e-9  # %.6f

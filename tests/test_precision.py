@@ -100,7 +100,7 @@ def test_verify_tracks_at_the_precision_asked(cli, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
     tracked, track = [], signals.track
     monkeypatch.setattr(
-        signals, "track", lambda m, s: tracked.append(type(m)) or track(getattr(m, "model", m), s)
+        signals, "track", lambda m, s, **kw: tracked.append(type(m)) or track(getattr(m, "model", m), s, **kw)
     )
     code, out, _ = cli("verify", "tiny", "--precision", "bf16", "--json")
     assert code == 0 and tracked[0] is precision.HalfCrepe  # then full's, for the agreement row

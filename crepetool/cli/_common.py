@@ -131,8 +131,9 @@ DereverbOpt = Annotated[
     bool,
     typer.Option(
         "--dereverb",
-        help="Remove late reverberation before the network (online WPE): for speech recorded in a room. "
-        "Off by default; see the README for what it does to held notes and dry audio.",
+        help="Remove late reverberation before the network (online WPE): for speech recorded in a room "
+        "(real voices in rooms gained 1.2-2.8 points). It costs dry takes, noise and codecs 0.4-1.2 points "
+        "and held notes or sung lines in a room up to 1.4: leave it off for music and dry takes.",
     ),
 ]
 

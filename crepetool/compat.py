@@ -18,7 +18,6 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-
 #: The torchaudio submodules the stand-in provides too (torchfcpe imports ``transforms.Resample``,
 #: which it uses only for audio not at 16 kHz; crepetool hands it 16 kHz).
 _SUBMODULES = ("transforms", "functional")

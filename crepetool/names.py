@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from crepetool.units import step_to_hop
 
+#: crepetool's version, as weights files record it (``crepetool.__version__``).
+VERSION = "0.1.0"
+
 #: Default hop between frames, in milliseconds (160 samples at 16 kHz).
 DEFAULT_STEP_MS = 10.0
 DEFAULT_HOP = step_to_hop(DEFAULT_STEP_MS)

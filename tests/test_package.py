@@ -136,3 +136,33 @@ def test_each_constant_is_typed_once() -> None:
         assert found == homes, pattern
     # the check can fail: a second copy of the sample rate is found
     assert len(re.findall(r"\b16000\b", code["units.py"] + "\nRATE = 16000")) == 2
+
+
+def test_the_top_level_names_import_without_torch_until_used() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, crepetool; assert 'torch' not in sys.modules, 'import crepetool imported torch'; "
+        "missing = [n for n in crepetool.__all__ if getattr(crepetool, n, None) is None]; "
+        "assert not missing, missing; assert 'torch' in sys.modules; print(len(crepetool.__all__))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= 10
+
+
+def test_every_top_level_name_is_listed_for_type_checkers() -> None:
+    """``__all__``, the lazy table and the TYPE_CHECKING imports name the same things."""
+    import crepetool
+
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    checked = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for statement in node.body
+        if isinstance(statement, ast.ImportFrom)
+        for alias in statement.names
+    }
+    assert checked == set(crepetool.__all__) == set(crepetool._PUBLIC)

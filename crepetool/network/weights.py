@@ -244,6 +244,6 @@ def _few(keys: list[str], limit: int = 3) -> str:
 
 
 def _version() -> str:
-    from crepetool import __version__
+    from crepetool.names import VERSION as __version__
 
     return __version__

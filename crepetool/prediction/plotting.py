@@ -133,7 +133,10 @@ class PlotWriter:
     def close(self) -> None:
         model = self.meta.get("model", {})
         name = model.get("file") or model.get("source", "")
-        title = f"{self.meta.get('title', '')}  ({Path(str(name)).name}, {self.meta.get('decoder', '')})"
+        stages = [Path(str(name)).name, *(["context stage"] if self.meta.get("context") else [])]
+        if self.meta.get("dereverb"):
+            stages.append("dereverb")
+        title = f"{self.meta.get('title', '')}  ({', '.join([*stages, self.meta.get('decoder', '')])})"
         threshold = 0.0 if self.meta.get("voicing") else 0.5
         figure = self.picture.figure(title.strip(), threshold=threshold)
         with open(self.path, "wb") as handle:

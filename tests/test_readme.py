@@ -36,7 +36,9 @@ def test_the_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert (tmp_path / "regular.safetensors").is_file()
     assert namespace["recovered"].metadata["recovery"]["steps"] == 2
     assert tuple(namespace["probabilities"].shape) == (8, 360)
-    assert tuple(namespace["result"].pitch.shape) == (1, 101)
+    assert tuple(namespace["result"].pitch.shape) == (1, 101) and namespace["result"].context
+    assert not namespace["plain"].context
+    assert sum(len(frames) for frames in namespace["live"]) == 101
     theirs = namespace["f0"]  # torchcrepe's predict, through crepetool's network
     assert tuple(theirs.shape) == (1, 101) and infer.capacity == "full"
     assert (1200 * torch.log2(theirs[0, 5:-5].double() / 220)).abs().max() < 30

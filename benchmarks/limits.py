@@ -1,6 +1,6 @@
 """What limits CREPE in rooms and on fast intonation, measured on the real-voice set's natural part.
 
-    python benchmarks/limits.py [--clips N] [--seed S] [--cache DIR] [--wpe] [WEIGHTS ...]
+    python benchmarks/limits.py [--clips N] [--seed S] [--cache DIR] [--wpe | --speeds] [--context] [WEIGHTS ...]
 
 Same clips, reference and scoring as ``benchmarks/realvoice.py`` (RPA on the frames where SwiftF0
 and CREPE ``full`` agree on the clean clip), SwiftF0 beside every row. Four questions, one table each (and a fifth alone with ``--wpe``):
@@ -237,6 +237,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=Path("realvoice-cache"))
     parser.add_argument("--wpe", action="store_true", help="only question 5: a WPE front end")
+    parser.add_argument("--speeds", action="store_true", help="only the table by f0 speed")
+    parser.add_argument("--context", action="store_true", help="each CREPE with the context stage too")
     args = parser.parse_args()
     chosen = realvoice.clips(realvoice.fetch(args.cache), args.clips, args.seed)
     swift, full = realvoice._swift(), realvoice._crepe("full")
@@ -244,10 +246,15 @@ def main() -> None:
     print(f"{len(chosen)} clips, {sum(int((t > 0).sum()) for t in truths)} reference frames; RPA %\n")
     models = {str(w): load_model(w) for w in args.weights}
     trackers = {"SwiftF0 (peer)": swift, **{name: realvoice._crepe(model) for name, model in models.items()}}
+    if args.context:
+        trackers |= {f"{name} + context": realvoice._crepe(model, context=True) for name, model in models.items()}
     trackers = {name: _remembered(track) for name, track in trackers.items()}
     dry, rooms = [audio for _, audio in chosen], _room_audio(chosen, args.seed)
     if args.wpe:
         _wpe(trackers, dry, rooms, truths)
+        return
+    if args.speeds:
+        _speeds(trackers, dry, rooms, truths)
         return
     _rooms(trackers, chosen, truths, args.seed, rooms)
     _errors(trackers, {name: _per_frame(model) for name, model in models.items()}, rooms, truths)

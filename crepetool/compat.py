@@ -24,20 +24,24 @@ _SUBMODULES = ("transforms", "functional")
 
 
 class _MissingTorchaudio(types.ModuleType):
-    """Stand-in for a torchaudio that could not be imported: its names import, and using one
-    raises a clear ImportError."""
+    """Stand-in for a torchaudio that could not be imported: using any of its names raises a clear
+    ImportError. In its submodules (``callable_names``) a name imports and raises when called, so
+    ``from torchaudio.transforms import Resample`` at another package's import time goes through."""
 
-    def __init__(self, reason: str, name: str = "torchaudio") -> None:
+    def __init__(self, reason: str, name: str = "torchaudio", callable_names: bool = False) -> None:
         super().__init__(name)
         self._reason = reason
+        self._callable_names = callable_names
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        reason = self._reason
+        message = f"torchaudio is unavailable ({self._reason}); crepetool reads audio with soundfile"
+        if not self._callable_names:
+            raise ImportError(message)
 
         def missing(*args: Any, **kwargs: Any) -> Any:
-            raise ImportError(f"torchaudio is unavailable ({reason}); crepetool reads audio with soundfile")
+            raise ImportError(message)
 
         return missing
 
@@ -55,7 +59,7 @@ def guard_torchaudio() -> None:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
         sys.modules["torchaudio"] = _MissingTorchaudio(reason)
         for sub in _SUBMODULES:
-            sys.modules[f"torchaudio.{sub}"] = _MissingTorchaudio(reason, f"torchaudio.{sub}")
+            sys.modules[f"torchaudio.{sub}"] = _MissingTorchaudio(reason, f"torchaudio.{sub}", callable_names=True)
 
 
 def import_torchcrepe() -> types.ModuleType:

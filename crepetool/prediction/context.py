@@ -24,8 +24,9 @@ class ContextFilter:
     """Probabilities in, probabilities of the same frames out, :attr:`reach` frames later.
 
     :meth:`push` takes Tensor [shape=(n, 360)] and returns the frames now final ([m, 360], in
-    order); :meth:`finish` returns the rest. Concatenated, they equal the stage over the whole
-    recording with its ends repeated.
+    order); :meth:`finish` returns the rest. Concatenated, they are the same bytes however the
+    frames were pushed, and the stage over the whole recording with its ends repeated within
+    float rounding.
     """
 
     def __init__(self, stage: ContextStage) -> None:

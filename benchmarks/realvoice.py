@@ -114,11 +114,13 @@ def _crepe(weights, context: bool = False, dereverb: bool = False):
     return track
 
 
-def _swift(dereverb: bool = False):
+def _swift(dereverb: bool = False, name: str = "swift-f0"):
+    """A peer tracker (SwiftF0 unless ``name`` says another, :mod:`crepetool.evaluation.peers`) on
+    predict's frames; ``dereverb``: after the dereverberating front end."""
     from crepetool.evaluation import peers
     from crepetool.prediction.dereverb import dereverberate
 
-    tracker = peers.load("swift-f0")
+    tracker = peers.load(name)
 
     def track(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         frames = 1 + audio.size // hard.HOP
@@ -290,7 +292,7 @@ def main() -> None:
     args = parser.parse_args()
     chosen = clips(fetch(args.cache), args.clips, args.seed)
     swift, full = _swift(), _crepe("full")
-    trackers = {"SwiftF0 (peer)": swift}
+    trackers = {"SwiftF0 (peer)": swift, "FCPE (peer)": _swift(name="fcpe")}
     if args.dereverb:
         trackers["SwiftF0 (peer) + dereverb"] = _swift(dereverb=True)
     for w in args.weights:

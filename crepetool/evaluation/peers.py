@@ -87,11 +87,12 @@ def _fcpe() -> Tracker:
     import torch
     from torchfcpe import spawn_bundled_infer_model
 
-    with contextlib.redirect_stdout(io.StringIO()):  # its loader prints notes on stdout (--json reads it)
+    with contextlib.redirect_stdout(io.StringIO()):  # its loader prints notes on stdout too
         model = spawn_bundled_infer_model(device="cpu")
 
     def track(audio16k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        with torch.no_grad():
+        # it prints notes on stdout (audio beyond +-1, ...), which --json reads
+        with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
             f0 = model.infer(torch.from_numpy(audio16k).float()[None, :, None], sr=SAMPLE_RATE)[0, :, 0].numpy()
         times = np.arange(f0.size) * model.get_hop_size_ms() / 1000  # the first frame at 0
         # FCPE gives no confidence: its voicing (f0 0 where its salience is under its threshold)

@@ -23,7 +23,6 @@ voice, a codec after noise, the telephone band, or nothing. The default students
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import hard
+import realvoice
 
 SOURCES = {"fr-june": "asterisk-core-sounds-fr-g722", "ru": "asterisk-core-sounds-ru-g722"}
 LICENCE = "CC-BY-SA-3.0"
@@ -45,16 +45,7 @@ DEGRADATIONS = ("room", "room", "room+noise", "noise", "band", "codec", "phone",
 
 def fetch(cache: Path) -> list[Path]:
     """Every G.722 file of the sources, downloaded and unpacked into ``cache`` once."""
-    found = []
-    for name, package in SOURCES.items():
-        folder = cache / name
-        if not folder.is_dir():
-            folder.mkdir(parents=True)
-            subprocess.run(["apt-get", "download", package], cwd=folder, check=True, capture_output=True)
-            deb = next(folder.glob("*.deb"))
-            subprocess.run(["dpkg", "-x", str(deb), str(folder / "files")], check=True)
-        found += sorted((folder / "files").rglob("*.g722"))
-    return found
+    return [path for paths in realvoice.unpacked(cache, SOURCES, ".g722").values() for path in paths]
 
 
 def load(path: Path) -> np.ndarray:

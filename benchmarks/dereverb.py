@@ -89,7 +89,7 @@ def score(pitch: np.ndarray, truth: np.ndarray) -> float:
 def trackers(specs: list[str]) -> dict:
     import realvoice
 
-    found = {"SwiftF0 (peer)": realvoice._swift(), "SwiftF0 (peer) + dereverb": realvoice._swift(True)}
+    found = {"SwiftF0 (peer)": realvoice._peer(), "SwiftF0 (peer) + dereverb": realvoice._peer(dereverb=True)}
     for spec in specs:
         found[spec] = realvoice._crepe(spec, context=True)
         found[f"{spec} + dereverb"] = realvoice._crepe(spec, context=True, dereverb=True)

@@ -241,7 +241,7 @@ def main() -> None:
     parser.add_argument("--context", action="store_true", help="each CREPE with the context stage too")
     args = parser.parse_args()
     chosen = realvoice.clips(realvoice.fetch(args.cache), args.clips, args.seed)
-    swift, full = realvoice._swift(), realvoice._crepe("full")
+    swift, full = realvoice._peer(), realvoice._crepe("full")
     truths = [realvoice.reference(audio, swift, full) for _, audio in chosen]
     print(f"{len(chosen)} clips, {sum(int((t > 0).sum()) for t in truths)} reference frames; RPA %\n")
     models = {str(w): load_model(w) for w in args.weights}

@@ -61,18 +61,24 @@ CONDITIONS = {
 }
 
 
-def fetch(cache: Path) -> dict[str, list[Path]]:
-    """Each source's GSM files, downloaded and unpacked into ``cache`` once."""
+def unpacked(cache: Path, packages: dict[str, str], suffix: str) -> dict[str, list[Path]]:
+    """Each Debian package's files ending in ``suffix``, by name: downloaded with ``apt-get
+    download`` and unpacked into ``cache/NAME`` once."""
     found = {}
-    for name, package in SOURCES.items():
+    for name, package in packages.items():
         folder = cache / name
         if not folder.is_dir():
             folder.mkdir(parents=True)
             subprocess.run(["apt-get", "download", package], cwd=folder, check=True, capture_output=True)
             deb = next(folder.glob("*.deb"))
             subprocess.run(["dpkg", "-x", str(deb), str(folder / "files")], check=True)
-        found[name] = sorted((folder / "files").rglob("*.gsm"))
+        found[name] = sorted((folder / "files").rglob(f"*{suffix}"))
     return found
+
+
+def fetch(cache: Path) -> dict[str, list[Path]]:
+    """Each source's GSM files, downloaded and unpacked into ``cache`` once."""
+    return unpacked(cache, SOURCES, ".gsm")
 
 
 def load(path: Path) -> np.ndarray:
@@ -114,9 +120,9 @@ def _crepe(weights, context: bool = False, dereverb: bool = False):
     return track
 
 
-def _swift(dereverb: bool = False, name: str = "swift-f0"):
-    """A peer tracker (SwiftF0 unless ``name`` says another, :mod:`crepetool.evaluation.peers`) on
-    predict's frames; ``dereverb``: after the dereverberating front end."""
+def _peer(name: str = "swift-f0", dereverb: bool = False):
+    """A peer tracker (:mod:`crepetool.evaluation.peers`, SwiftF0 by default) on predict's frames;
+    ``dereverb``: after the dereverberating front end."""
     from crepetool.evaluation import peers
     from crepetool.prediction.dereverb import dereverberate
 
@@ -291,10 +297,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     chosen = clips(fetch(args.cache), args.clips, args.seed)
-    swift, full = _swift(), _crepe("full")
-    trackers = {"SwiftF0 (peer)": swift, "FCPE (peer)": _swift(name="fcpe")}
+    swift, full = _peer(), _crepe("full")
+    trackers = {"SwiftF0 (peer)": swift, "FCPE (peer)": _peer("fcpe")}
     if args.dereverb:
-        trackers["SwiftF0 (peer) + dereverb"] = _swift(dereverb=True)
+        trackers["SwiftF0 (peer) + dereverb"] = _peer(dereverb=True)
     for w in args.weights:
         for dereverb in (False, True) if args.dereverb else (False,):
             tail = " + dereverb" if dereverb else ""

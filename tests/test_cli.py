@@ -229,24 +229,30 @@ def test_torchcrepe_imports_whatever_torchaudio_does(tmp_path: Path) -> None:
         assert "stand-in: torchaudio is unavailable" in result.stdout
 
 
+def _reporting_runs(tmp_path: Path, flag: str) -> dict[str, list]:
+    """The long-running commands, each with ``flag``, in an order where each finds what it reads:
+    two quick prunes of one cut (``a.pth``, ``b.pth``), a finetune, their average, evaluate, and
+    predict on a 0.5 s tone."""
+    wav = tmp_path / "tone.wav"
+    soundfile.write(str(wav), (0.3 * np.sin(2 * np.pi * 220 * np.arange(8000) / 16000)).astype(np.float32), 16000)
+    a, b = tmp_path / "a.pth", tmp_path / "b.pth"
+    quick = ["--source", "tiny", "--teacher", "tiny", "--steps", "1", flag]
+    return {
+        "prune": ["prune", "-k", "2", *quick, "-o", a],
+        "prune b": ["prune", "-k", "2", *quick, "--seed", "1", "-o", b],
+        "finetune": ["finetune", a, "--steps", "1", "--teacher", "tiny", flag, "-o", tmp_path / "c.pth"],
+        "average": ["average", a, b, "-o", tmp_path / "mean.pth", flag],
+        "evaluate": ["evaluate", "tiny", flag],
+        "predict": ["predict", wav, "-w", "tiny", "-o", tmp_path / "out", flag],
+    }
+
+
 def test_every_reporting_command_prints_one_json_object(cli, tmp_path: Path) -> None:
     """--json on each command that reports: stdout parses as one JSON object, with the fields a
     script reads; nothing else on stdout (the progress and notes go to stderr)."""
-    wav = tmp_path / "tone.wav"
-    t = np.arange(8000) / 16000
-    soundfile.write(str(wav), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000)
-    a, b = tmp_path / "a.pth", tmp_path / "b.pth"
-    quick = ["--source", "tiny", "--teacher", "tiny", "--steps", "1", "--json"]
-    runs = {
-        "prune": ["prune", "-k", "2", *quick, "-o", a],
-        "prune b": ["prune", "-k", "2", *quick, "--seed", "1", "-o", b],
-        "finetune": ["finetune", a, "--steps", "1", "--teacher", "tiny", "--json", "-o", tmp_path / "c.pth"],
-        "average": ["average", a, b, "-o", tmp_path / "mean.pth", "--json"],
-        "inspect": ["inspect", a, "--json"],
-        "verify": ["verify", "tiny", "--json"],
-        "evaluate": ["evaluate", "tiny", "--json"],
-        "predict": ["predict", wav, "-w", "tiny", "-o", tmp_path / "out", "--json"],
-    }
+    a = tmp_path / "a.pth"
+    runs = _reporting_runs(tmp_path, "--json")
+    runs |= {"inspect": ["inspect", a, "--json"], "verify": ["verify", "tiny", "--json"]}
     results = {}
     for name, args in runs.items():
         code, out, err = cli(*args)
@@ -266,18 +272,8 @@ def test_every_reporting_command_prints_one_json_object(cli, tmp_path: Path) -> 
 def test_quiet_prints_nothing_on_success(cli, tmp_path: Path) -> None:
     """--quiet on the long-running commands: no progress, table or note on either stream; a
     failure still says its one line."""
-    wav = tmp_path / "tone.wav"
-    soundfile.write(str(wav), (0.3 * np.sin(2 * np.pi * 220 * np.arange(8000) / 16000)).astype(np.float32), 16000)
-    a, b = tmp_path / "a.pth", tmp_path / "b.pth"
-    quick = ["--source", "tiny", "--teacher", "tiny", "--steps", "1", "-q"]
-    runs = {
-        "prune": ["prune", "-k", "2", *quick, "-o", a],
-        "prune b": ["prune", "-k", "2", *quick, "--seed", "1", "-o", b],
-        "finetune": ["finetune", a, "--steps", "1", "--teacher", "tiny", "--quiet", "-o", tmp_path / "c.pth"],
-        "average": ["average", a, b, "-o", tmp_path / "mean.pth", "--quiet"],
-        "evaluate": ["evaluate", "tiny", "--quiet"],
-        "predict": ["predict", wav, "-w", "tiny", "-o", tmp_path / "out", "--quiet"],
-    }
+    a = tmp_path / "a.pth"
+    runs = _reporting_runs(tmp_path, "--quiet")
     for name, args in runs.items():
         assert cli(*args) == (0, "", ""), name
     assert (tmp_path / "out" / "tone.f0.csv").is_file() and (tmp_path / "mean.pth").is_file()

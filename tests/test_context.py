@@ -12,6 +12,7 @@ import torch
 from crepetool.network import context
 from crepetool.network.context import REACH, ContextStage
 from crepetool.network.loading import load_model
+from crepetool.network.weights import parameter_count
 from crepetool.prediction import predict, probabilities
 from crepetool.prediction.context import RUN, ContextFilter
 from crepetool.prediction.decode import decode
@@ -76,7 +77,9 @@ def test_the_shipped_stage_loads_and_says_what_it_learned_from() -> None:
     stage = context.shipped()
     assert all(bool(torch.isfinite(v).all()) for v in stage.state_dict().values())
     info = context.describe()
-    assert info["parameters"] == context.parameter_count(stage) == sum(layer["parameters"] for layer in info["layers"])
+    total = parameter_count(stage.state_dict())
+    assert info["parameters"] == total == sum(p.numel() for p in stage.parameters())
+    assert total == sum(layer["parameters"] for layer in info["layers"])
     assert info["reach_frames"] == REACH
     # what it was trained on, with the licence, is in the file and in NOTICE
     from pathlib import Path

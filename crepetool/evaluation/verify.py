@@ -29,7 +29,7 @@ from crepetool.network.loading import load_model, resolve_device
 from crepetool.network.model import Crepe
 from crepetool.network.precision import with_precision
 from crepetool.network.resolver import source_of, weights_of
-from crepetool.network.weights import Weights, non_finite_keys
+from crepetool.network.weights import Weights, non_finite_keys, parameter_count
 from crepetool.prediction import probabilities
 from crepetool.prediction.decode import decode
 from crepetool.prediction.framing import frames
@@ -193,7 +193,7 @@ def _context_check(model: Crepe, min_accuracy: float) -> Check:
         stage = context.shipped()
     except Exception as error:  # a missing or damaged package file: the check says so
         return Check.of("context stage", False, "does not load", str(error))
-    bad = [name for name, value in stage.state_dict().items() if not bool(torch.isfinite(value).all())]
+    bad = non_finite_keys(stage.state_dict())
     if bad:
         return Check.of("context stage", False, "non-finite", f"NaN or infinite values in {', '.join(bad[:3])}")
     estimate, periodicity, truth = signals.track(model, signals.verify_set(), context=True)
@@ -202,7 +202,7 @@ def _context_check(model: Crepe, min_accuracy: float) -> Check:
         "context stage",
         accuracy >= min_accuracy,
         f"{accuracy:.1%} within 50 cents",
-        f"{context.parameter_count(stage):,} parameters, ±{stage.reach} frames; needs >= {min_accuracy:.0%}",
+        f"{parameter_count(stage.state_dict()):,} parameters, ±{stage.reach} frames; needs >= {min_accuracy:.0%}",
     )
 
 

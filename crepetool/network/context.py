@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from crepetool.names import CONTEXT_HOP
+from crepetool.network.weights import parameter_count
 from crepetool.units import PITCH_BINS, SAMPLE_RATE
 
 #: The hop it was trained at, in samples at 16 kHz (10 ms): its time axis is frames this far apart.
@@ -83,10 +84,6 @@ class ContextStage(torch.nn.Module):
         return torch.sigmoid(torch.logit(centre) + correction)
 
 
-def parameter_count(stage: ContextStage) -> int:
-    return sum(p.numel() for p in stage.parameters())
-
-
 def state_of(stage: ContextStage) -> dict[str, torch.Tensor]:
     """The stage's tensors under their :data:`PREFIX` keys, as a file stores them."""
     return {PREFIX + k: v.detach().contiguous() for k, v in stage.state_dict().items()}
@@ -124,14 +121,14 @@ def describe() -> dict[str, Any]:
     with safe_open(str(WEIGHTS_FILE), "pt") as handle:
         metadata = handle.metadata() or {}
     layers = [
-        {"name": name, "shape": list(module.weight.shape), "parameters": sum(p.numel() for p in module.parameters())}
+        {"name": name, "shape": list(module.weight.shape), "parameters": parameter_count(module.state_dict(prefix=f"{name}."))}
         for name, module in stage.named_modules()
         if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
     ]
     return {
         "file": WEIGHTS_FILE.name,
         "layers": layers,
-        "parameters": parameter_count(stage),
+        "parameters": parameter_count(stage.state_dict()),
         "reach_frames": stage.reach,
         "reach_ms": 1000 * stage.reach * HOP / SAMPLE_RATE,
         "metadata": metadata,

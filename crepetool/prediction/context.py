@@ -60,21 +60,14 @@ class ContextFilter:
         self._rows = rows
         out = []
         while self._end() - self._done >= RUN + self.reach:
-            out.append(self._run(RUN))
+            out.append(self._compute(RUN, RUN))
         return torch.cat(out) if out else _none()
 
     def finish(self) -> torch.Tensor:
         """The frames left, the last frame standing in for what comes after it."""
-        if self._rows is None:
-            return _none()
-        end = self._count
         out = []
-        while self._done < end:
-            count = min(RUN, end - self._done)
-            short = self._done + RUN + self.reach - self._end()
-            if short > 0:  # past the end: the last frame repeated, to a whole run
-                self._rows = torch.cat([self._rows, self._rows[-1:].expand(short, -1)])
-            out.append(self._run(count))
+        while self.pending:
+            out.append(self._compute(min(RUN, self.pending), RUN))
         return torch.cat(out) if out else _none()
 
     def force(self, count: int) -> torch.Tensor:
@@ -82,30 +75,24 @@ class ContextFilter:
         the newest frame standing in for the rest (for a latency bound): not the bytes
         :meth:`push` would give them later."""
         count = min(count, self.pending)
-        if count <= 0 or self._rows is None:
-            return _none()
-        start = self._done - self.reach - self._first
-        window = self._rows[start : start + count + 2 * self.reach]
-        short = count + 2 * self.reach - window.size(0)
-        if short > 0:
-            window = torch.cat([window, window[-1:].expand(short, -1)])
-        with torch.no_grad():
-            out = self.stage(window[None])[0]
-        self._done += count
-        self._trim()
-        return out
+        return self._compute(count, count) if count > 0 else _none()
 
     def _end(self) -> int:
         """Index after the last frame held."""
         assert self._rows is not None
         return self._first + self._rows.size(0)
 
-    def _run(self, count: int) -> torch.Tensor:
-        """The next ``count`` frames (at most :data:`RUN`), computed as a whole run."""
+    def _compute(self, count: int, width: int) -> torch.Tensor:
+        """The next ``count`` frames, computed as ``width`` frames with their context; rows not
+        held yet are the newest frame repeated."""
         assert self._rows is not None
         start = self._done - self.reach - self._first  # row of the next frame's earliest context
+        window = self._rows[start : start + width + 2 * self.reach]
+        short = width + 2 * self.reach - window.size(0)
+        if short > 0:
+            window = torch.cat([window, window[-1:].expand(short, -1)])
         with torch.no_grad():
-            out = self.stage(self._rows[start : start + RUN + 2 * self.reach][None])[0]
+            out = self.stage(window[None])[0]
         self._done += count
         self._trim()
         return out[:count]

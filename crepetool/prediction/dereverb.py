@@ -24,11 +24,14 @@ import dataclasses
 
 import numpy as np
 
+from crepetool.errors import UserInputError
 from crepetool.names import DEREVERB_ALPHA, DEREVERB_DELAY, DEREVERB_FLOOR_DB, DEREVERB_TAPS
 
 #: STFT window and shift in samples at 16 kHz (32 ms and 8 ms).
 SIZE = 512
 SHIFT = 128
+#: The most taps and delay (STFT frames) the options take: 800 ms and 160 ms.
+MAX_TAPS, MAX_DELAY = 100, 20
 #: Samples the output lags the input by before :class:`Dereverb` aligns it.
 LAG = SIZE - SHIFT
 #: The most samples :meth:`Dereverb.push` holds back: the lag and a frame's shift less one.
@@ -48,8 +51,10 @@ class Settings:
     floor_db: float = DEREVERB_FLOOR_DB
 
     def __post_init__(self) -> None:
-        if self.taps < 1 or self.delay < 1:
-            raise ValueError(f"dereverb taps and delay must be at least 1, not {self.taps} and {self.delay}")
+        if not 1 <= self.taps <= MAX_TAPS:
+            raise UserInputError(f"--dereverb-taps: must be within 1..{MAX_TAPS}, not {self.taps}")
+        if not 1 <= self.delay <= MAX_DELAY:
+            raise UserInputError(f"--dereverb-delay: must be within 1..{MAX_DELAY}, not {self.delay}")
         if not 0.5 < self.alpha < 1:
             raise ValueError(f"dereverb alpha must be within 0.5..1, not {self.alpha}")
 
@@ -86,7 +91,7 @@ class Dereverb:
 
     def finish(self) -> np.ndarray:
         """The last samples: the input's end padded with silence until every sample is out."""
-        self._input = np.concatenate([self._input, np.zeros(self._pending + LAG + SIZE - self._input.size % SHIFT)])
+        self._input = np.concatenate([self._input, np.zeros(SIZE)])  # enough frames to complete what is held
         out = self._take(self._frames())
         self._input = np.zeros(0)
         return out

@@ -115,10 +115,7 @@ class PredictOptions:
             )
         if self.decoder == TORCHCREPE_VITERBI:
             check_torchcrepe_viterbi(self.fmin, self.fmax)
-        if not 1 <= self.dereverb_taps <= 100:
-            raise UserInputError(f"--dereverb-taps: must be within 1..100, not {self.dereverb_taps}")
-        if not 1 <= self.dereverb_delay <= 20:
-            raise UserInputError(f"--dereverb-delay: must be within 1..20, not {self.dereverb_delay}")
+        self.dereverb_settings  # noqa: B018 (built to be checked: Settings refuses bad taps and delay)
 
     def hop(self, sample_rate: int) -> int:
         """Hop in samples at 16 kHz for an input at ``sample_rate``.

@@ -669,7 +669,7 @@ def test_interrupt_mid_batch_then_resume(tmp_path: Path, signum: int, status: in
 
 
 def test_a_signal_whose_exception_was_swallowed_still_stops(cli) -> None:
-    from crepetool.cli import signals as cli_module
+    from crepetool.cli import interrupts as cli_module
 
     assert cli("--help")[0] == 0  # main installs its handlers and puts the defaults back
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

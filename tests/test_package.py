@@ -1,5 +1,6 @@
 """The package's shape: no import cycle inside crepetool (module- or function-level), no
-function over 80 lines, no module over 450 lines, and each listed constant typed in one place."""
+function over 80 lines, no module over 450 lines, each listed constant typed in one place, the
+top-level API importable (and visible to type checkers), and one command per CLI module."""
 
 from __future__ import annotations
 
@@ -166,3 +167,39 @@ def test_every_top_level_name_is_listed_for_type_checkers() -> None:
         for alias in statement.names
     }
     assert checked == set(crepetool.__all__) == set(crepetool._PUBLIC)
+
+
+def _registered(module_name: str) -> list[str]:
+    """The commands one CLI module's ``register`` adds to an empty app."""
+    import importlib
+
+    import typer
+
+    app = typer.Typer()
+    importlib.import_module(module_name).register(app)
+    return [info.name for info in app.registered_commands]
+
+
+def _misregistered(modules: list[str]) -> list[str]:
+    """The command modules that do not register exactly one command named after the module
+    (``crepetool/cli/NAME.py`` registers NAME; ``import_keras.py``, ``import-keras``)."""
+    return [name for name in modules if _registered(name) != [name.rsplit(".", 1)[-1].replace("_", "-")]]
+
+
+def test_each_cli_module_registers_one_command_named_after_it() -> None:
+    modules = [
+        name
+        for name, path in _modules().items()
+        if name.startswith("crepetool.cli.") and "def register" in path.read_text()
+    ]
+    assert len(modules) >= 12
+    assert _misregistered(modules) == []
+
+
+def test_the_command_check_fails_for_a_module_with_two_commands(tmp_path, monkeypatch) -> None:
+    (tmp_path / "two.py").write_text(
+        "def register(app):\n    app.command('two')(lambda: None)\n    app.command('three')(lambda: None)\n"
+    )
+    (tmp_path / "one.py").write_text("def register(app):\n    app.command('one')(lambda: None)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _misregistered(["one", "two"]) == ["two"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from crepetool.allocator import tune_allocator
 from crepetool.cli.app import create_app
+from crepetool.cli.interrupts import check_signals
 from crepetool.cli.main import main, run
-from crepetool.cli.signals import check_signals
 
 __all__ = ["check_signals", "create_app", "main", "run", "tune_allocator"]

@@ -20,7 +20,20 @@ class Invocation:
 def create_app(invocation: Invocation | None = None) -> typer.Typer:
     """The Typer app with every command registered (imports no torch); ``--debug`` sets
     ``invocation.debug``."""
-    from crepetool.cli import average, convert, export, inspect, keras, predict, prune, stream, verify
+    from crepetool.cli import (
+        average,
+        convert,
+        evaluate,
+        export,
+        finetune,
+        import_keras,
+        inspect,
+        predict,
+        prune,
+        signals,
+        stream,
+        verify,
+    )
 
     invocation = invocation if invocation is not None else Invocation()
     app = typer.Typer(
@@ -38,6 +51,6 @@ def create_app(invocation: Invocation | None = None) -> typer.Typer:
     ) -> None:
         invocation.debug = invocation.debug or debug
 
-    for module in (inspect, prune, average, convert, export, keras, predict, stream, verify):
+    for module in (inspect, prune, finetune, average, convert, export, import_keras, predict, stream, verify, evaluate, signals):
         module.register(app)
     return app

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-from crepetool.cli._common import JsonOpt, OutputOpt, OverwriteOpt, QuietOpt, complete_weights, weights_output
+from crepetool.cli.completion import complete_weights
+from crepetool.cli.destination import weights_output
+from crepetool.cli.options import JsonOpt, OutputOpt, OverwriteOpt, QuietOpt
 from crepetool.cli.output import Output, quieten
 from crepetool.errors import UserInputError
 

@@ -1,4 +1,5 @@
-"""Shell completion scripts for bash, zsh and fish, as committed in ``completions/``.
+"""Shell completion: the scripts for bash, zsh and fish committed in ``completions/``, and the
+completers that options use.
 
 Regenerate them with ``python -m crepetool.cli.completion completions/``; a test
 fails when the committed files are stale.
@@ -8,6 +9,29 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+from crepetool import names
+from crepetool.network.presets import PRESETS
+
+
+def complete_weights(incomplete: str) -> list[str]:
+    """Bundled model names and weights files in the folder being typed."""
+    matches = [n for n in names.BUNDLED_MODELS if n.startswith(incomplete)]
+    folder = Path(incomplete).parent if incomplete else Path(".")
+    try:
+        for entry in sorted(folder.iterdir()):
+            text = str(entry) if incomplete and str(folder) != "." else entry.name
+            if entry.suffix in names.WEIGHT_SUFFIXES and text.startswith(incomplete):
+                matches.append(text)
+    except OSError:
+        pass
+    return matches
+
+
+def complete_capacity(incomplete: str) -> list[str]:
+    """Capacity presets and 1..32."""
+    return [n for n in [*PRESETS, *map(str, range(1, 33))] if n.startswith(incomplete)]
+
 
 SHELLS = {"bash": "crepetool.bash", "zsh": "_crepetool", "fish": "crepetool.fish"}
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from crepetool.cli._common import OverwriteOpt, WeightsArg
+from crepetool.cli.options import OverwriteOpt, WeightsArg
 from crepetool.cli.output import Output
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from crepetool import names
-from crepetool.cli._common import ConvOpt, OverwriteOpt, WeightsArg
+from crepetool.cli.options import ConvOpt, OverwriteOpt, WeightsArg
 from crepetool.cli.output import Output
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
 
-from crepetool.cli._common import JsonOpt, WeightsArg, human_size, recovery_table
+from crepetool.cli.options import JsonOpt, WeightsArg
 from crepetool.cli.output import Output
+from crepetool.cli.tables import layer_table, recovery_table
 
 
 def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
@@ -20,33 +20,12 @@ def inspect_command(weights: WeightsArg, json_output: JsonOpt = False) -> None:
     output.result(info)
     if json_output:
         return
-    table = Table(title=f"{info['path']}", title_justify="left")
-    for column in ("layer", "in", "out", "kernel", "parameters"):
-        table.add_column(column, justify="left" if column == "layer" else "right")
-    for layer in info["layers"]:
-        if layer["name"] == "classifier":
-            table.add_row(
-                "classifier",
-                str(layer["in_features"]),
-                str(layer["out_features"]),
-                "-",
-                f"{layer['parameters']:,}",
-            )
-        else:
-            table.add_row(
-                layer["name"],
-                str(layer["in_channels"]),
-                str(layer["out_channels"]),
-                str(layer["kernel_size"]),
-                f"{layer['parameters']:,}",
-            )
-    table.add_section()
-    table.add_row("total", "", "", "", f"{info['parameters']:,}")
+    table = layer_table(str(info["path"]), {"": info})
     output.table(table)
     preset = f" ({info['preset']})" if info["preset"] else ""
     output.line(f"capacity   {info['capacity']}/32{preset}")
     output.line(f"buffers    {info['buffers']:,} (batch-norm statistics)")
-    output.line(f"format     {info['format']}, {human_size(info['file_size'])}")
+    output.line(f"format     {info['format']}")
     from crepetool.network.provenance import Provenance
 
     for role in ("source", "teacher"):

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from crepetool.allocator import tune_allocator
 from crepetool.cli.app import Invocation, create_app
+from crepetool.cli.interrupts import Terminated, handled
 from crepetool.cli.output import PROG, error, quieten, warning
-from crepetool.cli.signals import Terminated, handled
 from crepetool.errors import CrepetoolError
 from crepetool.names import DEBUG_ENV
 

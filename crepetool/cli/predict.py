@@ -17,26 +17,35 @@ from rich.progress import (
 )
 
 from crepetool import names
-from crepetool.cli._common import (
+from crepetool.cli.interrupts import check_signals
+from crepetool.cli.options import (
     ContextOpt,
     ConvOpt,
     Decoder,
+    DecoderOpt,
     DereverbDelayOpt,
     DereverbOpt,
     DereverbTapsOpt,
     DeviceOpt,
     Engine,
+    FmaxOpt,
+    FminOpt,
     Format,
     JsonOpt,
+    MeanFilterOpt,
+    MedianFilterOpt,
     OverwriteOpt,
+    PeriodicityThresholdOpt,
     Precision,
     PrecisionOpt,
     QuietOpt,
     Resampler,
+    ResamplerOpt,
+    StepSizeOpt,
+    WeightsOpt,
 )
 from crepetool.cli.output import Output, error, error_line, quieten, stderr
-from crepetool.cli.signals import check_signals
-from crepetool.units import PITCH_BINS, SAMPLE_RATE
+from crepetool.units import PITCH_BINS
 
 FilesArg = Annotated[
     list[Path],
@@ -45,10 +54,6 @@ FilesArg = Annotated[
         "outputs mirrored under --output-dir.",
         show_default=False,
     ),
-]
-
-WeightsOpt = Annotated[
-    str, typer.Option("--weights", "-w", help="full, tiny, official-NAME or a weights file.")
 ]
 
 FormatsOpt = Annotated[
@@ -71,37 +76,8 @@ HopLengthOpt = Annotated[
     typer.Option("--hop-length", help="Hop in samples at the input's rate (torchcrepe's convention)."),
 ]
 
-StepSizeOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--step-size",
-        help=f"Hop in milliseconds (exactly {SAMPLE_RATE // 1000} x MS samples at {SAMPLE_RATE // 1000} kHz). "
-        f"[default: {names.DEFAULT_STEP_MS:g}]",
-    ),
-]
-
-FminOpt = Annotated[float, typer.Option("--fmin", help="Lowest pitch in Hz.")]
-
-FmaxOpt = Annotated[float, typer.Option("--fmax", help="Highest pitch in Hz.")]
-
-DecoderOpt = Annotated[Decoder, typer.Option("--decoder", help="How bins become pitch.")]
-
 BatchSizeOpt = Annotated[
     int, typer.Option("--batch-size", help="Frames per network batch (memory, not results).")
-]
-
-ResamplerOpt = Annotated[
-    Resampler,
-    typer.Option("--resampler", help="To 16 kHz: resampy (torchcrepe's, exact parity) or soxr (faster)."),
-]
-
-PeriodicityThresholdOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--periodicity-threshold",
-        help="Frames with periodicity below this are unvoiced: frequency 0 in the CSV (the .pt keeps the "
-        "decoded pitch and a voiced mask). RVC uses 0.1.",
-    ),
 ]
 
 SilenceOpt = Annotated[
@@ -111,16 +87,6 @@ SilenceOpt = Annotated[
         help="Periodicity 0 where the A-weighted loudness is below this many dB (torchcrepe's "
         "threshold.Silence; so-vits-svc uses -60). Reads each file twice.",
     ),
-]
-
-MedianFilterOpt = Annotated[
-    int | None,
-    typer.Option("--median-filter", help="Median filter of this many frames (odd) on the periodicity."),
-]
-
-MeanFilterOpt = Annotated[
-    int | None,
-    typer.Option("--mean-filter", help="Mean filter of this many frames (odd) on the voiced pitch."),
 ]
 
 PlotOpt = Annotated[

@@ -8,30 +8,26 @@ from typing import Annotated
 import typer
 
 from crepetool import names
-from crepetool.cli._common import (
+from crepetool.cli.options import (
     ContextOpt,
     Decoder,
+    DecoderOpt,
     DereverbDelayOpt,
     DereverbOpt,
     DereverbTapsOpt,
     DeviceOpt,
-    Resampler,
-    choices,
-)
-from crepetool.cli.predict import (
-    DecoderOpt,
     FmaxOpt,
     FminOpt,
     MeanFilterOpt,
     MedianFilterOpt,
     PeriodicityThresholdOpt,
+    Resampler,
     ResamplerOpt,
+    SampleFormat,
     StepSizeOpt,
     WeightsOpt,
 )
 from crepetool.units import SAMPLE_RATE
-
-SampleFormat = choices("SampleFormat", names.SAMPLE_FORMATS)
 
 
 def stream_command(

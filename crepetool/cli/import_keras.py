@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from crepetool.cli._common import OutputOpt, OverwriteOpt, weights_output
+from crepetool.cli.destination import weights_output
+from crepetool.cli.options import OutputOpt, OverwriteOpt
 from crepetool.cli.output import Output
 
 

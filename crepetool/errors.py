@@ -7,6 +7,7 @@ wrong with what the user gave: arguments, input files, an output that exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -49,3 +50,13 @@ def check_input_file(path: Path, kind: str, error: type[UserInputError]) -> None
         raise error(f"{path}: cannot read ({exc.strerror})") from exc
     if size == 0:
         raise error(f"{path}: empty file")
+
+
+def check_choice(what: str, value: str, choices: Iterable[str], option: str | None = None) -> None:
+    """Raise UserInputError unless ``value`` is one of ``choices``: the one "unknown X (choose
+    from ...)" of every option set. ``what`` names the kind of value; ``option`` the CLI option
+    that takes it, to begin the line."""
+    known = tuple(choices)
+    if value not in known:
+        where = f"{option}: " if option else ""
+        raise UserInputError(f"{where}unknown {what} {value!r} (choose from {', '.join(known)})")

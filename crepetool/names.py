@@ -51,8 +51,6 @@ VITERBI, WEIGHTED_ARGMAX, ARGMAX = "viterbi", "weighted-argmax", "argmax"
 #: torchcrepe's own Viterbi, for exact reproduction (refused where it fails: decode.check_torchcrepe_viterbi).
 TORCHCREPE_VITERBI = "viterbi-torchcrepe"
 DECODERS: tuple[str, ...] = (VITERBI, WEIGHTED_ARGMAX, ARGMAX, TORCHCREPE_VITERBI)
-#: The decoders that decide each frame alone (no look-ahead).
-PER_FRAME_DECODERS: tuple[str, ...] = (WEIGHTED_ARGMAX, ARGMAX)
 DEFAULT_DECODER = VITERBI
 #: Channel importance criteria of pruning (crepetool.training.pruning.CRITERIA).
 CRITERIA: tuple[str, ...] = ("l1", "l2", "bn", "random")

@@ -14,6 +14,7 @@ matplotlib = pytest.importorskip(
 )
 
 from crepetool.prediction import plotting, predict  # noqa: E402  (after the skip: it is matplotlib's module)
+from crepetool.units import frequency_to_bins  # noqa: E402
 
 
 def _tone(path: Path, f0: float, seconds: float = 2.0, rate: int = 16000) -> Path:
@@ -42,7 +43,7 @@ def test_the_pitch_line_is_drawn_at_the_pitch(tmp_path: Path, f0: float) -> None
     image = matplotlib.image.imread(tmp_path / "tone.png")
     assert image.shape[:2] == (500, 1000)
     top = figure.axes[0]
-    x, y = top.transData.transform((1.5, float(plotting.frequency_to_bin(f0))))
+    x, y = top.transData.transform((1.5, float(frequency_to_bins(f0))))
     rows = _pitch_pixels(image, int(x + 0.5))
     assert rows.size, "no pitch line at 1.5 s"
     assert abs(np.median(rows) - (image.shape[0] - y)) <= 3  # the line sits on the tone's f0

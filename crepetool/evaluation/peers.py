@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from crepetool.errors import UserInputError
+from crepetool.errors import UserInputError, check_choice
 from crepetool.units import SAMPLE_RATE
 
 #: name -> (module to import, pip package)
@@ -36,8 +36,7 @@ def parse(text: str | None) -> list[str]:
     """``"swift-f0,pesto"`` as names, each checked (UserInputError for an unknown one)."""
     names = [n.strip() for n in (text or "").split(",") if n.strip()]
     for name in names:
-        if name not in PEERS:
-            raise UserInputError(f"--peers: unknown tracker {name!r} (choose from {', '.join(PEERS)})")
+        check_choice("tracker", name, PEERS, "--peers")
     return names
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crepetool.errors import check_choice
 from crepetool.names import DEFAULT_HOP
 from crepetool.prediction.framing import frame_count
 from crepetool.units import SAMPLE_RATE
@@ -50,8 +51,7 @@ def harmonic(
 
     ``unvoiced=(a, b)`` silences the tone from a to b seconds (noise stays, if any).
     """
-    if timbre not in TIMBRES:
-        raise ValueError(f"unknown timbre {timbre!r} (choose from {', '.join(TIMBRES)})")
+    check_choice("timbre", timbre, TIMBRES)
     rng = np.random.default_rng(seed)
     samples = int(seconds * SAMPLE_RATE)
     t = np.arange(samples) / SAMPLE_RATE

@@ -80,20 +80,23 @@ _CL = torch.channels_last
 #: see :func:`default_layout`.
 LAYOUTS = ("cl", "ncl")
 
-def default_conv() -> str:
-    """``auto`` unless ``CREPETOOL_CONV=auto|direct|transform`` says otherwise."""
+def env_choice(variable: str, choices: tuple[str, ...]) -> str | None:
+    """The value of environment ``variable`` when it is one of ``choices`` (case and spaces
+    ignored), else None: the one reader of the ``CREPETOOL_*`` performance switches."""
     import os
 
-    chosen = os.environ.get(CONV_ENV, "").strip().lower()
-    return chosen if chosen in CONV_MODES else DEFAULT_CONV
+    chosen = os.environ.get(variable, "").strip().lower()
+    return chosen if chosen in choices else None
+
+
+def default_conv() -> str:
+    """``auto`` unless ``CREPETOOL_CONV=auto|direct|transform`` says otherwise."""
+    return env_choice(CONV_ENV, CONV_MODES) or DEFAULT_CONV
 
 
 def default_conv1() -> str:
     """``shared`` unless ``CREPETOOL_CONV1=shared|frame`` says otherwise."""
-    import os
-
-    chosen = os.environ.get(CONV1_ENV, "").strip().lower()
-    return chosen if chosen in CONV1_MODES else DEFAULT_CONV1
+    return env_choice(CONV1_ENV, CONV1_MODES) or DEFAULT_CONV1
 
 
 def default_layout(device: str | torch.device | None = None) -> str:
@@ -103,10 +106,8 @@ def default_layout(device: str | torch.device | None = None) -> str:
     (docs/history.md); it is also the choice for a CPU where it measures faster
     (``benchmarks/predict.py`` prints both).
     """
-    import os
-
-    chosen = os.environ.get(LAYOUT_ENV, "").strip().lower()
-    if chosen in LAYOUTS:
+    chosen = env_choice(LAYOUT_ENV, LAYOUTS)
+    if chosen is not None:
         return chosen
     return "ncl" if device is not None and torch.device(device).type == "cuda" else "cl"
 

@@ -9,7 +9,7 @@ from crepetool.network import context
 from crepetool.network.presets import KERNEL_SIZES, LAYER_NAMES, preset_name
 from crepetool.network.provenance import Provenance
 from crepetool.network.resolver import source_of, teacher_of, weights_of
-from crepetool.network.weights import Weights
+from crepetool.network.weights import Weights, parameter_count
 
 
 def describe(weights: str | Path | Weights) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def describe(weights: str | Path | Weights) -> dict[str, Any]:
     layers: list[dict[str, Any]] = []
     for name, kernel in zip(LAYER_NAMES, KERNEL_SIZES):
         weight = sd[f"{name}.weight"]
-        count = sum(sd[f"{name}{part}"].numel() for part in (".weight", ".bias", "_BN.weight", "_BN.bias"))
+        count = parameter_count({k: v for k, v in sd.items() if k.startswith((f"{name}.", f"{name}_BN."))})
         layers.append(
             {
                 "name": name,
@@ -44,7 +44,7 @@ def describe(weights: str | Path | Weights) -> dict[str, Any]:
             "name": "classifier",
             "in_features": classifier.size(1),
             "out_features": classifier.size(0),
-            "parameters": classifier.numel() + sd["classifier.bias"].numel(),
+            "parameters": parameter_count({k: v for k, v in sd.items() if k.startswith("classifier.")}),
         }
     )
     buffers = sum(
@@ -58,7 +58,7 @@ def describe(weights: str | Path | Weights) -> dict[str, Any]:
         "capacity": w.capacity,
         "preset": preset_name(w.capacity),
         "layers": layers,
-        "parameters": sum(layer["parameters"] for layer in layers),
+        "parameters": parameter_count(sd),
         "buffers": buffers,
         "source": _record(source_of(w)),
         "teacher": _record(teacher_of(w)),

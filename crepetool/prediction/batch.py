@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from crepetool.atomic import check_folder, sweep
-from crepetool.errors import UserInputError
+from crepetool.errors import UserInputError, check_choice
 from crepetool.names import ENGINES, FORMATS, PLOT_FORMAT
 from crepetool.network.loading import prepared, resolve_device
 from crepetool.network.resolver import weights_of
@@ -170,8 +170,7 @@ def predict_files(
         from crepetool.prediction.plotting import require_matplotlib
 
         require_matplotlib()
-    if engine not in ENGINES:
-        raise UserInputError(f"--engine: unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    check_choice("engine", engine, ENGINES, "--engine")
     loaded = weights_of(weights)
     resolve_device(options.device)  # a bad device is refused before any work
     out_dir = Path(output_dir) if output_dir is not None else None

@@ -18,13 +18,15 @@ banded: each state looks at its 23 reachable predecessors, not 360.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from crepetool.errors import UserInputError
+from crepetool.errors import UserInputError, check_choice
 from crepetool.names import (
     ARGMAX,
     DEFAULT_DECODER,
@@ -167,10 +169,30 @@ def viterbi_path(log_emissions: np.ndarray) -> np.ndarray:
     score = log_emissions[0].copy()
     for t in range(1, frames):
         score, pointers[t] = step(score, log_emissions[t])
-    path = np.empty(frames, dtype=np.int64)
-    path[-1] = int(score.argmax())
-    for t in range(frames - 1, 0, -1):
-        path[t - 1] = path[t] + int(pointers[t, path[t]]) - REACH
+    return trace_back(pointers[1:], int(score.argmax()))
+
+
+def traced(pointers: Sequence[np.ndarray], states: Any) -> Iterator[tuple[int, Any]]:
+    """Walk paths back from their last frame: the one back-trace of every Viterbi here.
+
+    ``pointers[t]`` holds each state's best predecessor offset (0..22) in frame ``t + 1``;
+    ``states`` is the state of the last frame (``len(pointers)``) of one path (an int) or of many
+    (an int ndarray). Yields ``(t, states at frame t)`` for ``t`` from ``len(pointers) - 1`` down
+    to 0.
+    """
+    for t in range(len(pointers) - 1, -1, -1):
+        row = pointers[t]
+        states = states + (row[states].astype(np.int64) if isinstance(states, np.ndarray) else int(row[states])) - REACH
+        yield t, states
+
+
+def trace_back(pointers: Sequence[np.ndarray], state: int) -> np.ndarray:
+    """The states of frames ``0..len(pointers)`` on the path ending at ``state`` (see :func:`traced`),
+    ndarray [shape=(len(pointers) + 1,)], int64."""
+    path = np.empty(len(pointers) + 1, dtype=np.int64)
+    path[-1] = state
+    for t, previous in traced(pointers, state):
+        path[t] = previous
     return path
 
 
@@ -191,11 +213,26 @@ def viterbi_torchcrepe(probabilities: torch.Tensor, lo: int, hi: int) -> Decoded
     return bins, cents_to_frequency(bins_to_cents(bins)).float()
 
 
-DECODERS: dict[str, Callable[[torch.Tensor, int, int], Decoded]] = {
-    VITERBI: viterbi,
-    WEIGHTED_ARGMAX: weighted_argmax,
-    ARGMAX: argmax,
-    TORCHCREPE_VITERBI: viterbi_torchcrepe,
+@dataclasses.dataclass(frozen=True)
+class Decoder:
+    """One way from bin probabilities to pitch, and how it can decide as probabilities arrive.
+
+    ``online`` is how the pipeline and the stream run it (:mod:`crepetool.prediction.online`):
+    ``"frame"``: each frame from its own probabilities, at once; ``"path"``: crepetool's Viterbi,
+    a frame decided once every surviving path passes through it; ``"whole"``: only with the whole
+    recording (at its end).
+    """
+
+    decode: Callable[[torch.Tensor, int, int], Decoded]
+    online: Literal["frame", "path", "whole"]
+
+
+#: Every decoder, by its name in :data:`crepetool.names.DECODERS`: adding one is one entry here.
+DECODERS: dict[str, Decoder] = {
+    VITERBI: Decoder(viterbi, "path"),
+    WEIGHTED_ARGMAX: Decoder(weighted_argmax, "frame"),
+    ARGMAX: Decoder(argmax, "frame"),
+    TORCHCREPE_VITERBI: Decoder(viterbi_torchcrepe, "whole"),
 }
 
 
@@ -214,11 +251,10 @@ def decode(
         pitch (Tensor [shape=(frames,)]) in Hz, periodicity (Tensor [shape=(frames,)]):
         the probability at the decoded bin.
     """
-    if decoder not in DECODERS:
-        raise ValueError(f"unknown decoder {decoder!r} (choose from {', '.join(DECODERS)})")
+    check_choice("decoder", decoder, DECODERS, "--decoder")
     if decoder == TORCHCREPE_VITERBI:
         check_torchcrepe_viterbi(fmin, fmax)
     lo, hi = bin_range(fmin, fmax)
-    bins, pitch = DECODERS[decoder](probabilities, lo, hi)
+    bins, pitch = DECODERS[decoder].decode(probabilities, lo, hi)
     periodicity = probabilities.gather(1, bins[:, None]).squeeze(1)
     return pitch, periodicity

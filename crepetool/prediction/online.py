@@ -14,8 +14,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from crepetool.names import PER_FRAME_DECODERS, VITERBI
-from crepetool.prediction.decode import REACH, ViterbiStep, bin_range, decode, local_average
+from crepetool.errors import check_choice
+from crepetool.prediction.decode import (
+    DECODERS,
+    ViterbiStep,
+    bin_range,
+    decode,
+    local_average,
+    trace_back,
+    traced,
+)
 
 #: Frames between attempts to decide the online Viterbi's undecided stretch.
 CHECK_EVERY = 32
@@ -59,20 +67,15 @@ class OnlineViterbi:
 
     def _decide(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Trace every state's path back; the frames before they all meet are final."""
-        current = np.arange(self.states)
-        for t in range(len(self._pointers) - 1, -1, -1):
-            current = current + self._pointers[t][current].astype(np.int64) - REACH
-            if (current == current[0]).all():
-                # frame t (buffer index t) is at state current[0] on every path: decide 0..t
-                return self._emit(t, int(current[0]))
+        for t, states in traced(self._pointers, np.arange(self.states)):
+            if (states == states[0]).all():
+                # frame t (buffer index t) is at state states[0] on every path: decide 0..t
+                return self._emit(t, int(states[0]))
         return _empty()
 
     def _emit(self, last: int, state: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Decide buffer frames 0..last, the frame ``last`` being at ``state``."""
-        path = np.empty(last + 1, dtype=np.int64)
-        path[last] = state
-        for t in range(last, 0, -1):
-            path[t - 1] = path[t] + int(self._pointers[t - 1][path[t]]) - REACH
+        path = trace_back(self._pointers[:last], state)
         rows = torch.stack(self._probabilities[: last + 1])
         del self._probabilities[: last + 1]
         del self._pointers[: last + 1]
@@ -98,27 +101,34 @@ class OnlineViterbi:
         count = min(count, len(self._probabilities))
         if count <= 0 or self._score is None:
             return _empty()
-        state = int(self._score.argmax())
-        for t in range(len(self._pointers) - 1, count - 2, -1):  # back to buffer frame count - 1
-            state = state + int(self._pointers[t][state]) - REACH
+        # the best path's state at buffer frame count - 1, traced back from the newest frame
+        state = int(trace_back(self._pointers[count - 1 :], int(self._score.argmax()))[0])
         return self._emit(count - 1, state)
 
 
-class FrameDecoder:
-    """Per-frame decoders (argmax, weighted-argmax) need no look-ahead; the rest of the
-    decoders (``viterbi-torchcrepe``) see the whole recording at :meth:`finish`."""
+class PerFrameDecoder:
+    """A decoder whose :attr:`Decoder.online` is ``"frame"``: each pushed frame decided at once."""
+
+    def __init__(self, fmin: float, fmax: float, decoder: str) -> None:
+        self.fmin, self.fmax, self.decoder = fmin, fmax, decoder
+
+    def push(self, probabilities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not probabilities.numel():
+            return _empty()
+        return decode(probabilities, self.fmin, self.fmax, self.decoder)
+
+    def finish(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return _empty()
+
+
+class WholeRecordingDecoder:
+    """A decoder whose :attr:`Decoder.online` is ``"whole"``: every frame decided at :meth:`finish`."""
 
     def __init__(self, fmin: float, fmax: float, decoder: str) -> None:
         self.fmin, self.fmax, self.decoder = fmin, fmax, decoder
         self._held: list[torch.Tensor] = []
 
     def push(self, probabilities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.decoder in PER_FRAME_DECODERS:
-            return (
-                decode(probabilities, self.fmin, self.fmax, self.decoder)
-                if probabilities.numel()
-                else _empty()
-            )
         self._held.append(probabilities)
         return _empty()
 
@@ -128,13 +138,17 @@ class FrameDecoder:
         return decode(torch.cat(self._held), self.fmin, self.fmax, self.decoder)
 
 
-def decoder_for(
-    fmin: float, fmax: float, decoder: str, check_every: int = CHECK_EVERY
-) -> OnlineViterbi | FrameDecoder:
-    """The online decoder of ``decoder``; ``check_every``: frames between the Viterbi's attempts."""
-    if decoder == VITERBI:
+OnlineDecoder = OnlineViterbi | PerFrameDecoder | WholeRecordingDecoder
+
+
+def decoder_for(fmin: float, fmax: float, decoder: str, check_every: int = CHECK_EVERY) -> OnlineDecoder:
+    """The online form of ``decoder``, as its :data:`~crepetool.prediction.decode.DECODERS` entry
+    declares; ``check_every``: frames between the Viterbi's attempts to decide."""
+    check_choice("decoder", decoder, DECODERS, "--decoder")
+    online = DECODERS[decoder].online
+    if online == "path":
         return OnlineViterbi(fmin, fmax, check_every)
-    return FrameDecoder(fmin, fmax, decoder)
+    return PerFrameDecoder(fmin, fmax, decoder) if online == "frame" else WholeRecordingDecoder(fmin, fmax, decoder)
 
 
 def _empty() -> tuple[torch.Tensor, torch.Tensor]:

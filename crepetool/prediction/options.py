@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from crepetool.errors import UserInputError
+from crepetool.errors import UserInputError, check_choice
 from crepetool.names import (
     CONTEXT_HOP,
     CONV_MODES,
@@ -99,20 +99,11 @@ class PredictOptions:
             raise UserInputError(f"--step-size: step size must be positive, not {self.step_size}")
         if self.batch_size < 1:
             raise UserInputError(f"--batch-size: batch size must be at least 1, not {self.batch_size}")
-        if self.precision not in PRECISIONS:
-            raise UserInputError(
-                f"--precision: unknown precision {self.precision!r} (choose from {', '.join(PRECISIONS)})"
-            )
-        if self.conv is not None and self.conv not in CONV_MODES:
-            raise UserInputError(f"--conv: unknown mode {self.conv!r} (choose from {', '.join(CONV_MODES)})")
-        if self.resampler not in RESAMPLERS:
-            raise UserInputError(
-                f"--resampler: unknown resampler {self.resampler!r} (choose from {', '.join(RESAMPLERS)})"
-            )
-        if self.decoder not in DECODERS:
-            raise UserInputError(
-                f"--decoder: unknown decoder {self.decoder!r} (choose from {', '.join(DECODERS)})"
-            )
+        check_choice("precision", self.precision, PRECISIONS, "--precision")
+        if self.conv is not None:
+            check_choice("mode", self.conv, CONV_MODES, "--conv")
+        check_choice("resampler", self.resampler, RESAMPLERS, "--resampler")
+        check_choice("decoder", self.decoder, DECODERS, "--decoder")
         if self.decoder == TORCHCREPE_VITERBI:
             check_torchcrepe_viterbi(self.fmin, self.fmax)
         self.dereverb_settings  # noqa: B018 (built to be checked: Settings refuses bad taps and delay)

@@ -34,11 +34,6 @@ def require_matplotlib() -> None:
         raise UserInputError("--plot needs matplotlib: pip install 'crepetool[plot]'") from None
 
 
-def frequency_to_bin(frequency: np.ndarray | float) -> np.ndarray:
-    """Fractional CREPE bin of a frequency in Hz (bin 0 is 32.7 Hz, 20 cents a bin)."""
-    return frequency_to_bins(np.maximum(np.asarray(frequency, dtype=np.float64), 1e-6))
-
-
 class TrackPicture:
     """Collects a recording's decided frames into at most :data:`COLUMNS` columns.
 
@@ -97,8 +92,8 @@ class TrackPicture:
         times = (np.arange(self.columns) + 0.5) * duration / self.columns
         shown = np.where(np.isfinite(self.pitch) & (self.periodicity >= threshold), self.pitch, np.nan)
         # thin and translucent: the salience ridge under the decoded pitch stays visible
-        top.plot(times, frequency_to_bin(shown), color=PITCH_COLOUR, linewidth=0.9, alpha=0.85, label="pitch")
-        top.set_yticks([float(frequency_to_bin(f)) for f in TICKS_HZ], [f"{f:g}" for f in TICKS_HZ])
+        top.plot(times, frequency_to_bins(shown), color=PITCH_COLOUR, linewidth=0.9, alpha=0.85, label="pitch")
+        top.set_yticks([float(frequency_to_bins(f)) for f in TICKS_HZ], [f"{f:g}" for f in TICKS_HZ])
         top.grid(axis="y", color="white", alpha=0.15, linewidth=0.6)
         top.set_ylim(-0.5, 359.5)
         top.set_ylabel("pitch (Hz)")

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from crepetool.errors import check_choice
 from crepetool.names import DEFAULT_RESAMPLER, RESAMPLERS
 from crepetool.units import SAMPLE_RATE
 
@@ -43,8 +44,7 @@ class BlockResampler:
     """
 
     def __init__(self, rate: int, length: int | None, method: str = DEFAULT_RESAMPLER) -> None:
-        if method not in RESAMPLERS:
-            raise ValueError(f"unknown resampler {method!r} (choose from {', '.join(RESAMPLERS)})")
+        check_choice("resampler", method, RESAMPLERS, "--resampler")
         self.rate, self.length, self.method = rate, length, method
         self.total = None if length is None else resampled_length(length, rate)
         self.pushed = 0  # input samples pushed so far

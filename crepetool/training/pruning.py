@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from crepetool.errors import UserInputError
+from crepetool.errors import UserInputError, check_choice
 from crepetool.network.presets import (
     CLASSIFIER_TIME_STEPS,
     LAYER_NAMES,
@@ -73,8 +73,7 @@ CRITERIA: dict[str, Callable[..., Criterion] | Criterion] = {
 
 def get_criterion(name: str, seed: int = 0) -> Criterion:
     """The criterion called ``name`` (``l1``, ``l2``, ``bn``, ``random``)."""
-    if name not in CRITERIA:
-        raise UserInputError(f"unknown criterion {name!r} (choose from {', '.join(CRITERIA)})")
+    check_choice("criterion", name, CRITERIA, "--criterion")
     return random_importance(seed) if name == "random" else CRITERIA[name]  # type: ignore[return-value]
 
 

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from crepetool.errors import UserInputError
+from crepetool.errors import UserInputError, check_choice
 from crepetool.names import AUTO, RECOVERY_METHODS, STEPS_SCHEDULE
 from crepetool.network.presets import MODULE_NAMES
 from crepetool.network.resolver import source_of
@@ -91,8 +91,7 @@ class RecoveryOptions:
     conv: str | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in RECOVERY_METHODS:
-            raise UserInputError(f"--recover: unknown recovery {self.method!r} (choose from {', '.join(RECOVERY_METHODS)})")
+        check_choice("recovery", self.method, RECOVERY_METHODS, "--recover")
         if self.bleed_share is not None and not 0.0 <= self.bleed_share <= 1.0:
             raise UserInputError(f"--bleed: the share {self.bleed_share} is not between 0 and 1")
         if self.steps is not None and self.steps < 1:

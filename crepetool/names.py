@@ -106,7 +106,7 @@ DEFAULT_SAMPLE_FORMAT = "s16le"
 #: Resamplers to 16 kHz: resampy (torchcrepe's, for parity) or soxr (much faster).
 RESAMPLERS: tuple[str, ...] = ("resampy", "soxr")
 DEFAULT_RESAMPLER = "resampy"
-#: Output formats of predict (crepetool.prediction.outputs.WRITERS): NAME.f0.csv, NAME.f0.pt, NAME.activation.npy.
+#: Output formats of predict (crepetool.prediction.outputs.FORMATS): NAME.f0.csv, NAME.f0.pt, NAME.activation.npy.
 FORMATS: tuple[str, ...] = ("csv", "pt", "npy")
 #: ``predict --plot``: NAME.f0.png, an output like the formats above (crepetool.prediction.plotting).
 PLOT_FORMAT = "png"

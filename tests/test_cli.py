@@ -100,7 +100,7 @@ def test_every_cli_choice_list_is_the_librarys() -> None:
 
     assert _choices("predict", "decoder") == tuple(decode.DECODERS) == names.DECODERS
     assert _choices("predict", "format") == names.FORMATS
-    assert tuple(outputs.WRITERS) == (*names.FORMATS, names.PLOT_FORMAT)  # --plot adds the picture
+    assert tuple(outputs.FORMATS) == (*names.FORMATS, names.PLOT_FORMAT)  # --plot adds the picture
     assert _choices("predict", "resampler") == names.RESAMPLERS
     assert _choices("predict", "engine") == names.ENGINES
     assert _choices("predict", "conv") == names.CONV_MODES

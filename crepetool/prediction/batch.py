@@ -18,13 +18,13 @@ from typing import Any
 
 from crepetool.atomic import check_folder, sweep
 from crepetool.errors import UserInputError, check_choice
-from crepetool.names import ENGINES, FORMATS, PLOT_FORMAT
+from crepetool.names import ENGINES
 from crepetool.network.loading import prepared, resolve_device
 from crepetool.network.resolver import weights_of
 from crepetool.network.weights import Weights
 from crepetool.prediction import audio as audio_io
 from crepetool.prediction.options import PredictOptions
-from crepetool.prediction.outputs import output_name
+from crepetool.prediction.outputs import FORMATS, output_name
 from crepetool.prediction.pipeline import estimate_frames
 from crepetool.prediction.runner import FileResult, Job, model_info, run_job
 
@@ -108,7 +108,7 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
 
 
 def output_paths(inputs: Sequence[Path], formats: Sequence[str], output_dir: Path | None) -> list[list[Path]]:
-    """Output files of each input, in ``formats`` order (names: :data:`crepetool.prediction.outputs.SUFFIXES`)."""
+    """Output files of each input, in ``formats`` order (names: :data:`crepetool.prediction.outputs.FORMATS`)."""
     if output_dir is not None:
         resolved = [p.resolve() for p in inputs]
         root = Path(os.path.commonpath([p.parent for p in resolved])) if resolved else Path(".")
@@ -164,12 +164,12 @@ def predict_files(
     """
     options = (options or PredictOptions()).replace(**changes)
     formats = list(dict.fromkeys(formats))
-    if not formats or any(f not in (*FORMATS, PLOT_FORMAT) for f in formats):
-        raise UserInputError(f"formats must be among {', '.join(FORMATS)} (and {PLOT_FORMAT}), got {formats}")
-    if PLOT_FORMAT in formats:
-        from crepetool.prediction.plotting import require_matplotlib
-
-        require_matplotlib()
+    if not formats:
+        raise UserInputError("formats: give at least one output format")
+    for fmt in formats:
+        check_choice("format", fmt, FORMATS, "--format")
+        if FORMATS[fmt].needs is not None:
+            FORMATS[fmt].needs()  # an optional extra, before any work
     check_choice("engine", engine, ENGINES, "--engine")
     loaded = weights_of(weights)
     resolve_device(options.device)  # a bad device is refused before any work

@@ -15,18 +15,19 @@ whole file was written.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
 
 from crepetool.atomic import atomic_path
+from crepetool.names import PLOT_FORMAT
 from crepetool.units import PITCH_BINS
 
-#: File name ending of each format.
-SUFFIXES: dict[str, str] = {"csv": ".f0.csv", "pt": ".f0.pt", "npy": ".activation.npy", "png": ".f0.png"}
 CSV_HEADER = "time,frequency,confidence"
 CSV_FORMAT = ("%.3f", "%.3f", "%.6f")
 #: The activation file's dtype: float32, little-endian, as np.save writes it on every CPU in use.
@@ -46,7 +47,7 @@ class Writer(Protocol):
 
 
 def output_name(stem: str, fmt: str) -> str:
-    return stem + SUFFIXES[fmt]
+    return stem + FORMATS[fmt].suffix
 
 
 def csv_rows(
@@ -146,7 +147,37 @@ def _plot_writer(path: Path, frames: int, step: float, meta: dict[str, Any]) -> 
     return PlotWriter(path, frames, step, meta)
 
 
-WRITERS: dict[str, Any] = {"csv": CsvWriter, "pt": PtWriter, "npy": NpyWriter, "png": _plot_writer}
+def _require_matplotlib() -> None:
+    from crepetool.prediction.plotting import require_matplotlib
+
+    require_matplotlib()
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputFormat:
+    """One output of ``predict``: its file name ending, its writer, and what it needs.
+
+    ``voicing`` says how it meets the voicing options (threshold, silence, filters), which see the
+    whole track: ``"waits"`` (rows are written once the voiced track is known), ``"redraws"``
+    (written as frames come; its ``retrack(pitch, periodicity, voiced)`` gets the voiced track at
+    the end) or ``"ignores"`` (what it holds does not depend on voicing). ``needs`` is checked
+    before any work (an optional extra).
+    """
+
+    suffix: str
+    writer: Callable[[Path, int, float, dict[str, Any]], Writer]
+    voicing: Literal["waits", "redraws", "ignores"]
+    needs: Callable[[], None] | None = None
+
+
+#: Every output, by its name in :data:`crepetool.names.FORMATS` (and ``names.PLOT_FORMAT``):
+#: adding one is one entry here and its writer.
+FORMATS: dict[str, OutputFormat] = {
+    "csv": OutputFormat(".f0.csv", CsvWriter, "waits"),
+    "pt": OutputFormat(".f0.pt", PtWriter, "waits"),
+    "npy": OutputFormat(".activation.npy", NpyWriter, "ignores"),
+    PLOT_FORMAT: OutputFormat(".f0.png", _plot_writer, "redraws", _require_matplotlib),
+}
 
 
 @contextlib.contextmanager
@@ -156,7 +187,7 @@ def open_writers(
     """Writers for ``outputs`` ({format: final path}) on temporaries that ``stack`` renames into
     place when it closes without an error (and removes otherwise)."""
     writers = [
-        WRITERS[fmt](stack.enter_context(atomic_path(path)), frames, step, meta)
+        FORMATS[fmt].writer(stack.enter_context(atomic_path(path)), frames, step, meta)
         for fmt, path in outputs.items()
     ]
     try:

@@ -15,12 +15,11 @@ from typing import Any
 import torch
 
 from crepetool.errors import CrepetoolError
-from crepetool.names import PLOT_FORMAT
 from crepetool.network.resolver import source_of
 from crepetool.network.weights import Weights
 from crepetool.prediction import pipeline
 from crepetool.prediction.options import PredictOptions
-from crepetool.prediction.outputs import open_writers
+from crepetool.prediction.outputs import FORMATS, open_writers
 from crepetool.prediction.pipeline import Decided, Network, StreamInfo
 from crepetool.units import SAMPLE_RATE
 
@@ -91,7 +90,7 @@ def _stream_to_outputs(
     """Writers append decided rows as they come; with voicing options, csv and pt wait for the
     whole (output-sized) track, since smoothing sees it whole, and npy still streams."""
     path, outputs, voicing = job.input, job.outputs, options.voicing
-    waits = {fmt for fmt in outputs if voicing.active and fmt in ("csv", "pt")}
+    waits = {fmt for fmt in outputs if voicing.active and FORMATS[fmt].voicing == "waits"}
     reader = pipeline.reader_of(path)
     stream = pipeline.probe(reader, options)
     if on_start is not None:
@@ -102,9 +101,9 @@ def _stream_to_outputs(
         "context": options.uses_context(stream.hop),
         "dereverb": options.dereverb_record,
         "model": info,
+        "title": path.name,  # the picture's (each writer reads the keys it needs)
+        "voicing": voicing.active,
     }
-    if PLOT_FORMAT in outputs:  # only the picture reads these
-        meta = {**meta, "title": path.name, "voicing": voicing.active}
     with contextlib.ExitStack() as stack:
         opened = stack.enter_context(open_writers(outputs, stream.frames, stream.hop / SAMPLE_RATE, meta, stack))
         writers: dict[str, Any] = dict(zip(outputs, opened))
@@ -120,8 +119,9 @@ def _stream_to_outputs(
         pipeline.predict_stream(reader, model, options, sink, progress=on_frames)
         if waits:
             pitch, periodicity, voiced = pipeline.apply_voicing(pipeline.join(stream, held), options)
-            for fmt in waits:
-                writers[fmt].append(pitch, periodicity, None, voiced)
-            if PLOT_FORMAT in writers:
-                writers[PLOT_FORMAT].retrack(pitch, periodicity, voiced)
+            for fmt, writer in writers.items():
+                if fmt in waits:
+                    writer.append(pitch, periodicity, None, voiced)
+                elif FORMATS[fmt].voicing == "redraws":
+                    writer.retrack(pitch, periodicity, voiced)
     return stream

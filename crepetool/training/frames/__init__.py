@@ -6,14 +6,11 @@ with the f0 at its centre (0 when unvoiced), over CREPE's whole range. A batch f
 
     :mod:`.sources` (voices and instruments over a context before the window, on
     :mod:`.oscillators`; coloured noise for unvoiced frames) -> :mod:`.mixing` (a band from
-    :mod:`.accompaniment`, or other talkers, under a share of voiced frames; off by default)
+    :mod:`.accompaniment` under a share of voiced frames; off by default)
     -> :mod:`.chain` (rooms, telephone band, codecs, clipping, quiet takes, noise) ->
     :mod:`.draw` (the window cut out and normalised; :func:`targets` for its f0)
 
-The context (128 ms) carries a room's tail of earlier notes into the window; longer tails over
-earlier syllables (:func:`.sources.syllables`, :data:`.chain.HISTORY_SHARE`) and speech accents
-(:func:`.sources.accents`, :data:`.sources.ACCENT_SHARE`) are built and off: neither won on the
-real-voice set beyond the spread between seeds (docs/recovery.md).
+The context (128 ms) carries a room's tail of earlier notes into the window.
 """
 
 from crepetool.training.frames.draw import TARGET_CENTS, frames, targets

@@ -1,8 +1,7 @@
 """The recording chain users meet, applied to training frames: each degradation a small function
 of its own, each applied to a random share of frames (:data:`SHARES`) by :func:`degrade`.
 
-:func:`reverberate` (a room, RT60 0.2-1.0 s; :func:`room` with earlier speech ringing on into
-the window, off by default: :data:`HISTORY_SHARE`), :func:`band_limit` (telephone band),
+:func:`reverberate` (a room, RT60 0.2-1.0 s), :func:`band_limit` (telephone band),
 :func:`codec` (a lossy coder's dropped spectral detail), :func:`clip`, :func:`quantise` (a take
 at -50 dBFS in 16 bits) and :func:`add_noise` (white to brown and speech-shaped noise, -5 to 40
 dB SNR). Every function takes and gives Tensor [shape=(B, T)].
@@ -15,7 +14,7 @@ import math
 import torch
 
 from crepetool.training.frames.oscillators import chance, uniform
-from crepetool.training.frames.sources import CONTEXT, coloured_noise, syllables
+from crepetool.training.frames.sources import CONTEXT, coloured_noise
 from crepetool.units import SAMPLE_RATE
 
 #: Share of frames each degradation is applied to (independently).
@@ -27,11 +26,6 @@ SHARES = {
     "quiet": 0.05,
     "noise": 0.6,
 }
-#: Share of room rows that carry earlier speech (:func:`~crepetool.training.frames.sources.syllables`)
-#: into the window: a room rings for its RT60, over syllables at other pitches. Off by default: 0.8
-#: lost in rooms on the real-voice set, and the tail beyond the 128 ms context costs SwiftF0 as
-#: much as CREPE (``benchmarks/limits.py``, docs/recovery.md).
-HISTORY_SHARE = 0.0
 
 
 def room_response(rt60: torch.Tensor, generator: torch.Generator, length: int = CONTEXT) -> torch.Tensor:
@@ -113,41 +107,14 @@ def add_noise(audio: torch.Tensor, noise: torch.Tensor, snr_db: torch.Tensor) ->
     return audio + scale * noise
 
 
-def room(audio: torch.Tensor, history: torch.Tensor, rt60: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """``audio`` (Tensor [shape=(B, T)]) after ``history`` (Tensor [shape=(B, H)], the sound
-    before it), both through one room of ``rt60`` (Tensor [shape=(B, 1)], seconds): the room's
-    tail of the history rings on into ``audio``. Returns Tensor [shape=(B, T)]."""
-    extended = torch.cat([history, audio], dim=-1)
-    return reverberate(extended, room_response(rt60, generator, extended.size(-1)))[:, history.size(-1) :]
-
-
-def _rooms(audio: torch.Tensor, centre: torch.Tensor | None, rt60: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """:data:`SHARES` ``["room"]`` of the rows through a room, :data:`HISTORY_SHARE` of those
-    after earlier speech pitched around ``centre`` (synthesised for those rows alone: it is the
-    costliest part of a batch)."""
-    count = audio.size(0)
-    wet = reverberate(audio, room_response(rt60, generator))
-    rooms = chance(count, SHARES["room"], generator)
-    out = torch.where(rooms, wet, audio)
-    if HISTORY_SHARE == 0 or centre is None:  # (no draw when off: the frames stay those the default was measured on)
-        return out
-    picked = (rooms & chance(count, HISTORY_SHARE, generator))[:, 0].nonzero()[:, 0]
-    if picked.numel() == 0:
-        return out
-    history = syllables(centre[picked], generator)
-    return out.index_copy(0, picked, room(audio[picked], history, rt60[picked], generator))
-
-
-def degrade(audio: torch.Tensor, generator: torch.Generator, centre: torch.Tensor | None = None) -> torch.Tensor:
+def degrade(audio: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The recording chain, each stage on its share of rows (:data:`SHARES`): room, noise,
     band limit, codec, clipping, a quiet take. Tensor [shape=(B, T)] in and out.
-
-    ``centre`` (Tensor [shape=(B,)], Hz): the voice's f0, around which the earlier speech a room
-    carries (:data:`HISTORY_SHARE`) is pitched; None: no earlier speech.
     """
     count, length = audio.shape
     rt60 = uniform((count, 1), 0.2, 1.0, generator)
-    audio = _rooms(audio, centre, rt60, generator)
+    wet = reverberate(audio, room_response(rt60, generator))
+    audio = torch.where(chance(count, SHARES["room"], generator), wet, audio)
     # noise: a third of it at -5..10 dB SNR, the rest at 10..40
     snr = torch.where(
         chance(count, 1 / 3, generator),

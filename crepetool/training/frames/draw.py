@@ -36,9 +36,7 @@ def frames(
     bleed_share = mixing.BLEED_SHARE if bleed_share is None else bleed_share
     if bleed_share > 0:  # (no draw when off: the frames stay those the default was measured on)
         audio = mixing.accompany(audio, centre, voiced & chance(count, bleed_share, generator)[:, 0], generator)
-    if mixing.BABBLE_SHARE > 0:  # (likewise)
-        audio = mixing.babble(audio, voiced & chance(count, mixing.BABBLE_SHARE, generator)[:, 0], generator)
-    audio = normalise_frames(degrade(audio, generator, centre)[:, -WINDOW_SIZE:].clone())
+    audio = normalise_frames(degrade(audio, generator)[:, -WINDOW_SIZE:].clone())
     return audio, torch.where(voiced, centre, torch.zeros(count))
 
 

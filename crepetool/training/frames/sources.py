@@ -3,8 +3,7 @@ range, and coloured noise, each synthesised over :data:`CONTEXT` samples before 
 
 Voiced sources have a random spectral tilt, odd-only or weak-fundamental spectra, a random
 formant envelope (speech-like) or a flat one (instrument-like), glides, portamento, vibrato
-and note changes, onsets and offsets, breath noise; optionally speech accents (:func:`accents`)
-and earlier syllables for a room to carry (:func:`syllables`). Synthesis is a wavetable lookup (one period
+and note changes, onsets and offsets, breath noise. Synthesis is a wavetable lookup (one period
 per frame, built by an inverse FFT of the harmonic amplitudes), which costs O(samples) per frame
 instead of O(samples x harmonics).
 """
@@ -23,13 +22,6 @@ FMIN, FMAX = CREPE_RANGE_HZ
 MAX_HARMONICS = int(SAMPLE_RATE / 2 / FMIN)
 #: Samples synthesised before each window, for reverberation tails (128 ms).
 CONTEXT = 2048
-#: Earlier speech a room carries into the window (:func:`syllables`): 4 syllables of 160 ms.
-SYLLABLE = 2560
-SYLLABLES = 4
-#: Share of sources with an accent's rise and fall (:func:`accents`). Off by default: 0.3 gained
-#: 0.3 point in rooms on the real-voice set over three seeds, inside the spread between them, and
-#: lost 0.24 on the realistic set (docs/recovery.md).
-ACCENT_SHARE = 0.0
 
 
 def coloured_noise(count: int, length: int, generator: torch.Generator) -> torch.Tensor:
@@ -74,40 +66,22 @@ def _formant_gain(frequency: torch.Tensor, generator: torch.Generator) -> torch.
     return (levels[:, None, :] / (1 + distance**2)).sum(-1) + 0.01
 
 
-def accents(count: int, time: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Speech intonation in cents (Tensor [shape=(count, T)], 0 at ``time`` 0): on
-    :data:`ACCENT_SHARE` of the rows an accent's rise and fall (or a dip), 1-7 semitones over a
-    Gaussian of 30-120 ms standard deviation peaking within 100 ms of the window's centre, so the
-    window sees a peak, a fast rise or fall, or a curved glide (up to ~140 cents per 10 ms).
-    """
-    size = uniform((count, 1), 100, 700, generator) * torch.where(chance(count, 0.7, generator), 1.0, -1.0)
-    size = size * chance(count, ACCENT_SHARE, generator)
-    width = uniform((count, 1), 0.03, 0.12, generator)
-    peak = uniform((count, 1), -0.1, 0.1, generator)
-    return size * (torch.exp(-0.5 * ((time - peak) / width) ** 2) - torch.exp(-0.5 * (peak / width) ** 2))
-
-
 def sources(
     count: int,
     generator: torch.Generator,
     length: int = CONTEXT + WINDOW_SIZE,
-    speech_only: bool = False,
-    centre: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Harmonic sources whose f0 is known at sample ``length - 512`` (the window's centre).
 
     Returns audio (Tensor [shape=(count, length)], unit RMS, dry) and the centre f0
     (Tensor [shape=(count,)], Hz), drawn over CREPE's range: half log-uniform over
-    32-1,975 Hz, 35% in the speech range (60-450 Hz), 15% high (600-1,975 Hz);
-    ``speech_only``: all in the speech range (the same draws); ``centre`` (Tensor
-    [shape=(count,)], Hz): these f0 instead (the same draws).
+    32-1,975 Hz, 35% in the speech range (60-450 Hz), 15% high (600-1,975 Hz).
     """
     wide = torch.exp(uniform((count,), math.log(FMIN), math.log(FMAX), generator))
     speech = torch.exp(uniform((count,), math.log(60), math.log(450), generator))
     high = torch.exp(uniform((count,), math.log(600), math.log(FMAX), generator))
     pick = torch.rand(count, generator=generator)
-    if centre is None:
-        centre = speech if speech_only else torch.where(pick < 0.35, speech, torch.where(pick < 0.5, high, wide))
+    centre = torch.where(pick < 0.35, speech, torch.where(pick < 0.5, high, wide))
     # seconds from the centre: the window's centre is 0, the context lies before it
     time = (torch.arange(length) - (length - WINDOW_SIZE // 2)).float() / SAMPLE_RATE
     glide = uniform((count, 1), -1500, 1500, generator) * chance(count, 0.6, generator)
@@ -122,8 +96,6 @@ def sources(
     jump_at = uniform((count, 1), -0.15, 0.032, generator)
     jump = uniform((count, 1), -700, 700, generator) * chance(count, 0.25, generator)
     cents = cents + jump * ((time >= jump_at).float() - (jump_at <= 0).float())
-    if ACCENT_SHARE > 0:  # (no draw when off: the frames stay those the default was measured on)
-        cents = cents + accents(count, time, generator)
     f0_curve = centre[:, None] * torch.exp2(cents / 1200)  # [B, T], equals centre at time 0
     phase = 2 * math.pi * torch.cumsum(f0_curve.double(), dim=-1) / SAMPLE_RATE
     phase = (phase - phase[:, -WINDOW_SIZE // 2 :][:, :1]).float() + uniform(
@@ -163,24 +135,3 @@ def sources(
     audio = audio + level * _noise_above(cutoff, length, generator)
     breath = uniform((count, 1), 0, 0.3, generator) * chance(count, 0.3, generator)
     return audio + breath * coloured_noise(count, length, generator), centre
-
-
-def syllables(centre: torch.Tensor, generator: torch.Generator, count: int = SYLLABLES) -> torch.Tensor:
-    """Speech before the window: ``count`` syllables of :data:`SYLLABLE` samples each, every one at
-    its own pitch within 8 semitones of ``centre`` (Tensor [shape=(B,)], Hz), voiced for 50-90% of
-    its length with 20 ms ramps, and at its own level (0.3-1 of unit RMS). A room carries them into
-    the window (:func:`crepetool.training.frames.chain.degrade`).
-
-    Returns Tensor [shape=(B, count * SYLLABLE)], the last syllable ending where the window's
-    context starts.
-    """
-    rows = centre.size(0)
-    semitones = uniform((rows, count), -8.0, 8.0, generator)
-    pitch = (centre[:, None] * torch.exp2(semitones / 12)).clamp(FMIN, FMAX).reshape(-1)
-    audio, _ = sources(rows * count, generator, SYLLABLE, speech_only=True, centre=pitch)
-    time = torch.arange(SYLLABLE).float() / SAMPLE_RATE
-    voiced = uniform((rows * count, 1), 0.5, 0.9, generator) * SYLLABLE / SAMPLE_RATE
-    ramp = 0.02
-    envelope = (time / ramp).clamp(max=1) * ((voiced - time) / ramp).clamp(0, 1)
-    level = uniform((rows * count, 1), 0.3, 1.0, generator)
-    return (audio * envelope * level).reshape(rows, count * SYLLABLE)

@@ -102,9 +102,9 @@ def default_conv1() -> str:
 def default_layout(device: str | torch.device | None = None) -> str:
     """``cl`` on the CPU, ``ncl`` on CUDA, unless ``CREPETOOL_LAYOUT=cl|ncl`` says otherwise.
 
-    Results are the same either way (float rounding). ``ncl`` measured faster on CUDA
-    (docs/history.md); it is also the choice for a CPU where it measures faster
-    (``benchmarks/predict.py`` prints both).
+    Results are the same either way (float rounding). cuDNN runs conv1d on [batch, C, time]
+    without the relayouts channels-last needs, so ``ncl`` is faster on CUDA; it is also the
+    choice for a CPU where it measures faster (``benchmarks/predict.py`` prints both).
     """
     chosen = env_choice(LAYOUT_ENV, LAYOUTS)
     if chosen is not None:

@@ -7,7 +7,7 @@ classifier stay fp32. Batch norm must: ``full``'s conv2 running variance is past
 
 - On CPUs with AMX or AVX-512 BF16, bf16 through the model's channels-last layout runs
   oneDNN's AMX convolution; on CUDA, bf16 and fp16 run the same way. (Speed and accuracy
-  against fp32: docs/history.md, "On an AMX CPU and on a GPU".)
+  against fp32: docs/benchmarks.md.)
 - conv1 stays fp32: oneDNN's AMX convolution of the four phases (4 input channels, kernel
   128) was measured returning wrong values in bf16; it is ~10% of the multiply-adds.
 - Elsewhere (a CPU without bf16 units, fp16 on a CPU) the model runs fp32, with one

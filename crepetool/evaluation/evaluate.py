@@ -24,7 +24,7 @@ from crepetool.names import DEFAULT_PRECISION
 from crepetool.network.loading import load_model, resolve_device
 from crepetool.network.precision import with_precision
 from crepetool.network.resolver import weights_of
-from crepetool.network.weights import parameter_count
+from crepetool.network.weights import Weights, parameter_count
 from crepetool.prediction import predict
 from crepetool.prediction.framing import frame_count
 from crepetool.prediction.resampling import resample, resampled_length
@@ -52,7 +52,7 @@ class Item:
 
 
 def evaluate(
-    specs: list[str | Path],
+    weights: list[str | Path | Weights],
     audio_dir: str | Path | None = None,
     reference: str | Path = "full",
     device: str | None = None,
@@ -92,15 +92,15 @@ def evaluate(
         references = {item.name: _track(item, ref_model, {}) for item in items if item.truth is None}
     changes = {"context": context, "dereverb": dereverb}
     rows = []
-    for spec in specs:
-        weights = weights_of(spec)
-        model = with_precision(load_model(weights, resolved), precision)
+    for named in weights:
+        loaded = weights_of(named)
+        model = with_precision(load_model(loaded, resolved), precision)
         row = _score(items, functools.partial(_track, model=model, changes=changes), references, group_by)
         rows.append(
             {
-                "weights": str(spec),
-                "capacity": weights.capacity,
-                "parameters": parameter_count(weights.state_dict),
+                "weights": str(named),
+                "capacity": loaded.capacity,
+                "parameters": parameter_count(loaded.state_dict),
                 "precision": precision,
                 **changes,
                 **row,

@@ -85,30 +85,30 @@ class Report:
 
 
 def verify(
-    spec: str | Path | Weights,
+    weights: str | Path | Weights,
     min_accuracy: float = DEFAULT_MIN_ACCURACY,
     min_agreement: float | None = None,
     device: str | None = None,
     precision: str = DEFAULT_PRECISION,
 ) -> Report:
-    """Run every check. Raises WeightsError only when the file is not CREPE weights at all.
+    """Run every check. Raises WeightsError only when the file is not CREPE loaded at all.
 
     ``precision`` is the one the accuracy and agreement checks track at (``predict
     --precision``); structure, pitch, embedding and integration stay fp32.
     """
-    weights = weights_of(spec, require_finite=False)
+    loaded = weights_of(weights, require_finite=False)
     resolved = resolve_device(device)
     checks: list[Check] = []
-    bad = non_finite_keys(weights.state_dict)
+    bad = non_finite_keys(loaded.state_dict)
     checks.append(
         Check.of(
             "structure",
             not bad,
-            f"capacity {weights.capacity}/32, {len(weights.state_dict)} tensors",
+            f"capacity {loaded.capacity}/32, {len(loaded.state_dict)} tensors",
             f"NaN or infinite values in {', '.join(bad[:3])}" if bad else "keys, shapes and values valid",
         )
     )
-    model = load_model(weights.state_dict, resolved)
+    model = load_model(loaded.state_dict, resolved)
     tone = signals.harmonic(220.0, seconds=1.0, timbre="saw", seed=1)
     audio16k = torch.from_numpy(tone.audio).to(resolved)
     tone_probabilities = probabilities(model, audio16k, signals.HOP)  # one pass, decoded twice below
@@ -127,7 +127,7 @@ def verify(
     )
 
     embedding = _embed(model, audio16k)
-    c5 = weights.state_dict["conv5.weight"].size(0)
+    c5 = loaded.state_dict["conv5.weight"].size(0)
     expected = (1, 101, 32, 8 * c5 // 32)
     checks.append(
         Check.of(
@@ -139,9 +139,9 @@ def verify(
     )
     checks.append(_integration(model, tone, decode(tone_probabilities, decoder=WEIGHTED_ARGMAX), embedding))
 
-    checks += _accuracy_checks(weights, model, str(resolved), precision, min_accuracy, min_agreement)
+    checks += _accuracy_checks(loaded, model, str(resolved), precision, min_accuracy, min_agreement)
     checks.append(_context_check(model, min_accuracy))
-    return Report(weights.name if weights.path else str(spec), weights.capacity, checks)
+    return Report(loaded.name if loaded.path else str(weights), loaded.capacity, checks)
 
 
 def _accuracy_checks(

@@ -51,14 +51,14 @@ class Resolved:
 
 
 def resolve(
-    spec: str | Path | Weights, *, auto: Callable[[], Resolved] | None = None, require_finite: bool = True
+    weights: str | Path | Weights, *, auto: Callable[[], Resolved] | None = None, require_finite: bool = True
 ) -> Resolved:
-    """``spec`` by the module's rule; ``auto`` is the role's choice (None: ``auto`` is refused)."""
-    if isinstance(spec, Weights):
-        return Resolved(spec, spec.name)
-    name = str(spec)
-    if file_wins(spec):
-        return Resolved(load(spec, require_finite), name)
+    """``weights`` by the module's rule; ``auto`` is the role's choice (None: ``auto`` is refused)."""
+    if isinstance(weights, Weights):
+        return Resolved(weights, weights.name)
+    name = str(weights)
+    if file_wins(weights):
+        return Resolved(load(weights, require_finite), name)
     if name == AUTO:
         if auto is None:
             raise UserInputError(
@@ -67,30 +67,30 @@ def resolve(
         chosen = auto()
         return Resolved(chosen.weights, chosen.name, chosen_by=AUTO)
     if name in BUNDLED_MODELS:
-        weights = load(bundled_path(name), require_finite)
-        if not weights.metadata:
-            weights.metadata = {"capacity": weights.capacity, "source": {"name": name}}
-        return Resolved(weights, name)
+        bundled = load(bundled_path(name), require_finite)
+        if not bundled.metadata:
+            bundled.metadata = {"capacity": bundled.capacity, "source": {"name": name}}
+        return Resolved(bundled, name)
     if name.startswith(OFFICIAL_PREFIX) and name.removeprefix(OFFICIAL_PREFIX) in KERAS_MODELS:
         from crepetool.network.keras import import_keras
 
         return Resolved(import_keras(name.removeprefix(OFFICIAL_PREFIX)), name)
-    return Resolved(load(spec, require_finite), name)  # refuses a missing file, naming it
+    return Resolved(load(weights, require_finite), name)  # refuses a missing file, naming it
 
 
-def weights_of(spec: str | Path | Weights, require_finite: bool = True) -> Weights:
-    """``--weights``: the weights ``spec`` names (``auto`` is refused)."""
-    return resolve(spec, require_finite=require_finite).weights
+def weights_of(weights: str | Path | Weights, require_finite: bool = True) -> Weights:
+    """``--weights``: the weights that a name, a path or loaded weights stand for (``auto`` is refused)."""
+    return resolve(weights, require_finite=require_finite).weights
 
 
-def resolve_source(spec: str | Path | Weights, capacity: int) -> Resolved:
+def resolve_source(weights: str | Path | Weights, capacity: int) -> Resolved:
     """``--source``: what a cut to ``capacity`` starts from."""
-    return resolve(spec, auto=lambda: trained_source(capacity))
+    return resolve(weights, auto=lambda: trained_source(capacity))
 
 
-def resolve_teacher(spec: str | Path | Weights, student: Weights) -> Resolved:
+def resolve_teacher(weights: str | Path | Weights, student: Weights) -> Resolved:
     """``--teacher``: what teaches the cut ``student``."""
-    return resolve(spec, auto=lambda: default_teacher(student))
+    return resolve(weights, auto=lambda: default_teacher(student))
 
 
 def bundled_path(name: str) -> Path:
@@ -135,9 +135,9 @@ def trained_source(capacity: int) -> Resolved:
     for name in sorted(KERAS_MODELS, key=PRESETS.__getitem__):
         if PRESETS[name] < capacity:
             continue
-        spec = name if name in BUNDLED_MODELS else f"{OFFICIAL_PREFIX}{name}"
+        named = name if name in BUNDLED_MODELS else f"{OFFICIAL_PREFIX}{name}"
         try:
-            return resolve(spec)
+            return resolve(named)
         except UserInputError:  # package or h5py not installed: the next size up
             continue
     return resolve("full")  # unreachable: full is always bundled

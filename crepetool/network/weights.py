@@ -110,11 +110,11 @@ def non_finite_keys(state_dict: StateDict) -> list[str]:
     return [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
 
 
-def file_wins(spec: str | Path) -> bool:
-    """The one rule between a name and a path: an existing *file* named ``spec`` wins over a
+def file_wins(weights: str | Path) -> bool:
+    """The one rule between a name and a path: an existing *file* named ``weights`` wins over a
     built-in name (``full``, ``official-small``, ``tiny`` for ``import-keras``); a folder never
     shadows one (``-o full`` leaves a folder named ``full`` behind)."""
-    return Path(spec).is_file()
+    return Path(weights).is_file()
 
 
 def sha256(path: Path) -> str:
@@ -227,10 +227,10 @@ def save(
     return path
 
 
-def convert(source: Weights | str | Path, destination: str | Path, overwrite: bool = False) -> Path:
+def convert(weights: Weights | str | Path, destination: str | Path, overwrite: bool = False) -> Path:
     """``.pth`` <-> ``.safetensors``: every tensor identical, metadata kept."""
-    weights = source if isinstance(source, Weights) else load(source)
-    return save(weights, destination, overwrite=overwrite)
+    loaded = weights if isinstance(weights, Weights) else load(weights)
+    return save(loaded, destination, overwrite=overwrite)
 
 
 def parameter_count(state_dict: StateDict) -> int:

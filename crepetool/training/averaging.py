@@ -47,21 +47,21 @@ def average(state_dicts: Sequence[StateDict]) -> StateDict:
     return averaged
 
 
-def average_weights(models: Sequence[Weights]) -> Weights:
-    """:func:`average` of the state dicts of ``models``, which must be one cut (the same
+def average_weights(weights: Sequence[Weights]) -> Weights:
+    """:func:`average` of the state dicts of ``weights``, which must be one cut (the same
     capacity and kept channels), with the first's metadata and an ``averaged`` record of each
     model's recovery. Raises ``ValueError`` for models that are not one cut."""
-    if len(models) < 2:
+    if len(weights) < 2:
         raise ValueError("averaging needs two models or more")
-    first = models[0]
-    for model in models[1:]:
+    first = weights[0]
+    for model in weights[1:]:
         if model.capacity != first.capacity:
             raise ValueError(f"{model.name} is {model.capacity}/32 and {first.name} {first.capacity}/32")
         if model.metadata.get("kept_channels") != first.metadata.get("kept_channels"):
             raise ValueError(
                 f"{model.name} and {first.name} were cut differently (their kept channels differ)"
             )
-    state_dict = average([model.state_dict for model in models])
-    averaged: list[Any] = [model.metadata.get("recovery") for model in models]
+    state_dict = average([model.state_dict for model in weights])
+    averaged: list[Any] = [model.metadata.get("recovery") for model in weights]
     metadata = {**first.metadata, "recovery": {"method": "average", "averaged": averaged}}
     return Weights(state_dict, first.capacity, metadata, None, first.format)

@@ -27,7 +27,7 @@ from crepetool.prediction.outputs import write_prediction
 result = predict(sys.argv[1], weights=sys.argv[2])
 import torch
 write_prediction({"csv": __import__("pathlib").Path(sys.argv[3])}, result.pitch[0], result.periodicity[0],
-                 torch.zeros(result.pitch.numel(), 360), result.step_size, {})
+                 torch.zeros(result.pitch.numel(), 360), result.hop_seconds, {})
 """
 
 

@@ -322,7 +322,7 @@ def recovery_table(steps: int = 6) -> None:
     """Seconds a distillation step (64 frames: 32 fresh, labelled by the teacher, and 32 replayed)
     at K = 4, 8, 12, 16, from the source and with the teacher prune's defaults pick: every layer
     trained (direct, transformed), then ``recovery.FROZEN`` frozen three ways: conv1 recomputed
-    for every frame of every step (the path before ``SharedConv1``), once per fresh frame by
+    for every frame of every step (the path before ``InheritedConv1``), once per fresh frame by
     the student, and the default (the teacher's conv1 rows, where the student is a cut of it)."""
     from crepetool.network import resolver
     from crepetool.training import pruning, recovery
@@ -336,8 +336,8 @@ def recovery_table(steps: int = 6) -> None:
         " | transform / direct | default / direct | default / every frame |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    every_frame = (("SharedConv1", lambda student, teacher: None),)
-    once = (("shared_rows", lambda student, teacher: None),)
+    every_frame = (("InheritedConv1", lambda student, teacher: None),)
+    once = (("inherited_rows", lambda student, teacher: None),)
     for capacity in (4, 8, 12, 16):
         cut = pruning.prune("auto", capacity)
         chosen = resolver.default_teacher(cut)

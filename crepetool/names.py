@@ -52,11 +52,18 @@ VITERBI, WEIGHTED_ARGMAX, ARGMAX = "viterbi", "weighted-argmax", "argmax"
 TORCHCREPE_VITERBI = "viterbi-torchcrepe"
 DECODERS: tuple[str, ...] = (VITERBI, WEIGHTED_ARGMAX, ARGMAX, TORCHCREPE_VITERBI)
 DEFAULT_DECODER = VITERBI
-#: Channel importance criteria of pruning (crepetool.training.pruning.CRITERIA).
-CRITERIA: tuple[str, ...] = ("l1", "l2", "bn", "random")
+#: Other trackers ``evaluate --peers`` runs (crepetool.evaluation.peers.PEERS).
+SWIFT_F0, PESTO, FCPE = "swift-f0", "pesto", "fcpe"
+PEERS: tuple[str, ...] = (SWIFT_F0, PESTO, FCPE)
+#: Channel importance criteria of pruning (crepetool.training.pruning.CRITERIA); ``bn``: each channel's
+#: batch-norm scale (in code, BN_SCALE).
+BN_SCALE = "bn"
+CRITERIA: tuple[str, ...] = ("l1", "l2", BN_SCALE, "random")
 #: Recovery after pruning (crepetool.training.recovery.method_for): ``auto`` distils what a cut narrowed
-#: and keeps a source that was already K wide as trained.
-RECOVERY_METHODS: tuple[str, ...] = ("auto", "distill", "bn", "none")
+#: and keeps a source that was already K wide as trained; ``bn`` re-estimates the batch-norm
+#: statistics alone (in code, RECALIBRATE).
+DISTILL, RECALIBRATE, NO_RECOVERY = "distill", "bn", "none"
+RECOVERY_METHODS: tuple[str, ...] = ("auto", DISTILL, RECALIBRATE, NO_RECOVERY)
 #: Default distillation steps by capacity (crepetool.training.recovery.default_steps): (largest K,
 #: steps), the first row whose K is at least the model's. K = 5..15 are taught by official
 #: ``medium``, whose steps cost ~2/3 of ``full``'s; K = 9..15, cut from ``medium`` with conv1

@@ -14,7 +14,9 @@ import torch
 
 from crepetool.network.presets import LAYER_NAMES
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "torchcrepe"
+#: The repository's root.
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference" / "torchcrepe"
 
 
 def random_state_dict(capacity: int, seed: int = 0) -> dict[str, torch.Tensor]:

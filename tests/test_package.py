@@ -115,8 +115,8 @@ ONE_HOME: list[tuple[str, dict[str, int]]] = [
     (r"\b32\.7\b|1975\.5", {"units.py": 2}),  # CREPE's range, for the training frames
     (r"\b160\b", {}),  # the default hop: names.DEFAULT_HOP, from the step in ms
     (r"\b2048\b", {"training/recovery/options.py": 1, "training/frames/sources.py": 1}),  # calibration; context
-    # verify's bar; a line width; the most of a syllable that is voiced
-    (r"\b0\.9\b", {"names.py": 1, "prediction/plotting.py": 1, "training/frames/sources.py": 1}),
+    # verify's bar; a line width
+    (r"\b0\.9\b", {"names.py": 1, "prediction/plotting.py": 1}),
     (r"'CREPETOOL_", {"names.py": 5}),  # every environment variable crepetool reads
     (r"'(viterbi|weighted-argmax|argmax|viterbi-torchcrepe)'", {"names.py": 4}),  # the decoders
     (r"1 \+ \w+ // \w+", {"prediction/framing.py": 1}),  # the frame count
@@ -203,3 +203,12 @@ def test_the_command_check_fails_for_a_module_with_two_commands(tmp_path, monkey
     (tmp_path / "one.py").write_text("def register(app):\n    app.command('one')(lambda: None)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert _misregistered(["one", "two"]) == ["two"]
+
+
+def test_the_tests_mirror_the_package() -> None:
+    """``tests/prediction/test_decode.py`` tests ``crepetool/prediction/decode.py``: every folder of
+    tests is a part of the package, and the tests of a part are in its folder."""
+    tests = Path(__file__).resolve().parent
+    folders = {path.parent.relative_to(tests) for path in tests.rglob("test_*.py")} - {Path(".")}
+    assert folders >= {Path("network"), Path("prediction"), Path("training"), Path("evaluation"), Path("cli")}
+    assert [folder for folder in folders if not (PACKAGE / folder / "__init__.py").is_file()] == []

@@ -39,7 +39,7 @@ def evaluate_command(
         str | None,
         typer.Option(
             "--peers",
-            help="Other trackers on the same audio, comma-separated: swift-f0, pesto, fcpe (crepetool[peers]).",
+            help=f"Other trackers on the same audio, comma-separated: {', '.join(names.PEERS)} (crepetool[peers]).",
         ),
     ] = None,
     plot: Annotated[

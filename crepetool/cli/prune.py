@@ -13,7 +13,7 @@ from crepetool.cli.output import Output
 from crepetool.cli.recovery import train, training_options
 from crepetool.cli.tables import layer_table
 from crepetool.errors import UserInputError
-from crepetool.names import AUTO
+from crepetool.names import AUTO, NO_RECOVERY
 
 
 @training_options
@@ -53,9 +53,9 @@ def prune_command(
     start = resolve_source(source, k)  # resolved once: the cut and the summary's "before"
     pruned = prune(start, k, criterion.value, seed=training["seed"])
     method = method_for(pruned, recover.value)
-    if method == "none" and recover.value == AUTO:
+    if method == NO_RECOVERY and recover.value == AUTO:
         output_.note(f"{start.name} is already {k}/32: nothing cut, kept as trained (--recover distill trains it)")
-    if method != "none":
+    if method != NO_RECOVERY:
         pruned = train(pruned, method, True, training)
     save(pruned, path, overwrite=overwrite)
     before, after = describe(start.weights), describe(load(path))  # the file's own record of its source

@@ -16,7 +16,7 @@ from crepetool.cli.interrupts import check_signals
 from crepetool.cli.options import DeviceOpt, JsonOpt, QuietOpt, SeedOpt
 from crepetool.cli.output import Output, quieten, stderr
 from crepetool.cli.tables import recovery_table
-from crepetool.names import AUTO, schedule_text
+from crepetool.names import AUTO, DISTILL, schedule_text
 
 StepsOpt = Annotated[
     int | None,
@@ -152,10 +152,10 @@ def recovery_progress(method: str, steps: int) -> Iterator[Callable[[int, int, f
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    description = "distilling" if method == "distill" else "re-estimating batch norm"
+    description = "distilling" if method == DISTILL else "re-estimating batch norm"
     with Progress(*columns, console=stderr, transient=False) as bar:
-        task = bar.add_task(description, total=steps if method == "distill" else None, loss="-", accuracy="-")
-        if method != "distill":
+        task = bar.add_task(description, total=steps if method == DISTILL else None, loss="-", accuracy="-")
+        if method != DISTILL:
             yield lambda *args: None
             return
 

@@ -14,22 +14,28 @@ confidence stands for periodicity (voiced when > 0.5, as for CREPE). Install the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 
 from crepetool.errors import UserInputError, check_choice
+from crepetool.names import FCPE, PESTO, SWIFT_F0
 from crepetool.units import SAMPLE_RATE
-
-#: name -> (module to import, pip package)
-PEERS: dict[str, tuple[str, str]] = {
-    "swift-f0": ("swift_f0", "swift-f0"),
-    "pesto": ("pesto", "pesto-pitch"),
-    "fcpe": ("torchfcpe", "torchfcpe"),
-}
 
 #: audio16k (ndarray [shape=(time,)] float32) -> (times s, f0 Hz, confidence 0..1), each [shape=(n,)]
 Tracker = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Peer:
+    """One other tracker: the module it imports, its pip package, whether it imports torchaudio
+    (which needs the guard torchcrepe needs), and the function that builds its :data:`Tracker`."""
+
+    module: str
+    package: str
+    torchaudio: bool
+    build: Callable[[], Tracker]
 
 
 def parse(text: str | None) -> list[str]:
@@ -42,18 +48,19 @@ def parse(text: str | None) -> list[str]:
 
 def load(name: str) -> Tracker:
     """The tracker called ``name``; UserInputError naming the extra when it is not installed."""
-    module, package = PEERS[name]
+    check_choice("tracker", name, PEERS, "--peers")
+    peer = PEERS[name]
     try:
-        if name in ("pesto", "fcpe"):
+        if peer.torchaudio:
             from crepetool.compat import guard_torchaudio
 
-            guard_torchaudio()  # they import torchaudio too: the guard torchcrepe needs
-        __import__(module)
+            guard_torchaudio()
+        __import__(peer.module)
     except ImportError:
         raise UserInputError(
-            f"--peers: {name} needs the {package} package: pip install 'crepetool[peers]'"
+            f"--peers: {name} needs the {peer.package} package: pip install 'crepetool[peers]'"
         ) from None
-    return {"swift-f0": _swift_f0, "pesto": _pesto, "fcpe": _fcpe}[name]()
+    return peer.build()
 
 
 def _swift_f0() -> Tracker:
@@ -98,6 +105,14 @@ def _fcpe() -> Tracker:
         return times, np.where(f0 > 0, f0, 1e-3), (f0 > 0).astype(np.float64)
 
     return track
+
+
+#: Every peer, by its name in :data:`crepetool.names.PEERS`: adding one is one entry here and its function.
+PEERS: dict[str, Peer] = {
+    SWIFT_F0: Peer("swift_f0", "swift-f0", False, _swift_f0),
+    PESTO: Peer("pesto", "pesto-pitch", True, _pesto),
+    FCPE: Peer("torchfcpe", "torchfcpe", True, _fcpe),
+}
 
 
 def on_frames(

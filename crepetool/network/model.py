@@ -74,7 +74,7 @@ STRIDES: tuple[int, ...] = (4, 1, 1, 1, 1, 1)
 #: largest activation: C1 x 256 floats a frame) stays under this; at least 64 frames a slice.
 INFERENCE_BYTES = 16 * 2**20
 #: Inference pads a batch to whole blocks of this many frames (see :meth:`Crepe.forward`).
-BATCH_BLOCK = 16
+BATCH_MULTIPLE = 16
 _CL = torch.channels_last
 #: ``cl`` (channels-last conv2d over [batch, C, 1, time]) or ``ncl`` (conv1d on [batch, C, time]);
 #: see :func:`default_layout`.
@@ -181,12 +181,12 @@ class Crepe(torch.nn.Module):
                 return self.forward(frames.frames(), embed)
             return torch.cat([self._from_span(part) for part in frames.split(self._span_chunk())])
         count, chunk = frames.size(0), self._inference_chunk(frames)
-        if count % BATCH_BLOCK and chunk:
+        if count % BATCH_MULTIPLE and chunk:
             # oneDNN runs a batch's last partial block of 8 frames through other kernels, and MKL
             # runs a bmm over 8 columns through another (an AVX2 EPYC; outputs ~1e-7 apart): in
             # whole blocks of 16, a frame's output never depends on which frames share its batch,
             # so --batch-size, streaming and the Ray engine give the same bytes
-            blank = frames.new_zeros(-count % BATCH_BLOCK, frames.size(1))
+            blank = frames.new_zeros(-count % BATCH_MULTIPLE, frames.size(1))
             return self.forward(torch.cat([frames, blank]), embed)[:count]
         if chunk and chunk < count:
             # activations are a slice's, not the batch's: a 512-frame batch of tiny peaked 143 MB
@@ -228,9 +228,9 @@ class Crepe(torch.nn.Module):
 
     def _from_span(self, span: FrameSpan) -> torch.Tensor:
         """Probabilities of a span's frames through the shared conv1, a group at a time; the
-        batch padded with zeros to whole :data:`BATCH_BLOCK` blocks, as :meth:`forward` pads."""
+        batch padded with zeros to whole :data:`BATCH_MULTIPLE` blocks, as :meth:`forward` pads."""
         count = span.count
-        padded = count + -count % BATCH_BLOCK
+        padded = count + -count % BATCH_MULTIPLE
         activated = torch.empty(128, self.conv1.out_channels, padded)
         activated[:, :, count:] = 0
         fold = shared.folded(self.conv1, self.conv1_BN, *bn_affine(self.conv1_BN))
@@ -278,7 +278,7 @@ class Crepe(torch.nn.Module):
 
     def _inference_chunk(self, frames: torch.Tensor) -> int:
         """Frames per slice without gradients (:data:`INFERENCE_BYTES`, whole blocks of
-        :data:`BATCH_BLOCK`); 0 where the batch runs as it is (training; tracing and export,
+        :data:`BATCH_MULTIPLE`); 0 where the batch runs as it is (training; tracing and export,
         where a split would fix the batch size)."""
         if (
             self.training
@@ -289,7 +289,7 @@ class Crepe(torch.nn.Module):
         ):
             return 0
         per_frame = self.conv1.out_channels * 256 * frames.element_size()
-        return max(64, INFERENCE_BYTES // per_frame // BATCH_BLOCK * BATCH_BLOCK)
+        return max(64, INFERENCE_BYTES // per_frame // BATCH_MULTIPLE * BATCH_MULTIPLE)
 
     def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, bool]:
         """From conv1's output, its activation and conv2..conv5 with theirs, each activation

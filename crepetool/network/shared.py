@@ -34,7 +34,7 @@ outputs with only the taps that reach the frame (62.5% of a half kernel on avera
 time-major ``[time, C, frame]``, the layout conv2 reads (:mod:`crepetool.network.spectral`), so
 pooling moves whole rows. The shared correlations are written position-major ``[position, C]``,
 so each frame reads whole rows of channels. Frames go in groups of :data:`GROUP`, each computed alone, so a frame's bytes
-depend on its group only, never on the batch size, the streaming blocks or the Ray engine.
+depend on its group only, never on the batch size, the blocks read or the Ray engine.
 Results equal the per-frame path's within float rounding (~1e-6 of the largest activation).
 """
 
@@ -51,7 +51,7 @@ from crepetool.network.span import FrameSpan, normalised_with_statistics
 #: Frames computed together: the shared correlations of a group cost ``(GROUP - 1) * hop / 4 +
 #: 256`` positions, 8.5% more than the group's own at a 10 ms hop. 64 measured faster than 32
 #: at every size (fewer, larger products) and as fast as 128 (docs/benchmarks.md). A multiple of
-#: the model's BATCH_BLOCK (16).
+#: the model's BATCH_MULTIPLE (16).
 GROUP = 64
 #: The hop must be a multiple of this: conv1's stride (4) times the pooling (2).
 HOP_MULTIPLE = 8
@@ -206,9 +206,9 @@ def _interior(
     torch.addcmul(constant, view, inverse, out=out)
 
 
-#: The edges' outputs go in blocks of this many: each block runs only the taps that reach the
+#: The edges' outputs go in tiles of this many: each tile runs only the taps that reach the
 #: frame, in whole runs of :data:`_TAP_RUN` taps.
-_BLOCK, _TAP_RUN = 16, 16
+_TILE, _TAP_RUN = 16, 16
 
 
 def _truncated(kernel: torch.Tensor, padded: torch.Tensor, out: torch.Tensor, after: bool) -> None:
@@ -220,18 +220,18 @@ def _truncated(kernel: torch.Tensor, padded: torch.Tensor, out: torch.Tensor, af
         out (Tensor [shape=(64, C, count)])
     """
     count = padded.size(1)
-    for first in range(0, _EDGE, _BLOCK):
+    for first in range(0, _EDGE, _TILE):
         # the taps that meet a sample at some output of the block (4t + k among the 254 samples;
         # before them, 4t + k >= 254), in whole runs of taps
         if after:
             start, stop = 0, min(_HALF, -(-(_PAD - _PHASES * first) // _TAP_RUN) * _TAP_RUN)
         else:
-            start, stop = max(0, _PAD - _PHASES * (first + _BLOCK - 1)) // _TAP_RUN * _TAP_RUN, _HALF
+            start, stop = max(0, _PAD - _PHASES * (first + _TILE - 1)) // _TAP_RUN * _TAP_RUN, _HALF
         windows = padded.as_strided(
-            (_BLOCK, stop - start, count), (_PHASES * count, count, 1), (_PHASES * first + start) * count
+            (_TILE, stop - start, count), (_PHASES * count, count, 1), (_PHASES * first + start) * count
         )
         taps = kernel[:, start:stop]
-        out[first : first + _BLOCK].baddbmm_(taps.expand(_BLOCK, *taps.shape), windows)
+        out[first : first + _TILE].baddbmm_(taps.expand(_TILE, *taps.shape), windows)
 
 
 def _positions(shared: torch.Tensor, first: int, quarter: int, count: int) -> torch.Tensor:

@@ -155,7 +155,7 @@ def predict_files(
 
     ``options`` (:class:`~crepetool.prediction.PredictOptions`, with keyword ``changes``
     on top) and ``formats`` are checked before any work (UserInputError). Each file is
-    streamed (:func:`crepetool.prediction.pipeline.predict_stream`): memory does not grow with its
+    run through the pipeline (:func:`crepetool.prediction.pipeline.predict_frames`): memory does not grow with its
     length. ``engine="ray"`` spreads the files over a Ray cluster
     (:mod:`crepetool.prediction.distributed`, ``ray_address`` or ``RAY_ADDRESS``, else a local one)
     with the same outputs. Callbacks let a caller show progress:

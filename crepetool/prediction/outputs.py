@@ -100,7 +100,7 @@ class PtWriter:
             "pitch": pitch[None],
             "periodicity": (torch.cat(self.periodicity) if self.periodicity else torch.zeros(0))[None],
             "time": (torch.arange(pitch.numel(), dtype=torch.float64) * self.step).float(),
-            "step_size": self.step,
+            "hop_seconds": self.step,
             **{key: self.meta[key] for key in ("source_sample_rate", "decoder", "context", "dereverb", "model") if key in self.meta},
         }
         if self.voiced:  # with voicing options: the CSV's 0 Hz frames; pitch keeps the decoded value

@@ -4,7 +4,7 @@ Each stage takes blocks and gives blocks (:mod:`crepetool.prediction.audio`, :mo
 :mod:`crepetool.prediction.framing`, the network, :mod:`crepetool.prediction.online`), so memory does not grow
 with the length of a recording. A file and samples held in memory are both readers, so
 ``crepetool predict``, :func:`crepetool.prediction.predict`, ``verify`` and ``evaluate``
-run the same code and give the same numbers. :func:`predict_stream` hands decided frames
+run the same code and give the same numbers. :func:`predict_frames` hands decided frames
 to a sink as they are decided (writers append rows); :func:`track` collects them.
 """
 
@@ -34,7 +34,7 @@ BLOCK_SECONDS = 10.0
 
 
 @dataclasses.dataclass
-class StreamInfo:
+class TrackInfo:
     """What is known of a recording before its frames: rate, length, frames and hop at 16 kHz."""
 
     sample_rate: int
@@ -87,13 +87,13 @@ def local_network(model: torch.nn.Module) -> Network:
     return run
 
 
-def probe(source: Source, options: PredictOptions) -> StreamInfo:
+def probe(source: Source, options: PredictOptions) -> TrackInfo:
     """What is known of a recording before its frames (from a file's header): rate, length, the
     frames it will give and the hop at 16 kHz. Raises the file's own error when it is unreadable."""
     reader = reader_of(source)
     hop = options.hop(reader.sample_rate)
     frames = frame_count(resampled_length(reader.length, reader.sample_rate), hop)
-    return StreamInfo(reader.sample_rate, reader.length, frames, hop)
+    return TrackInfo(reader.sample_rate, reader.length, frames, hop)
 
 
 def spans(source: Source, options: PredictOptions, block_seconds: float = BLOCK_SECONDS) -> Iterator[FrameSpan]:
@@ -168,7 +168,7 @@ class _Release:
         self.sink(Decided(pitch, periodicity, held[:count], loud))
 
 
-def predict_stream(
+def predict_frames(
     source: Source,
     model: torch.nn.Module | Network,
     options: PredictOptions,
@@ -176,8 +176,8 @@ def predict_stream(
     *,
     progress: Callable[[int], None] | None = None,
     block_seconds: float = BLOCK_SECONDS,
-) -> StreamInfo:
-    """Track pitch block by block, handing decided frames to ``sink``; returns the StreamInfo
+) -> TrackInfo:
+    """Track pitch block by block, handing decided frames to ``sink``; returns the TrackInfo
     (:func:`probe`: a caller that opens outputs for the frames probes first).
 
     ``model`` is a module, or a :data:`Network` that runs one elsewhere (the batches, and so
@@ -222,14 +222,14 @@ def context_filter(options: PredictOptions, hop: int) -> ContextFilter | None:
 class Track:
     """A whole recording's decided frames, joined (:class:`Decided`'s fields, each [frames, ...])."""
 
-    info: StreamInfo
+    info: TrackInfo
     pitch: torch.Tensor
     periodicity: torch.Tensor
     probabilities: torch.Tensor | None
     loudness: torch.Tensor | None
 
 
-def join(info: StreamInfo, stretches: list[Decided]) -> Track:
+def join(info: TrackInfo, stretches: list[Decided]) -> Track:
     """The stretches a sink collected, as one :class:`Track`."""
 
     def cat(name: str) -> torch.Tensor | None:
@@ -249,13 +249,13 @@ def track(
     keep_probabilities: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> Track:
-    """A whole recording through :func:`predict_stream`, collected."""
+    """A whole recording through :func:`predict_frames`, collected."""
     stretches: list[Decided] = []
 
     def sink(decided: Decided) -> None:
         stretches.append(decided if keep_probabilities else dataclasses.replace(decided, probabilities=None))
 
-    info = predict_stream(source, model, options, sink, progress=progress)
+    info = predict_frames(source, model, options, sink, progress=progress)
     return join(info, stretches)
 
 

@@ -34,13 +34,14 @@ class Prediction:
     """Pitch of one recording.
 
     pitch (Tensor [shape=(1, frames)]) Hz; periodicity (Tensor [shape=(1, frames)]) 0..1;
-    time (Tensor [shape=(frames,)]) seconds; step_size in seconds.
+    time (Tensor [shape=(frames,)]) seconds; hop_seconds: seconds between frames (the hop;
+    ``--step-size`` gives it in milliseconds).
     """
 
     pitch: torch.Tensor
     periodicity: torch.Tensor
     time: torch.Tensor
-    step_size: float
+    hop_seconds: float
     sample_rate: int
     decoder: str
     voiced: torch.Tensor | None = None  # [1, frames] bool, with voicing options

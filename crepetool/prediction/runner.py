@@ -1,4 +1,4 @@
-"""One input's job, streamed to its outputs: what every engine runs (local, and Ray's workers).
+"""One input's job, its outputs written as frames are decided: what every engine runs (local, and Ray's workers).
 
 A job's outputs appear whole or not at all (:mod:`crepetool.atomic`); a bad file is a
 failed :class:`FileResult` with one line naming it, never an exception.
@@ -20,7 +20,7 @@ from crepetool.network.weights import Weights
 from crepetool.prediction import pipeline
 from crepetool.prediction.options import PredictOptions
 from crepetool.prediction.outputs import FORMATS, open_writers
-from crepetool.prediction.pipeline import Decided, Network, StreamInfo
+from crepetool.prediction.pipeline import Decided, Network, TrackInfo
 from crepetool.units import SAMPLE_RATE
 
 
@@ -58,7 +58,7 @@ def run_job(
     on_start: Callable[[Path, int], None] | None = None,
     on_frames: Callable[[int], None] | None = None,
 ) -> FileResult:
-    """One input, streamed: its outputs appear whole or not at all. Every engine runs this.
+    """One input, written as its frames are decided: its outputs appear whole or not at all. Every engine runs this.
 
     ``model``: a module, or a :data:`crepetool.prediction.pipeline.Network` running one elsewhere;
     ``info``: :func:`model_info` of its weights.
@@ -70,42 +70,42 @@ def run_job(
     if not overwrite and all(o.is_file() for o in paths):
         return FileResult(path, paths, "skipped", "outputs exist")
     try:
-        stream = _stream_to_outputs(job, model, info, options, on_start, on_frames)
+        track = _write_outputs(job, model, info, options, on_start, on_frames)
     except CrepetoolError as exc:
         message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
         return FileResult(path, paths, "failed", message)
     except Exception as exc:  # a bug or a library failure on one file must not stop the batch
         return FileResult(path, paths, "failed", f"{path}: {type(exc).__name__}: {exc}".splitlines()[0])
-    return FileResult(path, paths, "done", seconds=stream.seconds, frames=stream.frames)
+    return FileResult(path, paths, "done", seconds=track.seconds, frames=track.frames)
 
 
-def _stream_to_outputs(
+def _write_outputs(
     job: Job,
     model: torch.nn.Module | Network,
     info: dict[str, Any],
     options: PredictOptions,
     on_start: Callable[[Path, int], None] | None,
     on_frames: Callable[[int], None] | None,
-) -> StreamInfo:
+) -> TrackInfo:
     """Writers append decided rows as they come; with voicing options, csv and pt wait for the
-    whole (output-sized) track, since smoothing sees it whole, and npy still streams."""
+    whole (output-sized) track, since smoothing sees it whole, and npy is still written as frames come."""
     path, outputs, voicing = job.input, job.outputs, options.voicing
     waits = {fmt for fmt in outputs if voicing.active and FORMATS[fmt].voicing == "waits"}
     reader = pipeline.reader_of(path)
-    stream = pipeline.probe(reader, options)
+    track = pipeline.probe(reader, options)
     if on_start is not None:
-        on_start(path, stream.frames)
+        on_start(path, track.frames)
     meta = {
-        "source_sample_rate": stream.sample_rate,
+        "source_sample_rate": track.sample_rate,
         "decoder": options.decoder,
-        "context": options.uses_context(stream.hop),
+        "context": options.uses_context(track.hop),
         "dereverb": options.dereverb_record,
         "model": info,
         "title": path.name,  # the picture's (each writer reads the keys it needs)
         "voicing": voicing.active,
     }
     with contextlib.ExitStack() as stack:
-        opened = stack.enter_context(open_writers(outputs, stream.frames, stream.hop / SAMPLE_RATE, meta, stack))
+        opened = stack.enter_context(open_writers(outputs, track.frames, track.hop / SAMPLE_RATE, meta, stack))
         writers: dict[str, Any] = dict(zip(outputs, opened))
         held: list[Decided] = []
 
@@ -116,12 +116,12 @@ def _stream_to_outputs(
             if waits:
                 held.append(dataclasses.replace(decided, probabilities=None))
 
-        pipeline.predict_stream(reader, model, options, sink, progress=on_frames)
+        pipeline.predict_frames(reader, model, options, sink, progress=on_frames)
         if waits:
-            pitch, periodicity, voiced = pipeline.apply_voicing(pipeline.join(stream, held), options)
+            pitch, periodicity, voiced = pipeline.apply_voicing(pipeline.join(track, held), options)
             for fmt, writer in writers.items():
                 if fmt in waits:
                     writer.append(pitch, periodicity, None, voiced)
                 elif FORMATS[fmt].voicing == "redraws":
                     writer.retrack(pitch, periodicity, voiced)
-    return stream
+    return track

@@ -70,7 +70,7 @@ class PitchStream:
             online Viterbi to decide it (the output then equals the whole recording's).
         exact: run the network as ``predict`` does, on whole groups of
             :data:`crepetool.network.shared.GROUP` frames (conv1 shared within each group) padded
-            to whole blocks of 16 (:data:`crepetool.network.model.BATCH_BLOCK`), so its outputs
+            to whole blocks of 16 (:data:`crepetool.network.model.BATCH_MULTIPLE`), so its outputs
             equal predict's bit for bit, a group's frames waiting for the group; else run the
             frames of each block alone, as soon as their windows are in (a 20 ms block is 2 frames:
             ~8x less work, the same outputs within float rounding). None: exact without a latency

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from crepetool.errors import UserInputError, check_choice
+from crepetool.names import BN_SCALE
 from crepetool.network.presets import (
     CLASSIFIER_TIME_STEPS,
     LAYER_NAMES,
@@ -48,7 +49,7 @@ def l2_importance(state_dict: StateDict, layer: str) -> torch.Tensor:
     return state_dict[f"{layer}.weight"].pow(2).sum(dim=(1, 2, 3)).sqrt()
 
 
-def bn_importance(state_dict: StateDict, layer: str) -> torch.Tensor:
+def bn_scale_importance(state_dict: StateDict, layer: str) -> torch.Tensor:
     """|gamma| of the layer's batch norm (network slimming)."""
     return state_dict[f"{layer}_BN.weight"].abs()
 
@@ -66,7 +67,7 @@ def random_importance(seed: int = 0) -> Criterion:
 CRITERIA: dict[str, Callable[..., Criterion] | Criterion] = {
     "l1": l1_importance,
     "l2": l2_importance,
-    "bn": bn_importance,
+    BN_SCALE: bn_scale_importance,
     "random": random_importance,
 }
 

@@ -66,24 +66,24 @@ def band_limit(audio: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> to
 
 
 def codec(audio: torch.Tensor, floor: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
-    """A lossy coder's losses: in 16 ms blocks (Hann, 50% overlap-add), spectral detail below
-    ``floor`` times the block's peak (Tensor [shape=(B, 1)]) is dropped, and nothing passes
+    """A lossy coder's losses: in 16 ms frames of the coder (Hann, 50% overlap-add), spectral detail below
+    ``floor`` times the coder frame's peak (Tensor [shape=(B, 1)]) is dropped, and nothing passes
     above ``cutoff`` Hz (Tensor [shape=(B, 1)]). Returns Tensor [shape=(B, T)].
     """
     size, hop = 256, 128
     count, length = audio.shape
     padded = torch.nn.functional.pad(audio, (hop, hop + (-length) % hop))
-    blocks = padded.unfold(-1, size, hop) * torch.hann_window(size, periodic=True)  # [B, F, 256]
-    spectrum = torch.fft.rfft(blocks)
+    pieces = padded.unfold(-1, size, hop) * torch.hann_window(size, periodic=True)  # [B, F, 256]
+    spectrum = torch.fft.rfft(pieces)
     magnitude = spectrum.abs()
     freqs = torch.fft.rfftfreq(size, 1 / SAMPLE_RATE)
     keep = (magnitude >= floor[:, :, None] * magnitude.amax(dim=-1, keepdim=True)) & (
         freqs < cutoff[:, :, None]
     )
-    blocks = torch.fft.irfft(spectrum * keep, n=size)
+    pieces = torch.fft.irfft(spectrum * keep, n=size)
     # periodic Hann windows at 50% overlap sum to one: overlap-add restores the signal
-    positions = (torch.arange(blocks.size(1))[:, None] * hop + torch.arange(size)).reshape(-1)
-    out = torch.zeros(count, padded.size(-1)).index_add_(1, positions, blocks.reshape(count, -1))
+    positions = (torch.arange(pieces.size(1))[:, None] * hop + torch.arange(size)).reshape(-1)
+    out = torch.zeros(count, padded.size(-1)).index_add_(1, positions, pieces.reshape(count, -1))
     return out[:, hop : hop + length]
 
 

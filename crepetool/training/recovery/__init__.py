@@ -27,7 +27,7 @@ __getattr__, __dir__ = exports(
         "recalibrate_batchnorm": "batchnorm",
         "distill": "distillation",
         "fitted_steps": "distillation",
-        "shared_rows": "conv1",
+        "inherited_rows": "conv1",
         "audio_pairs": "recordings",
         "degrade_take": "recordings",
         "recover": "orchestration",

@@ -8,13 +8,13 @@ import torch
 from crepetool.network.model import Crepe
 
 
-class SharedConv1:
+class InheritedConv1:
     """The student's frozen conv1 output of a step's frames: the teacher's channels where the
     student's conv1 is a cut of the teacher's (the kernel rows and biases found in it, equal
     bit for bit, in one layout), else the student's own."""
 
     def __init__(self, student: Crepe, teacher: Crepe) -> None:
-        self.student, self.rows = student, shared_rows(student.conv1, teacher.conv1)
+        self.student, self.rows = student, inherited_rows(student.conv1, teacher.conv1)
         if student.layout != teacher.layout:
             self.rows = None
 
@@ -25,7 +25,7 @@ class SharedConv1:
         return chosen.contiguous(memory_format=torch.channels_last) if chosen.dim() == 4 else chosen
 
 
-def shared_rows(student: torch.nn.Conv2d, teacher: torch.nn.Conv2d) -> torch.Tensor | None:
+def inherited_rows(student: torch.nn.Conv2d, teacher: torch.nn.Conv2d) -> torch.Tensor | None:
     """Which of ``teacher``'s output channels each of ``student``'s is (kernel and bias equal
     bit for bit): Tensor [shape=(student channels,)] of indices, or None where one is not."""
     kinds = [(conv.weight.shape[1:], conv.weight.dtype, conv.bias is None) for conv in (student, teacher)]

@@ -16,7 +16,7 @@ from crepetool.network.loading import load_model
 from crepetool.network.model import Crepe
 from crepetool.network.weights import StateDict, Weights
 from crepetool.training import frames as training_frames
-from crepetool.training.recovery import conv1 as shared_conv1
+from crepetool.training.recovery import conv1 as inherited_conv1
 from crepetool.training.recovery.options import RecoveryOptions, default_steps
 
 #: Under a time budget, :func:`distill` re-fits its schedule to the pace every this many steps.
@@ -101,7 +101,7 @@ def distill(
     )
     # a frozen conv1's output is a fixed function of the frame: computed once per frame (the
     # replay reuses it) or taken from the teacher's own conv1 where the student's is a cut of it
-    conv1 = shared_conv1.SharedConv1(student, teacher_model) if "conv1" in options.frozen else None
+    conv1 = inherited_conv1.InheritedConv1(student, teacher_model) if "conv1" in options.frozen else None
     labeller = _Labeller(teacher_model, options, audio, device, conv1)
     trained = [parameter for parameter in student.parameters() if parameter.requires_grad]
     optimiser = torch.optim.Adam(trained, lr=options.lr)
@@ -142,7 +142,7 @@ class _Labeller:
         options: RecoveryOptions,
         audio: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None,
         device: torch.device | str,
-        conv1: shared_conv1.SharedConv1 | None,
+        conv1: inherited_conv1.InheritedConv1 | None,
     ) -> None:
         if isinstance(audio, torch.Tensor):
             audio = (audio, audio)  # the same frames labelled as seen

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from crepetool.errors import UserInputError, check_choice
-from crepetool.names import AUTO, RECOVERY_METHODS, STEPS_SCHEDULE
+from crepetool.names import AUTO, DISTILL, NO_RECOVERY, RECOVERY_METHODS, STEPS_SCHEDULE
 from crepetool.network.presets import MODULE_NAMES
 from crepetool.network.resolver import source_of
 from crepetool.network.weights import Weights
@@ -34,7 +34,7 @@ def method_for(weights: Weights, method: str = AUTO) -> str:
     if method != AUTO:
         return method
     source = source_of(weights)
-    return "none" if source is not None and source.capacity == weights.capacity else "distill"
+    return NO_RECOVERY if source is not None and source.capacity == weights.capacity else DISTILL
 
 
 def default_steps(capacity: int) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from crepetool.names import DISTILL, NO_RECOVERY
 from crepetool.network.loading import load_model, resolve_device
 from crepetool.network.model import Crepe
 from crepetool.network.resolver import resolve_teacher
@@ -87,7 +88,7 @@ def recover(
     """
     options = (options or RecoveryOptions()).replace(**changes)
     options = options.replace(method=method_for(weights, options.method))
-    if options.method == "none":
+    if options.method == NO_RECOVERY:
         return weights
     started = time.perf_counter()
     device = resolve_device(options.device)
@@ -96,7 +97,7 @@ def recover(
     )
     pool = (
         audio_pairs(options.audio, seed=options.seed)
-        if options.method == "distill" and options.audio
+        if options.method == DISTILL and options.audio
         else None
     )
     teacher = resolve_teacher(options.teacher, weights)
@@ -126,7 +127,7 @@ def recover(
     state_dict = results[0] if options.runs == 1 else average(results)
     if options.runs > 1:
         record.update(runs=options.runs, seeds=seeds)
-    if options.method == "distill":
+    if options.method == DISTILL:
         record.update(_distill_record(options, done, teacher.provenance.as_dict(), pool))
     record["seconds"] = round(time.perf_counter() - started, 1)
     if held_out is not None:
@@ -160,7 +161,7 @@ class _Runs:
             state_dict = recalibrate_batchnorm(
                 state_dict, options.calibration_count, seed=options.seed, bleed_share=options.bleed_share
             )
-        if options.method != "distill":
+        if options.method != DISTILL:
             return state_dict, 0
         budget = None if self.deadline is None else (self.deadline - time.perf_counter()) / runs_left
         return self._distill(state_dict, options.replace(time_budget=budget), progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -55,7 +56,14 @@ def test_fcpe_tracks_a_tone_on_crepetools_frames() -> None:
 
 
 def test_a_missing_peer_names_its_extra(cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(peers.PEERS, "swift-f0", ("no_such_module_swift", "swift-f0"))
+    missing = dataclasses.replace(peers.PEERS["swift-f0"], module="no_such_module_swift")
+    monkeypatch.setitem(peers.PEERS, "swift-f0", missing)
     code, _, err = cli("evaluate", "tiny", "--peers", "swift-f0")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "crepetool[peers]" in err and "swift-f0" in err
+
+
+def test_every_peer_name_has_its_entry() -> None:
+    from crepetool import names
+
+    assert tuple(peers.PEERS) == names.PEERS

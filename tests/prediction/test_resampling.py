@@ -26,6 +26,7 @@ def test_block_resampling_equals_whole_file(method: str, rate: int, seconds: flo
         assert np.abs(streamed - whole).max() <= 1e-6, sizes
 
 
+@pytest.mark.slow
 def test_long_recordings_resample_in_parallel_to_the_same_samples(monkeypatch: pytest.MonkeyPatch) -> None:
     """resampy's parallel loop for long recordings (here: 1 s and more), whole and block by
     block, gives the samples its serial loop gives; a short recording stays serial."""

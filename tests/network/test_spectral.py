@@ -18,7 +18,7 @@ def _direct(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, plan: spe
     return F.conv1d(F.pad(x, (plan.before, plan.taps - 1 - plan.before)), weight, bias)
 
 
-@pytest.mark.parametrize("capacity", [1, 4, 12, 32])
+@pytest.mark.parametrize("capacity", [1, 4, 12, pytest.param(32, marks=pytest.mark.slow)])
 def test_every_layer_equals_the_direct_convolution(capacity: int) -> None:
     """conv2..conv6 at their real geometry (reachable taps, torchcrepe's padding), against
     conv1d in float64: the error is float32 rounding, as the direct path's own."""
@@ -64,7 +64,8 @@ def test_gradients_are_the_direct_convolutions(plan: spectral.Plan) -> None:
 
 @pytest.mark.parametrize("capacity", [3, 12])
 @pytest.mark.parametrize(
-    ("train", "dtype", "tolerance"), [(True, torch.float64, 1e-10), (False, torch.float32, 1e-5)]
+    ("train", "dtype", "tolerance"),
+    [pytest.param(True, torch.float64, 1e-10, marks=pytest.mark.slow), (False, torch.float32, 1e-5)],
 )
 def test_a_training_step_has_the_direct_paths_gradients(
     capacity: int, train: bool, dtype: torch.dtype, tolerance: float

@@ -101,6 +101,7 @@ def test_a_dry_tone_is_unchanged() -> None:
     assert float(cents.max()) < 10  # cents, every frame but the ends
 
 
+@pytest.mark.slow
 def test_a_held_note_in_a_room_keeps_its_score() -> None:
     model = load_model("tiny")
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""Weights I/O: formats, metadata, reading values for reports. (Bad files: tests/test_hardening.py.)"""
+"""Weights I/O: formats, metadata, reading values for reports. (Bad files: tests/cli/test_hardening.py.)"""
 
 from __future__ import annotations
 

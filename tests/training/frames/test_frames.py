@@ -45,6 +45,7 @@ def test_frames_are_seeded_normalised_and_labelled() -> None:
     assert (peak_cents - label_cents).abs().max() <= 10.0 + 1e-6
 
 
+@pytest.mark.slow
 def test_f0_covers_crepes_whole_range() -> None:
     _, f0 = tf.frames(2048, _generator(1))
     voiced = f0[f0 > 0]
@@ -146,6 +147,7 @@ def test_clip_quantise_and_noise_do_what_they_say() -> None:
     assert torch.allclose(measured, snr[:, 0], atol=1e-3)
 
 
+@pytest.mark.slow
 def test_degraded_frames_are_harder_but_still_labelled(full_weights) -> None:
     frames, f0 = tf.frames(128, _generator(12))
     pitch, _ = heldout.frame_pitch(load_model(full_weights), frames)

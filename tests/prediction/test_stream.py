@@ -88,7 +88,7 @@ def test_a_live_resampler_equals_one_that_knows_the_length() -> None:
     assert np.array_equal(ours[0], ours[1]) and live.total == known.total == ours[1].size
 
 
-@pytest.mark.parametrize("latency", [0.0, 20.0, 50.0])
+@pytest.mark.parametrize("latency", [0.0, pytest.param(20.0, marks=pytest.mark.slow), 50.0])
 def test_the_latency_bound_is_kept(latency: float) -> None:
     audio, block = _voice(16000, seed=2), 320  # 20 ms blocks
     frames, seen = _run(PitchStream("tiny", 16000, latency_ms=latency), audio, block)
@@ -155,16 +155,37 @@ def test_pcm_reader_refuses_bad_streams() -> None:
         PcmReader(io.BytesIO(_wav_bytes(np.zeros(10), 8000, "PCM_U8")), RAW)
 
 
-def _stream(args: list[str], data: bytes) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "crepetool", "stream", "-w", "tiny", *args]
-    return subprocess.run(command, input=data, capture_output=True, timeout=300)
+@pytest.fixture()
+def stream_cli(cli, monkeypatch: pytest.MonkeyPatch):
+    """``crepetool stream -w tiny ARGS`` in-process with ``data`` on standard input: (exit
+    status, stdout, stderr)."""
+
+    def run(args: list[str], data: bytes) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        return cli("stream", "-w", "tiny", *args)
+
+    return run
 
 
-def test_stream_command_writes_a_csv_line_per_frame() -> None:
+def test_stream_command_writes_a_csv_line_per_frame(stream_cli) -> None:
     audio = _voice(16000, seconds=1.0)
-    done = _stream(["--latency", "30"], _wav_bytes(audio, 16000))
+    code, out, err = stream_cli(["--latency", "30"], _wav_bytes(audio, 16000))
+    assert code == 0, err
+    _check_rows(out, audio)
+
+
+@pytest.mark.slow
+def test_the_stream_command_reads_a_pipe_in_its_own_process() -> None:
+    """The same as a user runs it: a process reading a pipe on its standard input."""
+    audio = _voice(16000, seconds=1.0)
+    command = [sys.executable, "-m", "crepetool", "stream", "-w", "tiny", "--latency", "30"]
+    done = subprocess.run(command, input=_wav_bytes(audio, 16000), capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.decode().splitlines()
+    _check_rows(done.stdout.decode(), audio)
+
+
+def _check_rows(out: str, audio: np.ndarray) -> None:
+    lines = out.splitlines()
     assert lines[0] == "time,frequency,confidence"
     rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
     assert rows.shape == (1 + audio.size // 160, 3)
@@ -181,12 +202,12 @@ def test_stream_command_writes_a_csv_line_per_frame() -> None:
     ],
     ids=["header cut short", "not wave", "truncated sample"],
 )
-def test_stream_command_refuses_bad_input_with_one_line(data: bytes, message: str) -> None:
-    done = _stream([], data)
-    assert done.returncode == 2
-    lines = done.stderr.decode().strip().splitlines()
+def test_stream_command_refuses_bad_input_with_one_line(stream_cli, data: bytes, message: str) -> None:
+    code, _, err = stream_cli([], data)
+    assert code == 2
+    lines = err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "<stdin>" in lines[0]
-    assert "Traceback" not in done.stderr.decode()
+    assert "Traceback" not in err
 
 
 def _encoded(audio: np.ndarray, fmt: str, subtype: str) -> bytes:
@@ -196,12 +217,12 @@ def _encoded(audio: np.ndarray, fmt: str, subtype: str) -> bytes:
 
 
 @pytest.mark.parametrize(("fmt", "subtype", "name"), [("OGG", "VORBIS", "Ogg"), ("FLAC", "PCM_16", "FLAC")])
-def test_a_compressed_container_on_stdin_is_refused(fmt: str, subtype: str, name: str) -> None:
+def test_a_compressed_container_on_stdin_is_refused(stream_cli, fmt: str, subtype: str, name: str) -> None:
     data = _encoded(_voice(16000, seconds=0.5), fmt, subtype)
-    done = _stream([], data)
-    lines = done.stderr.decode().strip().splitlines()
-    assert done.returncode == 2 and len(lines) == 1 and f"this is {name}" in lines[0] and "--raw" in lines[0]
-    assert done.stdout == b""
+    code, out, err = stream_cli([], data)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and f"this is {name}" in lines[0] and "--raw" in lines[0]
+    assert out == ""
 
 
 def test_raw_reads_any_bytes_as_samples() -> None:

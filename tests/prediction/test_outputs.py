@@ -22,7 +22,7 @@ def test_csv_and_pt_outputs(cli, tmp_path: Path) -> None:
     assert len(rows) == 1 + 51 and rows[2][0] == "0.010"
     saved = torch.load(tmp_path / "voice.f0.pt", weights_only=True)
     assert saved["pitch"].shape == saved["periodicity"].shape == (1, 51)
-    assert saved["time"].shape == (51,) and saved["step_size"] == 0.01
+    assert saved["time"].shape == (51,) and saved["hop_seconds"] == 0.01
     assert saved["source_sample_rate"] == 16000 and saved["decoder"] == "viterbi"
     assert saved["model"]["capacity"] == 4
     assert float(rows[20][1]) == pytest.approx(float(saved["pitch"][0, 19]), abs=1e-3)

@@ -82,6 +82,7 @@ def test_slice_checks_indices(full_weights) -> None:
             pruning.slice_state_dict(source, broken)
 
 
+@pytest.mark.slow
 def test_parameter_counts_match_an_independent_count_for_every_capacity(full_weights) -> None:
     for capacity in range(1, 33):
         state, _ = pruning.prune_state_dict(full_weights.state_dict, capacity)

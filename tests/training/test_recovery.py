@@ -81,14 +81,14 @@ def test_frozen_conv1_is_the_teachers_rows_once_per_frame(monkeypatch: pytest.Mo
 
     bare = prune("tiny", 2).state_dict
     student, teacher = from_state_dict(bare), load_model("tiny")
-    rows = recovery.shared_rows(student.conv1, teacher.conv1)
+    rows = recovery.inherited_rows(student.conv1, teacher.conv1)
     assert rows is not None and rows.numel() == student.conv1.out_channels < teacher.conv1.out_channels
     assert torch.equal(teacher.conv1.weight[rows], student.conv1.weight)
     assert torch.equal(teacher.conv1.bias[rows], student.conv1.bias)
     changed = load_model("tiny")
     with torch.no_grad():
         changed.conv1.bias[rows[0]] += 1e-3
-    assert recovery.shared_rows(student.conv1, changed.conv1) is None
+    assert recovery.inherited_rows(student.conv1, changed.conv1) is None
 
     calls: list[int] = []
     conv1_output = Crepe.conv1_output
@@ -98,10 +98,10 @@ def test_frozen_conv1_is_the_teachers_rows_once_per_frame(monkeypatch: pytest.Mo
     shared, _ = distill(bare, teacher, steps=3, batch_size=16, seed=4)
     assert calls == [teacher.conv1.out_channels] * 3  # the teacher's, once a step; never the student's
     calls.clear()
-    monkeypatch.setattr(recovery.conv1, "shared_rows", lambda student, teacher: None)
+    monkeypatch.setattr(recovery.conv1, "inherited_rows", lambda student, teacher: None)
     own, _ = distill(bare, teacher, steps=3, batch_size=16, seed=4)
     assert calls == [teacher.conv1.out_channels, student.conv1.out_channels] * 3  # fresh frames only
-    monkeypatch.setattr(recovery.conv1, "SharedConv1", lambda student, teacher: None)
+    monkeypatch.setattr(recovery.conv1, "InheritedConv1", lambda student, teacher: None)
     every, _ = distill(bare, teacher, steps=3, batch_size=16, seed=4)  # conv1 of every frame, every step
     for trained in (shared, own):
         assert trained.keys() == every.keys()
@@ -109,6 +109,7 @@ def test_frozen_conv1_is_the_teachers_rows_once_per_frame(monkeypatch: pytest.Mo
     assert not torch.equal(every["conv2.weight"], bare["conv2.weight"])
 
 
+@pytest.mark.slow
 def test_auto_teacher_is_the_official_model_a_cut_started_from(monkeypatch: pytest.MonkeyPatch) -> None:
     from crepetool.network import keras, resolver
 
@@ -166,6 +167,7 @@ def test_time_budget_stops_early() -> None:
     assert steps == 1
 
 
+@pytest.mark.slow
 def test_time_budget_ends_annealed(monkeypatch: pytest.MonkeyPatch) -> None:
     """A budget that fits ~40 of 1,000 steps re-aims the cosine decay: the run stops near 40
     steps with the learning rate near zero, not at 96% of it as a plain cut-off would."""
@@ -277,6 +279,7 @@ def test_auto_recovery_distils_cuts_and_keeps_a_source_of_the_same_width(cli, tm
     assert _equal(load(tmp_path / "four.pth").state_dict, weights_of("tiny").state_dict)
 
 
+@pytest.mark.slow
 def test_bleed_share_mixes_training_frames_over_a_band_and_is_recorded(cli, tmp_path: Path) -> None:
     """``bleed_share`` reaches the frames distillation trains on: other weights, the same labels
     underneath, and the share in the file's record; out of range it is refused."""
@@ -303,6 +306,7 @@ def test_bleed_share_mixes_training_frames_over_a_band_and_is_recorded(cli, tmp_
     assert code != 0 and "--bleed" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_prune_cli_recover_bn_and_none(cli, tmp_path: Path) -> None:
     code, _, err = cli(
         "prune",

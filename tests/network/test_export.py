@@ -28,8 +28,10 @@ def _frames(count: int = 64) -> np.ndarray:
     return (frames - frames.mean(1, keepdims=True)) / frames.std(1, keepdims=True)
 
 
-@pytest.mark.parametrize("conv", [None, "direct"])
-@pytest.mark.parametrize("source", ["tiny", "pruned-3"])
+@pytest.mark.parametrize(
+    ("source", "conv"),
+    [("tiny", None), ("pruned-3", "direct"), *(pytest.param(*case, marks=pytest.mark.slow) for case in [("tiny", "direct"), ("pruned-3", None)])],
+)
 def test_round_trip_through_onnxruntime(cli, tmp_path: Path, source: str, conv: str | None) -> None:
     """Both graphs (the default, transformed, and --conv direct) give the model's outputs."""
     weights = source if source == "tiny" else save(prune("tiny", 3), tmp_path / "three.pth")

@@ -33,7 +33,7 @@ def test_the_block_size_changes_nothing(
     options = PredictOptions(decoder=decoder, batch_size=37)
     whole = pipeline.track(path, model, options, keep_probabilities=True)
     stretches: list[pipeline.Decided] = []
-    info = pipeline.predict_stream(path, model, options, stretches.append, block_seconds=block)
+    info = pipeline.predict_frames(path, model, options, stretches.append, block_seconds=block)
     streamed = pipeline.join(info, stretches)
     assert (
         info.frames
@@ -48,7 +48,12 @@ def test_the_block_size_changes_nothing(
 
 
 @pytest.mark.parametrize(
-    "options", [{}, {"decoder": "weighted-argmax", "fmax": 900.0}, {"median_filter": 3, "silence_db": -60.0}]
+    "options",
+    [
+        {},
+        pytest.param({"decoder": "weighted-argmax", "fmax": 900.0}, marks=pytest.mark.slow),
+        pytest.param({"median_filter": 3, "silence_db": -60.0}, marks=pytest.mark.slow),
+    ],
 )
 def test_the_command_and_predict_give_identical_arrays(cli, tmp_path: Path, options: dict) -> None:
     """``crepetool predict FILE`` writes what predict(FILE) and predict(samples, rate) return,

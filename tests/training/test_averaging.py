@@ -44,6 +44,7 @@ def test_average_refuses_state_dicts_of_other_shapes_or_tensors() -> None:
 QUICK = {"steps": 2, "teacher": "tiny", "measure": False, "calibration_count": 64}
 
 
+@pytest.mark.slow
 def test_recover_runs_average_one_recovery_per_seed() -> None:
     """``runs=2`` from seed 3 is the mean of the recoveries at seeds 3 and 4, bit for bit."""
     bare = prune("tiny", 2)
@@ -63,6 +64,7 @@ def test_recover_runs_average_one_recovery_per_seed() -> None:
         recover(bare, runs=0, **QUICK)
 
 
+@pytest.mark.slow
 def test_average_cli_and_prune_runs(cli, tmp_path: Path) -> None:
     common = "prune -k 2 --source tiny --teacher tiny --steps 2".split()
     for seed in (0, 1):

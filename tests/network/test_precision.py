@@ -79,6 +79,7 @@ def test_conv1_stays_fp32_under_cpu_autocast() -> None:
     assert (autocast.float() - probabilities).abs().max() < 0.05
 
 
+@pytest.mark.slow
 def test_evaluate_tracks_at_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     """evaluate --precision bf16: the bf16 path really runs, and scores as fp32 does."""
     from crepetool.evaluation.evaluate import evaluate
@@ -92,6 +93,7 @@ def test_evaluate_tracks_at_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     assert abs(bf16["median_cents"] - fp32["median_cents"]) <= 1.0
 
 
+@pytest.mark.slow
 def test_verify_tracks_at_the_precision_asked(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """verify --precision: the accuracy check tracks with the bf16 model (its tracking is
     evaluate's, tested above: here the fp32 model inside runs, to keep the suite short)."""

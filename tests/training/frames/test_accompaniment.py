@@ -18,6 +18,7 @@ def _generator(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+@pytest.mark.slow
 def test_the_chords_f0s_are_in_the_bands_spectrum() -> None:
     """Over 8,192 samples where the first chord sounds alone, each note of its triad stands
     20x above the median of the band's spectrum."""
@@ -85,6 +86,7 @@ def test_accompanied_frames_keep_the_voices_label(monkeypatch: pytest.MonkeyPatc
     assert not torch.allclose(plain[voiced], frames[voiced], atol=1e-3)
 
 
+@pytest.mark.slow
 def test_a_voice_over_the_band_still_leads_for_the_teacher(full_weights) -> None:
     """At 10 dB SIR, full still finds the voice (not the band's chords) on most frames: the
     label is learnable."""

@@ -136,6 +136,7 @@ def test_verify_fails_unrecovered_pruning_with_the_figure(cli, tmp_path: Path) -
     assert next(c for c in report["checks"] if c["name"] == "embedding")["value"] == "shape [1, 101, 32, 4]"
 
 
+@pytest.mark.slow
 def test_verify_nan_weights_fail_a_check_not_the_load(cli, tmp_path: Path, tiny_weights) -> None:
     state = dict(tiny_weights.state_dict)
     state["conv3.bias"] = torch.full_like(state["conv3.bias"], float("nan"))
@@ -149,6 +150,7 @@ def test_verify_nan_weights_fail_a_check_not_the_load(cli, tmp_path: Path, tiny_
     )
 
 
+@pytest.mark.slow
 def test_evaluate_table_and_json_agree(cli, tmp_path: Path) -> None:
     pruned = save(prune("tiny", 2), tmp_path / "two.pth")
     code, out, _ = cli("evaluate", "tiny", pruned, "--json")
@@ -188,6 +190,7 @@ def test_registration_restores_torchcrepes_own_model(tiny_weights) -> None:
     assert not hasattr(torchcrepe.infer, "model") and not hasattr(torchcrepe.infer, "capacity")
 
 
+@pytest.mark.slow
 def test_verify_fails_a_model_that_lost_the_top_of_the_range(tmp_path: Path, tiny_weights) -> None:
     """tiny passes; tiny with every bin above 1.4 kHz silenced (as a model trained on a narrow
     range behaves) fails: verify's signals reach 1.9 kHz."""

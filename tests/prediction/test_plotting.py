@@ -35,7 +35,7 @@ def _pitch_pixels(image: np.ndarray, column: int) -> np.ndarray:
 def test_the_pitch_line_is_drawn_at_the_pitch(tmp_path: Path, f0: float) -> None:
     path = _tone(tmp_path / "tone.wav", f0)
     result = predict(path, weights="tiny")
-    picture = plotting.TrackPicture(result.pitch.numel(), result.step_size)
+    picture = plotting.TrackPicture(result.pitch.numel(), result.hop_seconds)
     dark = torch.full((result.pitch.numel(), 360), 0.02)  # a dark salience: the line stands out
     picture.add(result.pitch[0], result.periodicity[0], dark, None)
     figure = picture.figure("tone")

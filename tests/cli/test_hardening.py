@@ -802,6 +802,7 @@ def test_predict_a_folder_mirrors_it_under_the_output_dir(cli, tmp_path: Path) -
 
 
 @pytest.mark.skipif(not _unshare_works(), reason="needs unshare -rm (user and mount namespaces) for a tmpfs")
+@pytest.mark.slow
 def test_a_read_only_output_folder_is_refused_before_work(tmp_path: Path) -> None:
     """A real read-only filesystem (root ignores permission bits, so a chmod proves nothing)."""
     audio = wav(tmp_path / "a.wav", tone(0.3))

@@ -19,6 +19,7 @@ from crepetool.prediction.decode import decode
 from crepetool.prediction.stream import PitchStream
 from crepetool.training import context as training
 from crepetool.units import PITCH_BINS, frequency_to_bins
+from helpers import ROOT
 
 
 def _stage(seed: int = 0) -> ContextStage:
@@ -82,9 +83,8 @@ def test_the_shipped_stage_loads_and_says_what_it_learned_from() -> None:
     assert total == sum(layer["parameters"] for layer in info["layers"])
     assert info["reach_frames"] == REACH
     # what it was trained on, with the licence, is in the file and in NOTICE
-    from pathlib import Path
 
-    notice = (Path(__file__).resolve().parents[1] / "NOTICE").read_text()
+    notice = (ROOT / "NOTICE").read_text()
     sources = info["metadata"]["sources"].split(", ")
     assert sources and all("CC-BY-SA-3.0" in source for source in sources)
     assert all(source.split(" (")[0] in notice for source in sources)
@@ -154,6 +154,7 @@ def test_a_pair_labels_each_degraded_frame_with_its_clean_frame() -> None:
         training.pair_of(model, model, clean, degraded[:-1])
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_on_a_toy_tail() -> None:
     """A degraded take: every bin raised (noise), the true peak weaker, and a stale peak where the
     previous pitch rings on. A few steps already bring the loss well down."""

@@ -16,9 +16,9 @@ Prints, measured in this run:
    (direct graph); same frames, same threads;
 2b. each of conv2..conv6 alone, direct against transformed, at K = 1, 4, 12, 32 (the rule of
    crepetool.network.spectral.choose: transformed wherever it does fewer multiply-adds);
-2c. a distillation step (recovery.distill, 64 frames, the teacher prune's default picks) at
+2c. a distillation step (recovery.distillation.distill, 64 frames, the teacher prune's default picks) at
    K = 4, 8, 12, 16, seconds a step: direct and transformed with every layer trained, then
-   transformed with recovery.FROZEN left as cut, its conv1 output recomputed for every frame
+   transformed with recovery.options.FROZEN left as cut, its conv1 output recomputed for every frame
    (the previous path), once a frame, and taken from the teacher's conv1 (the default), with
    the ratios;
 3. the stages of predict on a 44.1 kHz file: read, resample (resampy, soxr), frame and
@@ -321,13 +321,13 @@ def layer_table(count: int = 64) -> None:
 def recovery_table(steps: int = 6) -> None:
     """Seconds a distillation step (64 frames: 32 fresh, labelled by the teacher, and 32 replayed)
     at K = 4, 8, 12, 16, from the source and with the teacher prune's defaults pick: every layer
-    trained (direct, transformed), then ``recovery.FROZEN`` frozen three ways: conv1 recomputed
+    trained (direct, transformed), then ``recovery.options.FROZEN`` frozen three ways: conv1 recomputed
     for every frame of every step (the path before ``InheritedConv1``), once per fresh frame by
     the student, and the default (the teacher's conv1 rows, where the student is a cut of it)."""
     from crepetool.network import resolver
     from crepetool.training import pruning, recovery
 
-    frozen = ", ".join(recovery.FROZEN) or "none"
+    frozen = ", ".join(recovery.options.FROZEN) or "none"
     print(
         f"a distillation step, seconds (the median of {steps} after one); {frozen} frozen in the last three"
     )
@@ -345,9 +345,9 @@ def recovery_table(steps: int = 6) -> None:
         variants = (
             ("direct", (), ()),
             ("transform", (), ()),
-            ("transform", recovery.FROZEN, every_frame),
-            ("transform", recovery.FROZEN, once),
-            ("transform", recovery.FROZEN, ()),
+            ("transform", recovery.options.FROZEN, every_frame),
+            ("transform", recovery.options.FROZEN, once),
+            ("transform", recovery.options.FROZEN, ()),
         )
         cells = [
             _step_seconds(cut, teacher, conv, layers, patches, steps) for conv, layers, patches in variants
@@ -379,7 +379,7 @@ def _step_seconds(cut, teacher, conv: str, layers: tuple[str, ...], patches, ste
         for attribute, replacement in patches:
             setattr(shared, attribute, replacement)
         with torch.enable_grad():  # main() switched gradients off
-            recovery.distill(
+            recovery.distillation.distill(
                 cut.state_dict,
                 load_model(teacher, conv=conv),
                 steps=steps + 1,

@@ -153,12 +153,10 @@ def test_the_top_level_names_import_without_torch_until_used() -> None:
     assert int(done.stdout) >= 10
 
 
-def test_every_top_level_name_is_listed_for_type_checkers() -> None:
-    """``__all__``, the lazy table and the TYPE_CHECKING imports name the same things."""
-    import crepetool
-
-    tree = ast.parse((PACKAGE / "__init__.py").read_text())
-    checked = {
+def _listed(init: Path) -> set[str]:
+    """The names a package's ``__init__`` imports under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(init.read_text())
+    return {
         alias.asname or alias.name
         for node in ast.walk(tree)
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
@@ -166,7 +164,24 @@ def test_every_top_level_name_is_listed_for_type_checkers() -> None:
         if isinstance(statement, ast.ImportFrom)
         for alias in statement.names
     }
-    assert checked == set(crepetool.__all__) == set(crepetool._PUBLIC)
+
+
+def test_every_package_lists_its_public_names_one_way() -> None:
+    """Each package's ``__init__`` (the top level and every part) has the one style: ``__all__``,
+    the lazy table ``_PUBLIC`` and the TYPE_CHECKING imports name the same things, and each
+    name imports."""
+    import importlib
+
+    inits = sorted(PACKAGE.rglob("__init__.py"))
+    styled = [init for init in inits if "_PUBLIC" in init.read_text()]
+    assert len(styled) >= 7  # crepetool, network, prediction, evaluation, training (recovery, frames)
+    for init in styled:
+        name = ".".join(init.parent.relative_to(PACKAGE.parent).parts)
+        package = importlib.import_module(name)
+        assert _listed(init) == set(package.__all__) == set(package._PUBLIC), name
+        assert [n for n in package.__all__ if getattr(package, n, None) is None] == [], name
+    # the CLI's imports are eager (its ``main`` is a module and a function) and torch-free
+    assert [init.parent.name for init in inits if init not in styled] == ["cli"]
 
 
 def _registered(module_name: str) -> list[str]:

@@ -15,6 +15,8 @@ Known errors print one line on stderr, no traceback; ``--debug`` or
 
 from __future__ import annotations
 
+# Imported eagerly, not through a lazy table as the other parts are: ``main`` names both a module
+# and its function here, and the function must win. None of these imports torch.
 from crepetool.allocator import tune_allocator
 from crepetool.cli.app import create_app
 from crepetool.cli.interrupts import check_signals

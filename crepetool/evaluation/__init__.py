@@ -11,3 +11,31 @@ measures what ``predict`` writes:
 
 Importing this package is cheap; each module imports what it needs. Nothing here trains.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crepetool.lazy import exports
+
+#: Each public name and the module (under this package) that defines it.
+_PUBLIC = {
+    "verify": "verify",
+    "evaluate": "evaluate",
+    "pitch_metrics": "metrics",
+    "verify_set": "signals",
+}
+__all__ = [
+    "evaluate",
+    "pitch_metrics",
+    "verify",
+    "verify_set",
+]
+
+__getattr__, __dir__ = exports(__name__, _PUBLIC)
+
+if TYPE_CHECKING:
+    from crepetool.evaluation.evaluate import evaluate
+    from crepetool.evaluation.metrics import pitch_metrics
+    from crepetool.evaluation.signals import verify_set
+    from crepetool.evaluation.verify import verify

@@ -13,17 +13,41 @@ layer geometry (torch-free); :mod:`.summary` describes a file for ``inspect``.
 Nothing here knows of audio, prediction options or the command line.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from crepetool.lazy import exports
 
-__getattr__, __dir__ = exports(
-    __name__,
-    {
-        "Crepe": "model",
-        "FrameSpan": "span",
-        "Weights": "weights",
-        "load_model": "loading",
-        "resolve_device": "loading",
-        "weights_of": "resolver",
-        "parse_capacity": "presets",
-    },
-)
+#: Each public name and the module (under this package) that defines it.
+_PUBLIC = {
+    "Crepe": "model",
+    "FrameSpan": "span",
+    "Weights": "weights",
+    "load_model": "loading",
+    "resolve_device": "loading",
+    "weights_of": "resolver",
+    "parse_capacity": "presets",
+    "ContextStage": "context",
+}
+__all__ = [
+    "ContextStage",
+    "Crepe",
+    "FrameSpan",
+    "Weights",
+    "load_model",
+    "parse_capacity",
+    "resolve_device",
+    "weights_of",
+]
+
+__getattr__, __dir__ = exports(__name__, _PUBLIC)
+
+if TYPE_CHECKING:
+    from crepetool.network.context import ContextStage
+    from crepetool.network.loading import load_model, resolve_device
+    from crepetool.network.model import Crepe
+    from crepetool.network.presets import parse_capacity
+    from crepetool.network.resolver import weights_of
+    from crepetool.network.span import FrameSpan
+    from crepetool.network.weights import Weights

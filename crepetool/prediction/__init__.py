@@ -15,16 +15,34 @@ collected is :mod:`.recording`; one file to its output files is :mod:`.runner` (
 bytes read by :mod:`.pcm`).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from crepetool.lazy import exports
 
-__getattr__, __dir__ = exports(
-    __name__,
-    {
-        "PredictOptions": "options",
-        "Prediction": "recording",
-        "predict": "recording",
-        "probabilities": "recording",
-        "predict_files": "batch",
-        "PitchStream": "stream",
-    },
-)
+#: Each public name and the module (under this package) that defines it.
+_PUBLIC = {
+    "PredictOptions": "options",
+    "Prediction": "recording",
+    "predict": "recording",
+    "probabilities": "recording",
+    "predict_files": "batch",
+    "PitchStream": "stream",
+}
+__all__ = [
+    "PitchStream",
+    "PredictOptions",
+    "Prediction",
+    "predict",
+    "predict_files",
+    "probabilities",
+]
+
+__getattr__, __dir__ = exports(__name__, _PUBLIC)
+
+if TYPE_CHECKING:
+    from crepetool.prediction.batch import predict_files
+    from crepetool.prediction.options import PredictOptions
+    from crepetool.prediction.recording import Prediction, predict, probabilities
+    from crepetool.prediction.stream import PitchStream

@@ -11,14 +11,29 @@ for ``--audio`` (:mod:`crepetool.prediction`) and the metrics (:mod:`crepetool.e
 nothing below imports it.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from crepetool.lazy import exports
 
-__getattr__, __dir__ = exports(
-    __name__,
-    {
-        "prune": "pruning",
-        "recover": "recovery",
-        "RecoveryOptions": "recovery",
-        "average_weights": "averaging",
-    },
-)
+#: Each public name and the module (under this package) that defines it.
+_PUBLIC = {
+    "prune": "pruning",
+    "recover": "recovery",
+    "RecoveryOptions": "recovery",
+    "average_weights": "averaging",
+}
+__all__ = [
+    "RecoveryOptions",
+    "average_weights",
+    "prune",
+    "recover",
+]
+
+__getattr__, __dir__ = exports(__name__, _PUBLIC)
+
+if TYPE_CHECKING:
+    from crepetool.training.averaging import average_weights
+    from crepetool.training.pruning import prune
+    from crepetool.training.recovery import RecoveryOptions, recover

@@ -18,7 +18,9 @@ from crepetool.network.weights import Weights, load
 from crepetool.prediction import predict
 from crepetool.training import heldout, recovery
 from crepetool.training.pruning import prune
-from crepetool.training.recovery import audio_pairs, degrade_take, distill, recover
+from crepetool.training.recovery import recover
+from crepetool.training.recovery.distillation import distill
+from crepetool.training.recovery.recordings import audio_pairs, degrade_take
 
 
 def _accuracy(state_dict) -> float:
@@ -61,7 +63,7 @@ def test_distill_is_deterministic_and_seeded() -> None:
 def test_distill_leaves_frozen_layers_as_cut() -> None:
     bare = prune("tiny", 2).state_dict
     trained, _ = distill(bare, "tiny", steps=3, batch_size=16, seed=4)  # conv1 by default
-    assert recovery.FROZEN == ("conv1",)
+    assert recovery.options.FROZEN == ("conv1",)
     for key in ("conv1.weight", "conv1.bias"):
         assert torch.equal(trained[key], bare[key])
     assert not torch.equal(trained["conv2.weight"], bare["conv2.weight"])
@@ -81,14 +83,14 @@ def test_frozen_conv1_is_the_teachers_rows_once_per_frame(monkeypatch: pytest.Mo
 
     bare = prune("tiny", 2).state_dict
     student, teacher = from_state_dict(bare), load_model("tiny")
-    rows = recovery.inherited_rows(student.conv1, teacher.conv1)
+    rows = recovery.conv1.inherited_rows(student.conv1, teacher.conv1)
     assert rows is not None and rows.numel() == student.conv1.out_channels < teacher.conv1.out_channels
     assert torch.equal(teacher.conv1.weight[rows], student.conv1.weight)
     assert torch.equal(teacher.conv1.bias[rows], student.conv1.bias)
     changed = load_model("tiny")
     with torch.no_grad():
         changed.conv1.bias[rows[0]] += 1e-3
-    assert recovery.inherited_rows(student.conv1, changed.conv1) is None
+    assert recovery.conv1.inherited_rows(student.conv1, changed.conv1) is None
 
     calls: list[int] = []
     conv1_output = Crepe.conv1_output
@@ -203,9 +205,9 @@ def test_time_budget_ends_annealed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert aims and abs(aims[-1] - done) <= 1  # what a progress bar shows as the total
     assert rates[0] == pytest.approx(1.0)
     assert rates[-1] < 0.05
-    assert recovery.fitted_steps(40.0, 10.0, 10, 1_000) == 40
-    assert recovery.fitted_steps(40.0, 39.5, 39, 1_000) == 40  # always one step more than done
-    assert recovery.fitted_steps(1e6, 10.0, 10, 1_000) == 1_000  # never past --steps
+    assert recovery.distillation.fitted_steps(40.0, 10.0, 10, 1_000) == 40
+    assert recovery.distillation.fitted_steps(40.0, 39.5, 39, 1_000) == 40  # always one step more than done
+    assert recovery.distillation.fitted_steps(1e6, 10.0, 10, 1_000) == 1_000  # never past --steps
 
 
 def _wav(path: Path, audio: np.ndarray) -> Path:
@@ -289,8 +291,8 @@ def test_bleed_share_mixes_training_frames_over_a_band_and_is_recorded(cli, tmp_
     banded, banded_f0 = training_frames.frames(16, torch.Generator().manual_seed(2), bleed_share=1.0)
     assert torch.equal(f0, banded_f0) and not torch.allclose(plain[f0 > 0], banded[f0 > 0], atol=1e-3)
     # batch norm is re-estimated on the frames distillation then trains on
-    calibration = recovery.calibration_frames(32, seed=1)
-    assert not torch.equal(calibration, recovery.calibration_frames(32, seed=1, bleed_share=1.0))
+    calibration = recovery.batchnorm.calibration_frames(32, seed=1)
+    assert not torch.equal(calibration, recovery.batchnorm.calibration_frames(32, seed=1, bleed_share=1.0))
     bare = prune("tiny", 2)
     quick = {"steps": 2, "teacher": "tiny", "measure": False, "calibration_count": 64}
     off, on = recover(bare, **quick), recover(bare, bleed_share=1.0, **quick)

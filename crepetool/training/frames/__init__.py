@@ -13,6 +13,25 @@ with the f0 at its centre (0 when unvoiced), over CREPE's whole range. A batch f
 The context (128 ms) carries a room's tail of earlier notes into the window.
 """
 
-from crepetool.training.frames.draw import TARGET_CENTS, frames, targets
+from __future__ import annotations
 
-__all__ = ["TARGET_CENTS", "frames", "targets"]
+from typing import TYPE_CHECKING
+
+from crepetool.lazy import exports
+
+#: Each public name and the module (under this package) that defines it.
+_PUBLIC = {
+    "TARGET_CENTS": "draw",
+    "frames": "draw",
+    "targets": "draw",
+}
+__all__ = [
+    "TARGET_CENTS",
+    "frames",
+    "targets",
+]
+
+__getattr__, __dir__ = exports(__name__, _PUBLIC)
+
+if TYPE_CHECKING:
+    from crepetool.training.frames.draw import TARGET_CENTS, frames, targets

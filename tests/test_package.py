@@ -125,6 +125,7 @@ ONE_HOME: list[tuple[str, dict[str, int]]] = [
     (r"=\s*17\b", {"names.py": 1}),  # the ONNX opset (cli/export.py and network/export.py read it)
     (r"=\s*20\.0\b", {"names.py": 1}),  # the stream's block (cli/stream.py and prediction/stream.py)
     (r"=\s*0\.99\b", {"names.py": 1}),  # the dereverberating front end's forgetting factor
+    (r"choose from|is not one of", {"errors.py": 1}),  # the unknown-choice check (errors.check_choice)
 ]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from crepetool.errors import check_choice
 from crepetool.evaluation import metrics, signals
 from crepetool.names import (
     DEFAULT_FMAX,
@@ -51,8 +52,7 @@ class Check:
     detail: str = ""
 
     def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"check status {self.status!r} is not one of {', '.join(STATUSES)}")
+        check_choice("check status", self.status, STATUSES)
 
     @classmethod
     def of(cls, name: str, passed: bool, value: str, detail: str = "") -> Check:

@@ -44,6 +44,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from crepetool.errors import check_choice
 from crepetool.names import (
     CONV1_ENV,
     CONV1_MODES,
@@ -139,14 +140,11 @@ class Crepe(torch.nn.Module):
         super().__init__()
         self.capacity = parse_capacity(capacity)
         self.layout = layout or default_layout()
-        if self.layout not in LAYOUTS:
-            raise ValueError(f"layout {self.layout!r} is not one of {', '.join(LAYOUTS)}")
+        check_choice("layout", self.layout, LAYOUTS)
         self.conv = conv or default_conv()
-        if self.conv not in CONV_MODES:
-            raise ValueError(f"conv {self.conv!r} is not one of {', '.join(CONV_MODES)}")
+        check_choice("conv mode", self.conv, CONV_MODES)
         self.conv1_mode = conv1_mode or default_conv1()
-        if self.conv1_mode not in CONV1_MODES:
-            raise ValueError(f"conv1_mode {self.conv1_mode!r} is not one of {', '.join(CONV1_MODES)}")
+        check_choice("conv1 mode", self.conv1_mode, CONV1_MODES)
         # kernel spectra of inference, by layer: (the weight's identity and version, spectrum)
         self._spectra: dict[int, tuple[tuple, torch.Tensor]] = {}
         out_channels = channels(self.capacity)

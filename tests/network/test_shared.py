@@ -89,7 +89,7 @@ def test_frame_mode_training_and_embedding_run_per_frame(monkeypatch: pytest.Mon
         model.conv1_mode = "shared"
         assert torch.equal(model(span, embed=True), model(span.frames(), embed=True))
     assert not model.shares_conv1(160)  # gradients on: training never shares
-    with pytest.raises(ValueError, match="conv1_mode"):
+    with pytest.raises(ValueError, match="conv1 mode"):
         Crepe(4, conv1_mode="once")
 
 

@@ -1,6 +1,6 @@
 """Train the context stage the package ships (crepetool/network/context.safetensors) on real takes.
 
-    python benchmarks/context.py [--cache DIR] [--sequences N] [--steps N] [--seed S]
+    python benchmarks/context.py [--cache DIR] [--sequences N] [--raised N] [--steps N] [--seed S]
                                  [--students tiny,full,PATH...] [--out FILE]
 
 Needs G.722 decoding for the sources: ``pip install g722`` (a dev-set tool, not a dependency).
@@ -18,6 +18,11 @@ student network sees the sequence degraded as a whole, seeded: a room (RT60 0.2-
 as long as the room), noise (pink, white or speech-shaped, 0-20 dB), a band 3-15 dB under the
 voice, a codec after noise, the telephone band, or nothing. The default students are ``tiny``,
 ``full`` and a 12/32 file when one is given: the stage serves any CREPE.
+
+The prompts are spoken, f0 under about 400 Hz. ``--raised N`` adds N more sequences (from the
+prompts the first ``--sequences`` leave) played faster by a ratio drawn log-uniformly in
+:data:`RAISE` (soxr), so f0 reaches sung and instrumental registers (to about 1.6 kHz) with the
+same degradations: without them the stage has never seen a frame above 400 Hz.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ MIN_SECONDS = 0.8
 SEQUENCE_SECONDS = 10.0
 PAUSE_SECONDS = (0.05, 0.4)
 DEGRADATIONS = ("room", "room", "room+noise", "noise", "band", "codec", "phone", "dry")
+#: ``--raised``: the range of the speed-up ratio (f0 and formants rise by it, the length shrinks).
+RAISE = (1.5, 4.0)
 
 
 def fetch(cache: Path) -> list[Path]:
@@ -86,21 +93,42 @@ def degrade(audio: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, st
     return x.astype(np.float32), kind
 
 
+def raised(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``audio`` played faster by a ratio drawn log-uniformly in :data:`RAISE`."""
+    import soxr
+
+    ratio = float(np.exp(rng.uniform(*np.log(RAISE))))
+    return soxr.resample(audio, RATE, RATE / ratio).astype(np.float32)
+
+
 def pairs(args: argparse.Namespace) -> list:
     """The training pairs, each sequence's computed once and kept under ``--cache``."""
     from crepetool.network.loading import load_model
-    from crepetool.prediction.recording import probabilities
-    from crepetool.training.context import Pair
 
     rng = np.random.default_rng(args.seed)
     takes = [a for p in fetch(args.cache) if (a := load(p)).size >= MIN_SECONDS * RATE]
-    chosen = sequences(takes, rng)[: args.sequences]
+    every = sequences(takes, rng)
+    chosen = every[: args.sequences]
     print(f"{len(takes)} takes; {len(chosen)} sequences, {sum(s.size for s in chosen) / RATE / 60:.1f} min")
     teacher = load_model("full")
     students = {name: load_model(name) for name in args.students}
+    made = _pairs(args, chosen, f"{args.seed}-", rng, teacher, students)
+    if args.raised:
+        # their own generator: the spoken pairs stay those of a run without --raised
+        more = np.random.default_rng(args.seed + 1)
+        lifted = [raised(audio, more) for audio in every[args.sequences :][: args.raised]]
+        print(f"{len(lifted)} raised sequences, {sum(s.size for s in lifted) / RATE / 60:.1f} min")
+        made += _pairs(args, lifted, f"{args.seed}-raised-", more, teacher, students)
+    return made
+
+
+def _pairs(args: argparse.Namespace, chosen: list[np.ndarray], prefix: str, rng, teacher, students) -> list:
+    from crepetool.prediction.recording import probabilities
+    from crepetool.training.context import Pair
+
     made = []
     for index, audio in enumerate(chosen):
-        path = args.cache / "pairs" / f"{args.seed}-{index:04d}.pt"
+        path = args.cache / "pairs" / f"{prefix}{index:04d}.pt"
         if not path.exists():
             started = time.time()
             degraded, kind = degrade(audio, rng)
@@ -122,6 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path("context-cache"))
     parser.add_argument("--sequences", type=int, default=60)
+    parser.add_argument("--raised", type=int, default=0, help="sequences played faster (sung registers)")
     parser.add_argument("--steps", type=int, default=Schedule.steps)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--students", type=lambda s: s.split(","), default=["tiny", "full"])
@@ -142,6 +171,8 @@ def main() -> None:
         "steps": str(args.steps),
         "seed": str(args.seed),
     }
+    if args.raised:
+        metadata["raised"] = str(args.raised)
     context.save(stage, args.out, metadata)
     print(f"trained in {time.time() - started:.0f} s; wrote {args.out}")
 

@@ -1,6 +1,6 @@
 """Train the context stage the package ships (crepetool/network/context.safetensors) on real takes.
 
-    python benchmarks/context.py [--cache DIR] [--sequences N] [--raised N] [--steps N] [--seed S]
+    python benchmarks/context.py [--cache DIR] [--sequences N] [--raised N] [--sung N] [--steps N] [--seed S]
                                  [--students tiny,full,PATH...] [--out FILE]
 
 Needs G.722 decoding for the sources: ``pip install g722`` (a dev-set tool, not a dependency).
@@ -22,7 +22,10 @@ voice, a codec after noise, the telephone band, or nothing. The default students
 The prompts are spoken, f0 under about 400 Hz. ``--raised N`` adds N more sequences (from the
 prompts the first ``--sequences`` leave) played faster by a ratio drawn log-uniformly in
 :data:`RAISE` (soxr), so f0 reaches sung and instrumental registers (to about 1.6 kHz) with the
-same degradations: without them the stage has never seen a frame above 400 Hz.
+same degradations: without them the stage has never seen a frame above 400 Hz. ``--sung N`` adds
+N sequences (from the prompts after those) resynthesised by WORLD (pyworld) on sung melodies of
+the module's own (:func:`sung_contour`: notes of 0.1-0.8 s, portamento, delayed vibrato, a register
+drawn from 150 Hz to 1.1 kHz), the prompts' own envelopes and aperiodicity kept.
 """
 
 from __future__ import annotations
@@ -101,6 +104,38 @@ def raised(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return soxr.resample(audio, RATE, RATE / ratio).astype(np.float32)
 
 
+def sung_contour(frames: int, rng: np.random.Generator, period: float) -> np.ndarray:
+    """A sung melody, Hz [frames] every ``period`` s: notes of 0.1-0.8 s a few scale steps apart,
+    each reached by a 30-120 ms glide, with vibrato (4-7 Hz, 0-100 cents) after its first 150 ms."""
+    base = float(np.exp(rng.uniform(np.log(150.0), np.log(1100.0))))
+    semitones, vibrato, at = np.zeros(frames), np.zeros(frames), 0
+    note, rate, depth = 0.0, rng.uniform(4, 7), rng.uniform(0, 100)
+    while at < frames:
+        length = max(1, int(rng.uniform(0.1, 0.8) / period))
+        previous, note = note, float(np.clip(note + rng.choice([-5, -3, -2, -1, 1, 2, 3, 4, 5, 7]), -9, 9))
+        t = np.arange(length) * period
+        glide = np.exp(-t / rng.uniform(0.01, 0.04))
+        semitones[at : at + length] = (note + (previous - note) * glide)[: frames - at]
+        vibrato[at : at + length] = (depth / 100 * np.sin(2 * np.pi * rate * t) * (t > 0.15))[: frames - at]
+        at += length
+    return np.clip(base * 2 ** ((semitones + vibrato) / 12), 60.0, 1900.0)
+
+
+def sung(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``audio`` resynthesised by WORLD on :func:`sung_contour` where it is voiced."""
+    import pyworld
+
+    period = 5.0
+    x = audio.astype(np.float64)
+    f0, times = pyworld.dio(x, RATE, f0_floor=60.0, f0_ceil=600.0, frame_period=period)
+    f0 = pyworld.stonemask(x, f0, times, RATE)
+    envelope = pyworld.cheaptrick(x, f0, times, RATE)
+    aperiodicity = pyworld.d4c(x, f0, times, RATE)
+    melody = np.where(f0 > 0, sung_contour(f0.size, rng, period / 1000), 0.0)
+    out = pyworld.synthesize(melody, envelope, aperiodicity, RATE, period)
+    return (out / max(1e-9, float(np.abs(out).max())) * 0.5).astype(np.float32)
+
+
 def pairs(args: argparse.Namespace) -> list:
     """The training pairs, each sequence's computed once and kept under ``--cache``."""
     from crepetool.network.loading import load_model
@@ -119,6 +154,12 @@ def pairs(args: argparse.Namespace) -> list:
         lifted = [raised(audio, more) for audio in every[args.sequences :][: args.raised]]
         print(f"{len(lifted)} raised sequences, {sum(s.size for s in lifted) / RATE / 60:.1f} min")
         made += _pairs(args, lifted, f"{args.seed}-raised-", more, teacher, students)
+    if args.sung:
+        more = np.random.default_rng(args.seed + 2)
+        start = args.sequences + args.raised
+        melodies = [sung(audio, more) for audio in every[start : start + args.sung]]
+        print(f"{len(melodies)} sung sequences, {sum(s.size for s in melodies) / RATE / 60:.1f} min")
+        made += _pairs(args, melodies, f"{args.seed}-sung-", more, teacher, students)
     return made
 
 
@@ -151,6 +192,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("context-cache"))
     parser.add_argument("--sequences", type=int, default=60)
     parser.add_argument("--raised", type=int, default=0, help="sequences played faster (sung registers)")
+    parser.add_argument("--sung", type=int, default=0, help="sequences resynthesised on sung melodies")
     parser.add_argument("--steps", type=int, default=Schedule.steps)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--students", type=lambda s: s.split(","), default=["tiny", "full"])
@@ -171,8 +213,9 @@ def main() -> None:
         "steps": str(args.steps),
         "seed": str(args.seed),
     }
-    if args.raised:
-        metadata["raised"] = str(args.raised)
+    for extra in ("raised", "sung"):
+        if getattr(args, extra):
+            metadata[extra] = str(getattr(args, extra))
     context.save(stage, args.out, metadata)
     print(f"trained in {time.time() - started:.0f} s; wrote {args.out}")
 

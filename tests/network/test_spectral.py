@@ -145,5 +145,5 @@ def test_conv_mode_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert Crepe(2).conv_plan() == ("direct",) * 5
     monkeypatch.setenv(CONV_ENV, "transform")
     assert Crepe(2).conv == "transform"
-    with pytest.raises(ValueError, match="conv 'fft'"):
+    with pytest.raises(ValueError, match="conv mode 'fft'"):
         Crepe(2, conv="fft")

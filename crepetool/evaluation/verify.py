@@ -91,7 +91,7 @@ def verify(
     device: str | None = None,
     precision: str = DEFAULT_PRECISION,
 ) -> Report:
-    """Run every check. Raises WeightsError only when the file is not CREPE loaded at all.
+    """Run every check. Raises WeightsError only when the file is not CREPE weights at all.
 
     ``precision`` is the one the accuracy and agreement checks track at (``predict
     --precision``); structure, pitch, embedding and integration stay fp32.

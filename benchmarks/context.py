@@ -136,6 +136,10 @@ def sung(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (out / max(1e-9, float(np.abs(out).max())) * 0.5).astype(np.float32)
 
 
+#: The extra sequences (options of their names), in the order they take the prompts left over.
+EXTRAS = (("raised", raised), ("sung", sung))
+
+
 def pairs(args: argparse.Namespace) -> list:
     """The training pairs, each sequence's computed once and kept under ``--cache``."""
     from crepetool.network.loading import load_model
@@ -148,18 +152,18 @@ def pairs(args: argparse.Namespace) -> list:
     teacher = load_model("full")
     students = {name: load_model(name) for name in args.students}
     made = _pairs(args, chosen, f"{args.seed}-", rng, teacher, students)
-    if args.raised:
-        # their own generator: the spoken pairs stay those of a run without --raised
-        more = np.random.default_rng(args.seed + 1)
-        lifted = [raised(audio, more) for audio in every[args.sequences :][: args.raised]]
-        print(f"{len(lifted)} raised sequences, {sum(s.size for s in lifted) / RATE / 60:.1f} min")
-        made += _pairs(args, lifted, f"{args.seed}-raised-", more, teacher, students)
-    if args.sung:
-        more = np.random.default_rng(args.seed + 2)
-        start = args.sequences + args.raised
-        melodies = [sung(audio, more) for audio in every[start : start + args.sung]]
-        print(f"{len(melodies)} sung sequences, {sum(s.size for s in melodies) / RATE / 60:.1f} min")
-        made += _pairs(args, melodies, f"{args.seed}-sung-", more, teacher, students)
+    start = args.sequences
+    for offset, (name, transform) in enumerate(EXTRAS, start=1):
+        count = getattr(args, name)
+        if not count:
+            continue
+        # their own generator: the spoken pairs stay those of a run without them
+        more = np.random.default_rng(args.seed + offset)
+        extra = [transform(audio, more) for audio in every[start : start + count]]
+        print(f"{len(extra)} {name} sequences, {sum(s.size for s in extra) / RATE / 60:.1f} min")
+        # the cache names the prompts' first sequence: --sung after --raised takes other prompts
+        made += _pairs(args, extra, f"{args.seed}-{name}-{start}-", more, teacher, students)
+        start += count
     return made
 
 
@@ -213,7 +217,7 @@ def main() -> None:
         "steps": str(args.steps),
         "seed": str(args.seed),
     }
-    for extra in ("raised", "sung"):
+    for extra, _ in EXTRAS:
         if getattr(args, extra):
             metadata[extra] = str(getattr(args, extra))
     context.save(stage, args.out, metadata)
